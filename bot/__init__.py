@@ -1,0 +1,3 @@
+"""AAR Bot: serve a Paradox-forum After Action Report to a Discord community."""
+
+__version__ = "0.1.0"

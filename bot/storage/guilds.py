@@ -1,0 +1,48 @@
+"""Per-guild settings: story channel, moderator role, time zone, discussion threads, likes, hall of fame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    guild_id: int
+    story_channel_id: int | None = None
+    moderator_role_id: int | None = None
+    timezone: str = "UTC"
+    discussion_threads: bool = True
+    like_emoji: str = "👍"
+    hall_of_fame_channel_id: int | None = None
+    hall_of_fame_threshold: int | None = None
+
+
+_COLUMNS = [f.name for f in fields(GuildSettings)]
+
+
+async def get_guild_settings(conn: aiosqlite.Connection, guild_id: int) -> GuildSettings:
+    """The guild's settings, or the defaults for a guild that never ran `/aar setup`."""
+    async with conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return GuildSettings(guild_id)
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["discussion_threads"] = bool(values["discussion_threads"])
+    return GuildSettings(**values)
+
+
+async def update_guild_settings(conn: aiosqlite.Connection, guild_id: int, **changes: object) -> GuildSettings:
+    """Change some settings, keeping the others; returns the settings now in force."""
+    unknown = set(changes) - set(_COLUMNS) - {"guild_id"}
+    if unknown:
+        raise ValueError(f"unknown guild settings: {', '.join(sorted(unknown))}")
+    await conn.execute("INSERT INTO guild_settings(guild_id) VALUES (?) ON CONFLICT(guild_id) DO NOTHING", (guild_id,))
+    if changes:
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        await conn.execute(
+            f"UPDATE guild_settings SET {assignments} WHERE guild_id = ?", (*changes.values(), guild_id)
+        )
+    await conn.commit()
+    return await get_guild_settings(conn, guild_id)

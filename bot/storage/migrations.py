@@ -1,0 +1,88 @@
+"""Numbered SQL migrations (`migrations/V<n>__<name>.sql`), applied in order and recorded.
+
+Each file runs in its own transaction, so a failing migration leaves the database at the previous
+version.  Migrations only ever add: a later file may add tables, columns or indexes, never drop data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import aiosqlite
+
+_NAME = re.compile(r"^V(\d+)__([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def discover_migrations() -> list[Migration]:
+    """The shipped migrations, ordered by version; duplicate versions are a packaging bug."""
+    found: dict[int, Migration] = {}
+    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if not match:
+            continue
+        version = int(match.group(1))
+        if version in found:
+            raise RuntimeError(f"two migrations share version {version}: {found[version].name}, {entry.name}")
+        found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
+    return [found[v] for v in sorted(found)]
+
+
+async def apply_migrations(conn: aiosqlite.Connection) -> list[int]:
+    """Apply every migration newer than the database; return the versions applied."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+    )
+    async with conn.execute("SELECT version FROM schema_migrations") as cur:
+        done = {row[0] for row in await cur.fetchall()}
+    applied = []
+    for migration in discover_migrations():
+        if migration.version in done:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split_statements(migration.sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations(version, name) VALUES (?, ?)",
+                (migration.version, migration.name),
+            )
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        applied.append(migration.version)
+    return applied
+
+
+def _split_statements(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3's executescript would commit our transaction)."""
+    statements, buffer = [], []
+    for line in sql.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        buffer.append(line)
+        candidate = "\n".join(buffer).strip()
+        if candidate.endswith(";") and _is_complete(candidate):
+            statements.append(candidate)
+            buffer = []
+    tail = "\n".join(buffer).strip()
+    if tail:
+        statements.append(tail)
+    return statements
+
+
+def _is_complete(statement: str) -> bool:
+    import sqlite3
+
+    return sqlite3.complete_statement(statement)

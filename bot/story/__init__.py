@@ -1,0 +1,1 @@
+"""The story: parsing a forum export into chapters, and importing it into the database."""
