@@ -71,8 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(settings: Settings) -> int:
-    from bot.app import run_bot
-
     if not settings.token:
         print(
             "aar-bot: DISCORD_TOKEN is not set. Put DISCORD_TOKEN=<your bot token> in the environment or in a "
@@ -83,6 +81,8 @@ def run(settings: Settings) -> int:
     summary = asyncio.run(ensure_story(settings.db_path))
     if summary:
         print(summary, file=sys.stderr)
+    from bot.app import run_bot  # imported late: the other commands never need discord.py loaded
+
     return run_bot(settings)
 
 
