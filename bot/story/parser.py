@@ -106,7 +106,7 @@ def parse_thread(text: str) -> Story:
     seen_lines: set[str] = set()
     for post in split_posts(text):
         lines = _trim_blank(post.lines)
-        if _looks_like_chapter(lines):
+        if _looks_like_chapter(lines) and _norm(lines[0]) not in seen_lines:
             chapter = Chapter(lines[0].strip(), lines[1].strip(), _parse_blocks(lines[2:]), post.reactions)
             chapters.append(chapter)
         else:
@@ -141,7 +141,8 @@ def _looks_like_chapter(lines: list[str]) -> bool:
     """A chapter post: a short threadmark, a title right under it, then a substantial body.
 
     Threadmark and title share a word (`Border War` / `The Border War.`); a body with pictures
-    vouches for a threadmark that shares none.
+    vouches for a threadmark that shares none. (A reply opening with a quoted line is ruled out by
+    the caller: its first line repeats an earlier post.)
     """
     if len(lines) < 3 or not lines[0].strip() or not lines[1].strip():
         return False
