@@ -1,0 +1,358 @@
+"""Batched ingest of reaction events: many producers, one writer task, nothing lost on shutdown.
+
+Why this shape: a popular chapter gets bursts of reactions, and one SQLite transaction per event would
+make the bot fall behind.  Producers (the raw reaction listeners) only append a tuple to a list; a single
+writer task takes everything pending (up to `max_batch`) and applies it in one transaction on its own
+connection, so its BEGIN…COMMIT never interleaves with statements other features run on the shared
+connection (WAL lets both read while one writes).  Batches grow by themselves under load: while one
+batch is being written the next one accumulates.
+
+Within a batch, adds and removes of the same (message, member, emoji) collapse to the last one (they are
+set operations, so only the last matters); a remove-all or remove-emoji is a barrier applied in order.
+
+Reconciliation at start runs a snapshot of a message's reactions (fetched from Discord) through the same
+queue.  Live events that arrive while the snapshot is being fetched win over it: the snapshot never
+re-adds or deletes a (member, emoji) that a live event touched, and a remove-all cancels it.
+
+`close()` stops intake and drains the queue before returning, so shutting down loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from bot.storage import likes as store
+from bot.storage.connection import open_database
+
+_log = logging.getLogger(__name__)
+
+ADD, REMOVE, CLEAR, CLEAR_EMOJI, SNAPSHOT_BEGIN, SNAPSHOT_APPLY, SNAPSHOT_ABORT = range(7)
+
+ChapterRef = tuple[int, int]  # (guild_id, chapter_number)
+ChangeListener = Callable[[set[ChapterRef]], None]
+
+RETRIES = 5
+
+
+class IngestClosed(RuntimeError):
+    """An event was submitted after `close()`."""
+
+
+@dataclass
+class IngestStats:
+    """Counters for logs, tests and the benchmark."""
+
+    submitted: int = 0
+    applied: int = 0
+    ignored: int = 0          # events on messages that are not part of a release
+    batches: int = 0
+    largest_batch: int = 0
+    dropped: int = 0          # events in batches that failed RETRIES times (logged)
+
+
+@dataclass(eq=False)
+class Snapshot:
+    """A reconciliation in flight for one message: what live events touched since it began."""
+
+    message_id: int
+    touched: set[tuple[int, str]] = field(default_factory=set)
+    touched_emojis: set[str] = field(default_factory=set)
+    cleared: bool = False
+
+
+@dataclass(frozen=True)
+class SnapshotData:
+    """What Discord showed for a message: (user_id, emoji) pairs; `partial` emojis had more users than fetched."""
+
+    pairs: frozenset[tuple[int, str]]
+    partial: frozenset[str] = frozenset()
+
+
+class ReactionIngest:
+    """The single writer of the `reactions` table.  Create with `await ReactionIngest.open(conn)`."""
+
+    def __init__(self, writer: aiosqlite.Connection, *, max_batch: int = 5000,
+                 on_change: ChangeListener | None = None, owns_connection: bool = True) -> None:
+        self._db = writer
+        self._owns_connection = owns_connection
+        self.max_batch = max_batch
+        self.on_change = on_change
+        self.stats = IngestStats()
+        self._queue: list[tuple[Any, ...]] = []
+        self._wake = asyncio.Event()
+        self._where: dict[int, ChapterRef] = {}
+        self._snapshots: dict[int, list[Snapshot]] = {}
+        self._emoji_names: dict[str, tuple[str, bool]] = {}
+        self._pending_names: dict[str, tuple[str, bool]] = {}
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, conn: aiosqlite.Connection, **options: Any) -> ReactionIngest:
+        """An ingest writing through its own connection to the database file `conn` uses, started."""
+        async with conn.execute("PRAGMA database_list") as cur:
+            path = next((row[2] for row in await cur.fetchall() if row[1] == "main"), "")
+        if not path:
+            raise ValueError("the likes ingest needs a database file (an in-memory database has no second connection)")
+        writer = await open_database(path, migrate=False)
+        ingest = cls(writer, **options)
+        await ingest.start()
+        return ingest
+
+    async def start(self) -> None:
+        """Learn the release messages posted so far and start the writer task."""
+        self._where.update(await store.release_message_map(self._db))
+        self._task = asyncio.create_task(self._run(), name="likes-ingest-writer")
+
+    # --- producers (synchronous: a listener never waits for the database) ----------------------------
+
+    def _submit(self, event: tuple[Any, ...]) -> None:
+        if self._closing:
+            raise IngestClosed("the likes ingest is closed")
+        self._queue.append(event)
+        self.stats.submitted += 1
+        self._wake.set()
+
+    def add(self, message_id: int, user_id: int, emoji: str) -> None:
+        self._submit((ADD, message_id, user_id, emoji))
+
+    def remove(self, message_id: int, user_id: int, emoji: str) -> None:
+        self._submit((REMOVE, message_id, user_id, emoji))
+
+    def clear(self, message_id: int) -> None:
+        self._submit((CLEAR, message_id))
+
+    def clear_emoji(self, message_id: int, emoji: str) -> None:
+        self._submit((CLEAR_EMOJI, message_id, emoji))
+
+    def note_emoji_name(self, key: str, name: str, animated: bool = False) -> None:
+        """Remember a custom emoji's current name (written with the next batch, only when it changed)."""
+        if self._emoji_names.get(key) != (name, animated):
+            self._emoji_names[key] = (name, animated)
+            self._pending_names[key] = (name, animated)
+
+    async def reconcile_message(self, message_id: int, fetch: Callable[[], Awaitable[SnapshotData]]) -> bool:
+        """Make the stored reactions of a message match Discord's, as fetched by `fetch`.
+
+        Returns False when `fetch` raised (the stored state is then left as it was).
+        """
+        snapshot = Snapshot(message_id)
+        self._submit((SNAPSHOT_BEGIN, snapshot))
+        try:
+            data = await fetch()
+        except BaseException:
+            self._submit((SNAPSHOT_ABORT, snapshot))
+            raise
+        self._submit((SNAPSHOT_APPLY, snapshot, data))
+        return True
+
+    # --- waiting -----------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Wait until every event submitted before this call is in the database."""
+        target = self.stats.submitted
+        if self.stats.applied + self.stats.dropped >= target:
+            return
+        if self._task is None or self._task.done():
+            raise IngestClosed("the likes ingest writer is not running")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, future))
+        await future
+
+    async def close(self) -> None:
+        """Stop intake, write everything pending, stop the writer, close its connection."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._owns_connection:
+            await self._db.close()
+
+    # --- the writer --------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if len(self._queue) <= self.max_batch:
+                batch, self._queue = self._queue, []
+            else:
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+            changed = await self._apply_with_retry(batch)
+            self._release_waiters()
+            if changed and self.on_change is not None:
+                try:
+                    self.on_change(changed)
+                except Exception:
+                    _log.exception("likes change listener failed")
+
+    def _release_waiters(self) -> None:
+        done = self.stats.applied + self.stats.dropped
+        still = []
+        for target, future in self._waiters:
+            if target <= done:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still.append((target, future))
+        self._waiters = still
+
+    async def _apply_with_retry(self, batch: list[tuple[Any, ...]]) -> set[ChapterRef]:
+        delay = 0.05
+        for attempt in range(1, RETRIES + 1):
+            try:
+                changed = await self._apply(batch)
+            except sqlite3.OperationalError as exc:  # locked or busy: worth another try
+                if attempt < RETRIES:
+                    _log.warning("reaction batch failed (%s), retrying in %.2fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay *= 2
+                    continue
+                _log.error("dropping %d reaction events after %d failed attempts: %s", len(batch), attempt, exc)
+            except Exception:
+                _log.exception("dropping %d reaction events: the batch cannot be written", len(batch))
+            else:
+                self.stats.applied += len(batch)
+                self.stats.batches += 1
+                self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+                return changed
+            break
+        self.stats.dropped += len(batch)
+        self._forget_snapshots(batch)
+        return set()
+
+    async def _apply(self, batch: list[tuple[Any, ...]]) -> set[ChapterRef]:
+        """Apply a batch in one transaction; returns the chapters whose reactions may have changed."""
+        db = self._db
+        changed: set[ChapterRef] = set()
+        await db.execute("BEGIN IMMEDIATE")
+        names, self._pending_names = self._pending_names, {}
+        try:
+            await store.save_emoji_names(db, names)
+            pending: dict[tuple[int, int, str], bool] = {}
+            snapshots = self._snapshots
+            for event in batch:
+                op = event[0]
+                if op <= REMOVE:
+                    key = event[1:]
+                    pending[key] = op == ADD
+                    if snapshots and key[0] in snapshots:
+                        for snap in snapshots[key[0]]:
+                            snap.touched.add(key[1:])
+                    continue
+                await self._write_pending(pending, changed)
+                pending = {}
+                await self._apply_barrier(event, changed)
+            await self._write_pending(pending, changed)
+        except BaseException:
+            self._pending_names = names | self._pending_names
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        return changed
+
+    async def _locate(self, message_ids: Iterable[int]) -> None:
+        """Learn which of these messages are release parts (releases posted after start)."""
+        missing = [m for m in set(message_ids) if m not in self._where]
+        if missing:
+            self._where.update(await store.release_message_map(self._db, missing))
+
+    async def _write_pending(self, pending: dict[tuple[int, int, str], bool], changed: set[ChapterRef]) -> None:
+        if not pending:
+            return
+        where = self._where
+        adds: list[store.ReactionRow] = []
+        removes: list[store.ReactionRow] = []
+        unknown: list[tuple[tuple[int, int, str], bool]] = []
+        for key, is_add in pending.items():
+            ref = where.get(key[0])
+            if ref is None:
+                unknown.append((key, is_add))
+                continue
+            (adds if is_add else removes).append((ref[0], ref[1], key[2], key[1], key[0]))
+            changed.add(ref)
+        if unknown:
+            await self._locate(key[0] for key, _ in unknown)
+            for key, is_add in unknown:
+                ref = where.get(key[0])
+                if ref is None:
+                    self.stats.ignored += 1
+                    continue
+                (adds if is_add else removes).append((ref[0], ref[1], key[2], key[1], key[0]))
+                changed.add(ref)
+        await store.delete_reactions(self._db, removes)
+        await store.insert_reactions(self._db, adds)
+
+    async def _apply_barrier(self, event: tuple[Any, ...], changed: set[ChapterRef]) -> None:
+        op = event[0]
+        if op == SNAPSHOT_BEGIN:
+            snap: Snapshot = event[1]
+            open_ = self._snapshots.setdefault(snap.message_id, [])
+            if snap not in open_:  # a retried batch begins it again
+                open_.append(snap)
+            return
+        if op == SNAPSHOT_ABORT:
+            self._close_snapshot(event[1])
+            return
+        if op == SNAPSHOT_APPLY:
+            await self._apply_snapshot(event[1], event[2], changed)
+            return
+        message_id = event[1]
+        for snap in self._snapshots.get(message_id, ()):
+            if op == CLEAR:
+                snap.cleared = True
+            else:
+                snap.touched_emojis.add(event[2])
+        await self._locate([message_id])
+        ref = self._where.get(message_id)
+        if ref is None:
+            self.stats.ignored += 1
+            return
+        await store.clear_message(self._db, ref[0], ref[1], message_id, None if op == CLEAR else event[2])
+        changed.add(ref)
+
+    async def _apply_snapshot(self, snap: Snapshot, data: SnapshotData, changed: set[ChapterRef]) -> None:
+        self._close_snapshot(snap)
+        if snap.cleared:
+            return  # a remove-all arrived while fetching: the live state after it is the truth
+        await self._locate([snap.message_id])
+        ref = self._where.get(snap.message_id)
+        if ref is None:
+            self.stats.ignored += 1
+            return
+
+        def settled(pair: tuple[int, str]) -> bool:
+            return pair in snap.touched or pair[1] in snap.touched_emojis
+
+        stored = await store.message_reactions(self._db, ref[0], ref[1], snap.message_id)
+        stale = [(ref[0], ref[1], e, u, snap.message_id) for (u, e) in stored - data.pairs
+                 if not settled((u, e)) and e not in data.partial]
+        fresh = [(ref[0], ref[1], e, u, snap.message_id) for (u, e) in data.pairs - stored if not settled((u, e))]
+        await store.delete_reactions(self._db, stale)
+        await store.insert_reactions(self._db, fresh)
+        if stale or fresh:
+            changed.add(ref)
+
+    def _close_snapshot(self, snap: Snapshot) -> None:
+        open_ = self._snapshots.get(snap.message_id, [])
+        if snap in open_:
+            open_.remove(snap)
+        if not open_:
+            self._snapshots.pop(snap.message_id, None)
+
+    def _forget_snapshots(self, batch: list[tuple[Any, ...]]) -> None:
+        for event in batch:
+            if event[0] in (SNAPSHOT_APPLY, SNAPSHOT_ABORT):
+                self._close_snapshot(event[1])
