@@ -191,12 +191,12 @@ class ReactionIngest:
             else:
                 batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
             changed = await self._apply_with_retry(batch)
-            self._release_waiters()
             if changed and self.on_change is not None:
                 try:
                     self.on_change(changed)
                 except Exception:
                     _log.exception("likes change listener failed")
+            self._release_waiters()  # after the listener, so a flushed caller sees what it started
 
     def _release_waiters(self) -> None:
         done = self.stats.applied + self.stats.dropped

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.storage.likes import ReleasePart
+import aiosqlite
+
+from bot.storage.likes import ReleasePart, release_parts_of
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,9 @@ def plan(parts: Iterable[ReleasePart], now: datetime, limits: ReconcileLimits,
             continue
         chosen.append(part)
     return chosen
+
+
+async def targets(conn: aiosqlite.Connection, guild_id: int, now: datetime, limits: ReconcileLimits,
+                  budget: int) -> list[ReleasePart]:
+    """The guild's release messages to re-read at start (see `plan`)."""
+    return plan(await release_parts_of(conn, guild_id), now, limits, budget)

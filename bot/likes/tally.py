@@ -134,3 +134,19 @@ async def top_readers(conn: aiosqlite.Connection, guild_id: int, limit: int = 10
     if through == 0:
         return []
     return await store.top_reactors(conn, guild_id, through, limit)
+
+
+async def chapter_choices(conn: aiosqlite.Connection, guild_id: int, typed: str,
+                          limit: int = 25) -> list[tuple[str, int]]:
+    """Autocomplete for a chapter option: (label ≤ 100 chars, number) of released chapters matching `typed`.
+
+    Matches the number or a part of the title; only chapters released in the guild are ever suggested.
+    """
+    through = await released_through(conn, guild_id)
+    wanted = typed.strip().casefold()
+    out: list[tuple[str, int]] = []
+    for chapter in await store.chapters_through(conn, through):
+        label = f"{chapter.number}. {chapter.title}"
+        if not wanted or wanted in label.casefold():
+            out.append((label if len(label) <= 100 else label[:99] + "…", chapter.number))
+    return out[:limit]

@@ -1,0 +1,253 @@
+"""`/likes …` and the reaction listeners: glue between Discord and `bot.likes`.
+
+Raw reaction events (so reactions on messages no longer in the cache count) go into the batched ingest;
+nothing here touches SQL.  At every READY the release messages of recent chapters are re-read so
+reactions given while the bot was offline count.  The hall of fame follows the ingest's change notices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.likes import hall_of_fame, reconcile, render, tally
+from bot.likes.coalesce import Coalescer
+from bot.likes.emoji import emoji_key
+from bot.likes.ingest import ChapterRef, IngestClosed, ReactionIngest, SnapshotData
+from bot.likes.progress import Progress
+from bot.storage.likes import ReleasePart
+
+if TYPE_CHECKING:
+    from bot.app import AARBot
+
+_log = logging.getLogger(__name__)
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
+    if isinstance(emoji, str):
+        return emoji_key(emoji, None)
+    return emoji_key(emoji.name, emoji.id)
+
+
+def to_embed(card: render.Card) -> discord.Embed:
+    embed = discord.Embed(title=card.title, description=card.description or None, url=card.url,
+                          colour=discord.Colour.gold())
+    for name, value, inline in card.fields[: render.MAX_FIELDS]:
+        embed.add_field(name=name, value=value, inline=inline)
+    if card.footer:
+        embed.set_footer(text=card.footer)
+    return embed
+
+
+class Likes(commands.GroupCog, group_name="likes", group_description="Likes and reactions on released chapters"):
+    def __init__(self, bot: AARBot, *, limits: reconcile.ReconcileLimits | None = None) -> None:
+        self.bot = bot
+        self.limits = limits or reconcile.ReconcileLimits()
+        self.ingest: ReactionIngest | None = None
+        self.hall: Coalescer[ChapterRef] = Coalescer(self._hall_of_fame_step, name="likes-hall-of-fame")
+        self.received = Progress()        # raw reaction events seen, ignored ones included
+        self.reconciliations = Progress()  # completed reconciliation runs
+        self._reconcile_task: asyncio.Task[None] | None = None
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.ingest = await ReactionIngest.open(self.bot.db, on_change=self.hall.mark)
+
+    async def cog_unload(self) -> None:
+        """Runs before the bot closes its database: write every pending reaction, finish hall-of-fame edits."""
+        if self._reconcile_task is not None and not self._reconcile_task.done():
+            self._reconcile_task.cancel()
+            await asyncio.gather(self._reconcile_task, return_exceptions=True)
+        if self.ingest is not None:
+            await self.ingest.close()
+        await self.hall.close()
+
+    async def settle(self, received: int) -> None:
+        """Wait until `received` raw reaction events were seen and everything they caused is done."""
+        await self.received.wait_for(received)
+        assert self.ingest is not None
+        await self.ingest.flush()
+        await self.hall.drain()
+
+    # --- raw reaction events ---------------------------------------------------------------------------
+
+    def _ignored(self, guild_id: int | None, user_id: int | None, member: discord.Member | None) -> bool:
+        own = self.bot.user.id if self.bot.user else None
+        return guild_id is None or user_id == own or (member is not None and member.bot)
+
+    def _submit(self, action: str, *args: object) -> None:
+        try:
+            getattr(self.ingest, action)(*args)
+        except IngestClosed:
+            _log.debug("reaction event after shutdown began: %s %s", action, args)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        try:
+            if not self._ignored(payload.guild_id, payload.user_id, payload.member):
+                key = key_of(payload.emoji)
+                if payload.emoji.id is not None and payload.emoji.name and self.ingest is not None:
+                    self.ingest.note_emoji_name(key, payload.emoji.name, payload.emoji.animated)
+                self._submit("add", payload.message_id, payload.user_id, key)
+        finally:
+            self.received.advance()
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        try:
+            if not self._ignored(payload.guild_id, payload.user_id, None):
+                self._submit("remove", payload.message_id, payload.user_id, key_of(payload.emoji))
+        finally:
+            self.received.advance()
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        try:
+            if payload.guild_id is not None:
+                self._submit("clear", payload.message_id)
+        finally:
+            self.received.advance()
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        try:
+            if payload.guild_id is not None:
+                self._submit("clear_emoji", payload.message_id, key_of(payload.emoji))
+        finally:
+            self.received.advance()
+
+    # --- reconciliation at start ---------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Every READY (not RESUMED: a resumed session replays what it missed) may follow a time offline.
+        if self._reconcile_task is None or self._reconcile_task.done():
+            self._reconcile_task = asyncio.create_task(self._reconcile_all(), name="likes-reconcile")
+
+    async def _reconcile_all(self) -> None:
+        budget = self.limits.max_messages
+        read = 0
+        try:
+            for guild in list(self.bot.guilds):
+                parts = await reconcile.targets(self.bot.db, guild.id, self.bot.clock(), self.limits, budget - read)
+                for part in parts:
+                    read += await self._reconcile_part(part)
+            _log.info("likes: reconciled %d release messages", read)
+        except Exception:
+            _log.exception("likes: reconciliation at start failed")
+        finally:
+            self.reconciliations.advance()
+
+    async def _reconcile_part(self, part: ReleasePart) -> int:
+        """Re-read one release message's reactions; 1 if it was read, 0 if it could not be."""
+        assert self.ingest is not None
+        channel = self.bot.get_channel(part.channel_id) or self.bot.get_partial_messageable(
+            part.channel_id, guild_id=part.guild_id)
+        max_users = self.limits.max_users
+
+        async def fetch() -> SnapshotData:
+            message = await channel.fetch_message(part.message_id)  # type: ignore[union-attr]
+            pairs: set[tuple[int, str]] = set()
+            partial: set[str] = set()
+            for reaction in message.reactions:
+                key = key_of(reaction.emoji)
+                if isinstance(reaction.emoji, discord.PartialEmoji | discord.Emoji) and reaction.emoji.id:
+                    self.ingest.note_emoji_name(key, reaction.emoji.name or "emoji", reaction.emoji.animated)
+                kinds = [discord.ReactionType.normal]
+                if reaction.burst_count:
+                    kinds.append(discord.ReactionType.burst)
+                seen: set[int] = set()
+                for kind in kinds:
+                    async for user in reaction.users(limit=max_users, type=kind):
+                        seen.add(user.id)
+                        if not user.bot:
+                            pairs.add((user.id, key))
+                if len(seen) < reaction.count:
+                    partial.add(key)
+            return SnapshotData(frozenset(pairs), frozenset(partial))
+
+        try:
+            await self.ingest.reconcile_message(part.message_id, fetch)
+        except discord.NotFound:
+            _log.info("likes: release message %s (chapter %s) is gone", part.message_id, part.chapter_number)
+            return 0
+        except discord.HTTPException as exc:
+            _log.warning("likes: could not re-read message %s: %s", part.message_id, exc)
+            return 0
+        return 1
+
+    # --- hall of fame --------------------------------------------------------------------------------
+
+    async def _hall_of_fame_step(self, ref: ChapterRef) -> None:
+        action = await hall_of_fame.next_action(self.bot.db, *ref)
+        if action is None:
+            return
+        embed = to_embed(render.hall_of_fame_card(action, discord.utils.escape_markdown))
+        channel = self.bot.get_channel(action.channel_id) or self.bot.get_partial_messageable(
+            action.channel_id, guild_id=action.guild_id)
+        now = self.bot.clock().isoformat()
+        try:
+            if action.kind == "post":
+                message = await channel.send(embed=embed, allowed_mentions=NO_PINGS)  # type: ignore[union-attr]
+                await hall_of_fame.record_shown(self.bot.db, action, message.id, now)
+            else:
+                assert action.message_id is not None
+                await channel.get_partial_message(action.message_id).edit(  # type: ignore[union-attr]
+                    embed=embed, allowed_mentions=NO_PINGS)
+                await hall_of_fame.record_shown(self.bot.db, action, action.message_id, now)
+        except discord.NotFound:
+            if action.kind == "edit":
+                await hall_of_fame.record_gone(self.bot.db, action, now)
+            else:
+                _log.warning("likes: hall-of-fame channel %s of guild %s not found", action.channel_id, action.guild_id)
+        except discord.HTTPException as exc:
+            _log.warning("likes: hall-of-fame %s for chapter %s failed: %s", action.kind, action.chapter, exc)
+
+    # --- commands ------------------------------------------------------------------------------------
+
+    async def _chapter_autocomplete(self, interaction: discord.Interaction,
+                                    current: str) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        choices = await tally.chapter_choices(self.bot.db, interaction.guild_id, current)
+        return [app_commands.Choice(name=name, value=number) for name, number in choices]
+
+    @app_commands.command(name="chapter", description="A released chapter's likes (forum, Discord, total) and reactions")
+    @app_commands.describe(chapter="The chapter's number")
+    @app_commands.autocomplete(chapter=_chapter_autocomplete)
+    @app_commands.guild_only()
+    async def chapter(self, interaction: discord.Interaction, chapter: app_commands.Range[int, 1, 100_000]) -> None:
+        assert interaction.guild_id is not None
+        report = await tally.chapter_report(self.bot.db, interaction.guild_id, chapter)
+        if isinstance(report, tally.NotReleased):
+            await interaction.response.send_message(render.not_released_text(chapter), ephemeral=True,
+                                                    allowed_mentions=NO_PINGS)
+            return
+        card = render.chapter_card(report, discord.utils.escape_markdown)
+        await interaction.response.send_message(embed=to_embed(card), allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="top", description="Released chapters ranked by likes")
+    @app_commands.guild_only()
+    async def top(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        ranked = await tally.top_chapters(self.bot.db, interaction.guild_id)
+        card = render.top_card(ranked, discord.utils.escape_markdown)
+        await interaction.response.send_message(embed=to_embed(card), allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="readers", description="The members who react to the most chapters")
+    @app_commands.guild_only()
+    async def readers(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        readers = await tally.top_readers(self.bot.db, interaction.guild_id)
+        await interaction.response.send_message(embed=to_embed(render.readers_card(readers)),
+                                                allowed_mentions=NO_PINGS)
+
+
+async def setup(bot: AARBot) -> None:
+    await bot.add_cog(Likes(bot))
