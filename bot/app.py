@@ -1,0 +1,220 @@
+"""The Bot subclass and how it runs: endpoints from settings, storage, cogs, command sync, health, shutdown.
+
+`setup_hook` opens the database, loads every extension under `cogs/`, and syncs the application commands
+(to `DEV_GUILD_ID` while developing, globally otherwise).  `run_bot` is what `aar-bot run` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pkgutil
+import signal
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands, tasks
+
+import cogs
+from bot.config import Settings
+from bot.storage import open_database
+
+_log = logging.getLogger(__name__)
+
+API_VERSION_SUFFIX = "/api/v10"
+HEALTH_INTERVAL_SECONDS = 15.0
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def api_base(url: str) -> str:
+    """`http://host:port` or `http://host:port/api/v10` → the latter; any other API version is an error."""
+    url = url.rstrip("/")
+    if url.endswith(API_VERSION_SUFFIX):
+        return url
+    if "/api/v" in url:
+        raise ValueError(f"DISCORD_API_BASE_URL must end in {API_VERSION_SUFFIX} (discord.py speaks v10): {url}")
+    return url.removesuffix("/api") + API_VERSION_SUFFIX
+
+
+def apply_endpoints(settings: Settings) -> None:
+    """Point discord.py's REST routes and gateway at the configured URLs (a proxy, or the fake in tests).
+
+    Both are class attributes in discord.py, i.e. process-wide; unset settings restore Discord's defaults.
+    """
+    discord.http.Route.BASE = api_base(settings.api_base_url) if settings.api_base_url else "https://discord.com/api/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url or "wss://gateway.discord.gg/")
+
+
+def make_intents() -> discord.Intents:
+    # Only what the bot uses, and no privileged intent (members, presences, message content), so the bot
+    # needs no approval in the developer portal: guilds (channels, threads, roles in the cache) and
+    # guild reactions (the likes feature listens to raw reaction events).  Everything else is slash commands.
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_reactions = True
+    return intents
+
+
+class AARBot(commands.Bot):
+    """The AAR bot.  `clock` is the one source of "now" for scheduling code (injectable in tests)."""
+
+    db: aiosqlite.Connection
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now, **options: Any) -> None:
+        options.setdefault("intents", make_intents())
+        options.setdefault("command_prefix", commands.when_mentioned)  # no prefix commands; slash commands only
+        options.setdefault("help_command", None)
+        super().__init__(**options)
+        self.settings = settings
+        self.clock = clock
+        self._db: aiosqlite.Connection | None = None
+        self.tree.error(self.on_app_command_error)
+
+    # --- start-up --------------------------------------------------------------------------------
+
+    async def login(self, token: str) -> None:
+        apply_endpoints(self.settings)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        self._db = await open_database(self.settings.db_path)
+        self.db = self._db
+        for module in extension_names():
+            await self.load_extension(module)
+            _log.info("Loaded extension %s", module)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        if self.settings.dev_guild_id:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            _log.info("Synced %d commands to development guild %s", len(synced), guild.id)
+        else:
+            synced = await self.tree.sync()
+            _log.info("Synced %d global commands", len(synced))
+        return synced
+
+    async def on_connect(self) -> None:
+        # Discord's READY names a resume URL; behind a configured gateway (a proxy) keep using that one.
+        if self.settings.gateway_url and self.ws is not None:
+            self.ws.gateway = yarl.URL(self.settings.gateway_url)
+
+    async def on_ready(self) -> None:
+        _log.info("Ready as %s in %d guild(s)", self.user, len(self.guilds))
+        self.write_health()
+        if self.settings.health_file and not self.health_loop.is_running():
+            self.health_loop.start()
+
+    async def on_resumed(self) -> None:
+        self.write_health()
+
+    # --- health ----------------------------------------------------------------------------------
+
+    @tasks.loop(seconds=HEALTH_INTERVAL_SECONDS)
+    async def health_loop(self) -> None:
+        """While connected, refresh the health file (a Docker HEALTHCHECK checks its age)."""
+        if self.ws is not None and self.ws.open and self.is_ready():
+            self.write_health()
+
+    def write_health(self) -> None:
+        path = self.settings.health_file
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(self.clock().isoformat() + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            _log.warning("Could not write the health file %s", path, exc_info=True)
+
+    def remove_health(self) -> None:
+        if self.settings.health_file is not None:
+            Path(self.settings.health_file).unlink(missing_ok=True)
+
+    # --- errors ----------------------------------------------------------------------------------
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Tell the member briefly (ephemeral) and log the traceback for anything unexpected."""
+        if isinstance(error, app_commands.CheckFailure):
+            message = str(error) or "You can't use this command here."
+        else:
+            name = interaction.command.qualified_name if interaction.command else "?"
+            _log.error("Error in /%s (guild %s)", name, interaction.guild_id, exc_info=error)
+            message = "Sorry, something went wrong with that command. It has been logged."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True)
+            else:
+                await interaction.response.send_message(message, ephemeral=True)
+        except discord.HTTPException:
+            _log.warning("Could not tell the member about the error", exc_info=True)
+
+    # --- shutdown --------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self.health_loop.is_running():
+            self.health_loop.cancel()
+        self.remove_health()
+        await super().close()
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+
+def extension_names() -> list[str]:
+    """Every module under `cogs/` (not starting with `_`), sorted for a stable load order."""
+    return sorted(f"{cogs.__name__}.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_"))
+
+
+async def _run(settings: Settings) -> int:
+    bot = AARBot(settings)
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+
+    def request_stop(signame: str) -> None:
+        if closing:
+            return
+        _log.info("Received %s, shutting down", signame)
+        closing.append(loop.create_task(bot.close()))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, request_stop, sig.name)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Windows
+            pass
+    try:
+        async with bot:
+            await bot.start(settings.token or "")
+    except discord.LoginFailure:
+        _log.error("Discord rejected the token (DISCORD_TOKEN); check it in the developer portal")
+        return EXIT_ERROR
+    except discord.PrivilegedIntentsRequired:
+        _log.error("Discord refused the gateway intents")
+        return EXIT_ERROR
+    finally:
+        if closing:
+            await closing[0]
+    return EXIT_OK
+
+
+def run_bot(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT or a fatal error; return the process exit code."""
+    if not settings.token:
+        print("aar-bot: DISCORD_TOKEN is not set; set it in the environment or in a .env file.", file=sys.stderr)
+        return EXIT_USAGE
+    discord.utils.setup_logging(level=settings.log_level)
+    return asyncio.run(_run(settings))

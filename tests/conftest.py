@@ -1,0 +1,100 @@
+"""Fixtures: a fake Discord on 127.0.0.1 and the real bot connected to it, in-process.
+
+    async def test_status(running_bot, fake_discord, guild_setup):
+        record = await fake_discord.invoke("aar status", member=guild_setup.member)
+        response = await record.wait_response()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from bot.app import AARBot
+from bot.config import Settings
+from tests.fakediscord import FakeDiscord, GuildSetup
+
+BotFactory = Callable[..., Awaitable[AARBot]]
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A started fake Discord (random port on 127.0.0.1), stopped after the test."""
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+async def guild_setup(fake_discord: FakeDiscord) -> GuildSetup:
+    """A guild with #general and #story, a Moderator role (Manage Server), `moderator` and plain `member`."""
+    return await fake_discord.add_standard_guild()
+
+
+@pytest.fixture
+def bot_settings(fake_discord: FakeDiscord, tmp_path: Path) -> Settings:
+    """Settings pointing at the fake, with a fresh database under tmp_path."""
+    return Settings(token=fake_discord.token, db_path=tmp_path / "aar.db", log_level="DEBUG",
+                    api_base_url=fake_discord.api_base, gateway_url=fake_discord.gateway_url)
+
+
+@pytest.fixture
+async def bot_factory(fake_discord: FakeDiscord, bot_settings: Settings,
+                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BotFactory]:
+    """`await bot_factory(clock=..., **settings_overrides)`: an AARBot connected to the fake and ready.
+
+    Every bot it made is closed after the test (and must stop cleanly).
+    """
+    # AARBot points these process-wide class attributes at the fake; put Discord's back afterwards.
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY",
+                        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    started: list[tuple[AARBot, asyncio.Task[None]]] = []
+
+    async def make(*, clock: Callable[[], Any] | None = None, ready_timeout: float = 10.0,
+                   **overrides: Any) -> AARBot:
+        settings = dataclasses.replace(bot_settings, **overrides)
+        kwargs: dict[str, Any] = {"guild_ready_timeout": 0.05}
+        if clock is not None:
+            kwargs["clock"] = clock
+        bot = AARBot(settings, **kwargs)
+        ready = asyncio.Event()
+
+        async def on_ready() -> None:
+            ready.set()
+
+        bot.add_listener(on_ready, "on_ready")
+        task = asyncio.create_task(bot.start(settings.token or ""), name="aar-bot")
+        started.append((bot, task))
+        waiter = asyncio.create_task(ready.wait())
+        done, _ = await asyncio.wait({task, waiter}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+        if waiter not in done:
+            waiter.cancel()
+            if task in done:
+                task.result()  # raises the start-up error
+                raise RuntimeError("the bot stopped before it was ready")
+            raise TimeoutError(f"the bot was not ready within {ready_timeout}s")
+        return bot
+
+    yield make
+    for bot, task in started:
+        await bot.close()
+        try:
+            await asyncio.wait_for(task, 5)
+        except (discord.ConnectionClosed, discord.HTTPException):
+            pass
+
+
+@pytest.fixture
+async def running_bot(bot_factory: BotFactory, guild_setup: GuildSetup) -> AARBot:
+    """The bot, ready, in the standard guild (`guild_setup`)."""
+    return await bot_factory()
