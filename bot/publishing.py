@@ -1,0 +1,262 @@
+"""The release engine: posts a chapter as a sequence of parts, exactly once, resumable after a crash.
+
+Discord-free: it talks to a `Sender` (the cog implements one on discord.py; tests implement fakes that
+fail where they are told to).  A release is planned once — the rendered payloads are stored with the
+release — and then driven step by step through `bot.storage.release_log`:
+
+    part 0 → discussion thread (unless the guild turned threads off) → part 1 … part n-1 → done
+
+Exactly-once across a crash rests on two things.  Each part has a deterministic nonce (derived from
+the guild, chapter, part and the release's start), sent with `enforce_nonce`, so Discord answers a
+repeat with the message it already created.  And a part whose intent was recorded but whose message id
+was not is first looked for among the channel's recent messages, which still works after Discord's
+nonce memory (a few minutes) has lapsed.  A thread opened from a message has that message's id, so a
+thread opened but not recorded is found again the same way.
+
+Per guild, one release runs at a time (an asyncio.Lock here, the database's primary key behind it),
+and an unfinished release is always finished before the next chapter is claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import aiosqlite
+
+from bot.storage import release_log
+from bot.storage.story import chapter_count, load_chapter
+from bot.story.model import Chapter
+
+log = logging.getLogger(__name__)
+
+SEND_MESSAGES = "Send Messages"
+EMBED_LINKS = "Embed Links"
+CREATE_PUBLIC_THREADS = "Create Public Threads"
+THREAD_NAME_MAX = 100
+NONCE_LENGTH = 25  # Discord accepts nonces of up to 25 characters
+
+Payload = dict[str, Any]
+RenderFn = Callable[..., list[Payload]]
+
+
+class PublishError(Exception):
+    """A part could not be delivered (after the HTTP layer's own retries); the release stays resumable."""
+
+
+class ReleaseForbidden(PublishError):
+    """Discord refused with 403: the bot lacks `permission` in the channel."""
+
+    def __init__(self, permission: str | None, detail: str = "") -> None:
+        self.permission = permission
+        super().__init__(detail or f"missing permission: {permission or 'unknown'}")
+
+
+class Sender(Protocol):
+    """What the engine needs from Discord.  Implementations raise `ReleaseForbidden` on 403 and
+    `PublishError` on other failures that outlived the HTTP layer's retries."""
+
+    async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
+        """Permissions the release needs but the bot lacks in the channel (empty when unknown)."""
+        ...
+
+    async def send(self, channel_id: int, payload: Payload, *, nonce: str) -> int:
+        """Post `payload` with `nonce` (and `enforce_nonce`) and no mentions; return the message id."""
+        ...
+
+    async def find_sent(self, channel_id: int, payload: Payload, *, nonce: str, after: int | None) -> int | None:
+        """The id of a message the bot already posted for this part (same nonce, or same content), if any."""
+        ...
+
+    async def open_thread(self, channel_id: int, message_id: int, name: str) -> int:
+        """Open a public thread from the message; if one exists already, return its id."""
+        ...
+
+
+Status = Literal["released", "all_out", "no_story", "forbidden", "failed", "busy"]
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    """What happened; the cog turns it into a reply, the scheduler into a log line."""
+
+    status: Status
+    guild_id: int
+    chapter: int | None = None
+    title: str | None = None
+    total: int = 0
+    channel_id: int | None = None
+    first_message_id: int | None = None
+    thread_id: int | None = None
+    parts: int = 0
+    resumed: bool = False
+    missing_permission: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Publisher:
+    """Releases chapters for every guild over one database connection and one `Sender`."""
+
+    conn: aiosqlite.Connection
+    sender: Sender
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    render: RenderFn | None = None
+    _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+
+    def lock(self, guild_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(guild_id, asyncio.Lock())
+
+    async def release_next(self, guild_id: int, channel_id: int, *, threads: bool = True,
+                           schedule_id: int | None = None, schedule_slot: str | None = None,
+                           precheck: bool = True) -> ReleaseOutcome:
+        """Release the guild's next chapter into `channel_id`, finishing an interrupted one first.
+
+        When a release of this guild was interrupted, that chapter is finished and reported instead
+        of starting another: releases go out in order and one at a time.
+        """
+        async with self.lock(guild_id):
+            unfinished = await release_log.unfinished_releases(self.conn, guild_id)
+            if unfinished:
+                outcome = await self._drive(unfinished[0])
+                return _replace(outcome, resumed=True)
+            total = await chapter_count(self.conn)
+            if total == 0:
+                return ReleaseOutcome("no_story", guild_id)
+            number = await release_log.last_claimed_chapter(self.conn, guild_id) + 1
+            if number > total:
+                return ReleaseOutcome("all_out", guild_id, total=total)
+            chapter = await load_chapter(self.conn, number)
+            if chapter is None:  # a gap in the imported numbering: nothing sensible to release
+                return ReleaseOutcome("failed", guild_id, number, total=total, error=f"chapter {number} is missing")
+            if precheck:
+                missing = await self.sender.missing_permissions(channel_id, thread=threads)
+                if missing:
+                    return ReleaseOutcome("forbidden", guild_id, number, chapter.title, total, channel_id,
+                                          missing_permission=missing[0])
+            payloads = self._render(chapter, number, total)
+            claimed = await release_log.claim_release(
+                self.conn, guild_id=guild_id, chapter=number, channel_id=channel_id, payloads=payloads,
+                thread_name=thread_name(chapter) if threads else None, started_at=self._now(),
+                schedule_id=schedule_id, schedule_slot=schedule_slot,
+            )
+            if not claimed:
+                return ReleaseOutcome("busy", guild_id, number, total=total, error="already claimed")
+            release = await release_log.get_release(self.conn, guild_id, number)
+            assert release is not None
+            return await self._drive(release, fresh=True)
+
+    async def resume(self, guild_id: int | None = None) -> list[ReleaseOutcome]:
+        """Finish every interrupted release (of one guild, or all): what a fresh start does first."""
+        outcomes = []
+        for release in await release_log.unfinished_releases(self.conn, guild_id):
+            async with self.lock(release.guild_id):
+                current = await release_log.get_release(self.conn, release.guild_id, release.chapter_number)
+                if current is None or current.status != "in_progress":
+                    continue
+                outcomes.append(_replace(await self._drive(current), resumed=True))
+        return outcomes
+
+    async def _drive(self, release: release_log.ReleaseRow, *, fresh: bool = False) -> ReleaseOutcome:
+        """Take a claimed release from wherever it stopped to done; the caller holds the guild lock."""
+        guild_id, number, channel_id = release.guild_id, release.chapter_number, release.channel_id
+        chapter = await load_chapter(self.conn, number)
+        title = chapter.title if chapter else None
+        total = await chapter_count(self.conn)
+        payloads = release.payloads
+        if not payloads:  # a legacy row without a stored plan: plan it now
+            if chapter is None:
+                return ReleaseOutcome("failed", guild_id, number, title, total, channel_id,
+                                      error=f"chapter {number} is missing")
+            payloads = self._render(chapter, number, total)
+        done = await release_log.parts(self.conn, guild_id, number)
+        thread_id = release.thread_id
+        first_message_id = done[0].message_id if 0 in done else None
+        previous: int | None = None
+        try:
+            for index, payload in enumerate(payloads):
+                part = done.get(index)
+                if part is not None and part.message_id is not None:
+                    message_id = part.message_id
+                else:
+                    message_id = await self._deliver(release, index, payload, part, previous)
+                previous = message_id
+                if index == 0:
+                    first_message_id = message_id
+                    if release.thread_name and thread_id is None:
+                        thread_id = await self.sender.open_thread(channel_id, message_id, release.thread_name)
+                        await release_log.record_thread(self.conn, guild_id, number, thread_id)
+        except ReleaseForbidden as exc:
+            nothing_out = fresh and first_message_id is None
+            if nothing_out:
+                await release_log.abandon_release(self.conn, guild_id, number)
+            log.warning("release of chapter %s in guild %s stopped by 403 (%s)%s", number, guild_id,
+                        exc.permission, "; abandoned" if nothing_out else "; resumable")
+            return ReleaseOutcome("forbidden", guild_id, number, title, total, channel_id, first_message_id,
+                                  thread_id, missing_permission=exc.permission, error=str(exc))
+        except PublishError as exc:
+            log.warning("release of chapter %s in guild %s interrupted: %s", number, guild_id, exc)
+            return ReleaseOutcome("failed", guild_id, number, title, total, channel_id, first_message_id,
+                                  thread_id, error=str(exc))
+        await release_log.complete_release(self.conn, guild_id, number, self._now())
+        return ReleaseOutcome("released", guild_id, number, title, total, channel_id, first_message_id,
+                              thread_id, parts=len(payloads))
+
+    async def _deliver(self, release: release_log.ReleaseRow, index: int, payload: Payload,
+                       part: release_log.PartRow | None, previous: int | None) -> int:
+        """Send one part exactly once: intent, (look for an earlier attempt), send, record."""
+        guild_id, number, channel_id = release.guild_id, release.chapter_number, release.channel_id
+        nonce = part_nonce(guild_id, number, index, release.started_at)
+        message_id: int | None = None
+        if part is None:
+            await release_log.record_intent(self.conn, guild_id, number, index, nonce, channel_id)
+        else:
+            # Intent recorded, outcome unknown: the process may have died after Discord accepted it.
+            message_id = await self.sender.find_sent(channel_id, payload, nonce=part.nonce, after=previous)
+            nonce = part.nonce
+        if message_id is None:
+            message_id = await self.sender.send(channel_id, payload, nonce=nonce)
+        await release_log.record_sent(self.conn, guild_id, number, index, message_id, self._now())
+        return message_id
+
+    def _render(self, chapter: Chapter, number: int, total: int) -> list[Payload]:
+        render = self.render
+        if render is None:
+            from bot.render import render_chapter as render
+        return [_payload_only(p) for p in render(chapter, number=number, total=total)]
+
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def part_nonce(guild_id: int, chapter: int, index: int, started_at: str) -> str:
+    """A nonce unique to this part of this release attempt, and the same every time it is recomputed."""
+    digest = hashlib.sha256(f"aar:{guild_id}:{chapter}:{index}:{started_at}".encode()).hexdigest()
+    return digest[:NONCE_LENGTH]
+
+
+def thread_name(chapter: Chapter) -> str:
+    """The discussion thread's name: the chapter's title, within Discord's 100 characters."""
+    name = " ".join((chapter.title or chapter.threadmark or "Discussion").split())
+    if len(name) > THREAD_NAME_MAX:
+        name = name[: THREAD_NAME_MAX - 1].rstrip() + "…"
+    return name
+
+
+def _payload_only(message: Payload) -> Payload:
+    """What is stored and sent: content and embeds.  Mentions are always disabled by the sender."""
+    out: Payload = {"content": message.get("content") or ""}
+    if message.get("embeds"):
+        out["embeds"] = message["embeds"]
+    return out
+
+
+def _replace(outcome: ReleaseOutcome, **changes: Any) -> ReleaseOutcome:
+    return dataclasses.replace(outcome, **changes)
+

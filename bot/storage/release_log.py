@@ -1,0 +1,155 @@
+"""The release journal the publisher writes: a release's plan, and each part as it is attempted and sent.
+
+Every write is one autocommitted statement, ordered so that a crash between any two of them leaves a
+state the publisher resumes from without sending anything twice:
+
+    claim (release row with its payloads) → per part: intent (part row, nonce, no message id)
+    → Discord call → sent (message id) … → thread id → done
+
+A part row without a message id means "Discord may or may not have accepted it": the publisher looks
+before sending again, and Discord's `enforce_nonce` turns a repeat into a no-op anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    guild_id: int
+    chapter_number: int
+    channel_id: int
+    status: str
+    parts_total: int
+    thread_id: int | None
+    started_at: str
+    payloads: list[dict[str, Any]]
+    thread_name: str | None
+    schedule_id: int | None
+    schedule_slot: str | None
+
+
+@dataclass(frozen=True)
+class PartRow:
+    part_index: int
+    nonce: str
+    message_id: int | None
+    channel_id: int
+
+
+_RELEASE_COLUMNS = ("guild_id, chapter_number, channel_id, status, parts_total, thread_id, started_at, payloads,"
+                    " thread_name, schedule_id, schedule_slot")
+
+
+def _release(r: aiosqlite.Row) -> ReleaseRow:
+    return ReleaseRow(
+        guild_id=r["guild_id"], chapter_number=r["chapter_number"], channel_id=r["channel_id"], status=r["status"],
+        parts_total=r["parts_total"], thread_id=r["thread_id"], started_at=r["started_at"],
+        payloads=json.loads(r["payloads"]) if r["payloads"] else [], thread_name=r["thread_name"],
+        schedule_id=r["schedule_id"], schedule_slot=r["schedule_slot"],
+    )
+
+
+async def get_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleaseRow | None:
+    async with conn.execute(f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE guild_id = ? AND chapter_number = ?",
+                            (guild_id, chapter)) as cur:
+        row = await cur.fetchone()
+    return _release(row) if row else None
+
+
+async def unfinished_releases(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[ReleaseRow]:
+    """Releases started but not done (all guilds when `guild_id` is None), in guild then chapter order."""
+    where, params = ("AND guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
+    async with conn.execute(
+        f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE status = 'in_progress' {where}"
+        " ORDER BY guild_id, chapter_number", params,
+    ) as cur:
+        return [_release(r) for r in await cur.fetchall()]
+
+
+async def last_claimed_chapter(conn: aiosqlite.Connection, guild_id: int) -> int:
+    """The highest chapter this guild has started releasing, done or not (0 when none)."""
+    async with conn.execute("SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ?",
+                            (guild_id,)) as cur:
+        return (await cur.fetchone())[0]
+
+
+async def claim_release(conn: aiosqlite.Connection, *, guild_id: int, chapter: int, channel_id: int,
+                        payloads: list[dict[str, Any]], thread_name: str | None, started_at: str,
+                        schedule_id: int | None = None, schedule_slot: str | None = None) -> bool:
+    """Start a release with its fixed plan; False when the chapter or the schedule slot was already claimed."""
+    try:
+        await conn.execute(
+            "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at, payloads,"
+            " thread_name, schedule_id, schedule_slot) VALUES (?, ?, ?, 'in_progress', ?, ?, ?, ?, ?, ?)",
+            (guild_id, chapter, channel_id, len(payloads), started_at, json.dumps(payloads, ensure_ascii=False),
+             thread_name, schedule_id, schedule_slot),
+        )
+    except sqlite3.IntegrityError:
+        return False
+    return True
+
+
+async def slot_claimed(conn: aiosqlite.Connection, schedule_id: int, slot: str) -> bool:
+    async with conn.execute("SELECT 1 FROM releases WHERE schedule_id = ? AND schedule_slot = ?",
+                            (schedule_id, slot)) as cur:
+        return await cur.fetchone() is not None
+
+
+async def parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> dict[int, PartRow]:
+    async with conn.execute(
+        "SELECT part_index, nonce, message_id, channel_id FROM release_parts"
+        " WHERE guild_id = ? AND chapter_number = ? ORDER BY part_index", (guild_id, chapter),
+    ) as cur:
+        return {r["part_index"]: PartRow(r["part_index"], r["nonce"], r["message_id"], r["channel_id"])
+                for r in await cur.fetchall()}
+
+
+async def record_intent(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int, nonce: str,
+                        channel_id: int) -> None:
+    """Note that part `index` is about to be sent with `nonce` (before Discord sees it)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
+        " VALUES (?, ?, ?, ?, ?)", (guild_id, chapter, index, nonce, channel_id),
+    )
+
+
+async def record_sent(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int, message_id: int,
+                      sent_at: str) -> None:
+    await conn.execute(
+        "UPDATE release_parts SET message_id = ?, sent_at = ? WHERE guild_id = ? AND chapter_number = ?"
+        " AND part_index = ?", (message_id, sent_at, guild_id, chapter, index),
+    )
+
+
+async def record_thread(conn: aiosqlite.Connection, guild_id: int, chapter: int, thread_id: int) -> None:
+    await conn.execute("UPDATE releases SET thread_id = ? WHERE guild_id = ? AND chapter_number = ?",
+                       (thread_id, guild_id, chapter))
+
+
+async def complete_release(conn: aiosqlite.Connection, guild_id: int, chapter: int, completed_at: str) -> None:
+    await conn.execute(
+        "UPDATE releases SET status = 'done', completed_at = ? WHERE guild_id = ? AND chapter_number = ?",
+        (completed_at, guild_id, chapter),
+    )
+
+
+async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
+    """Forget a release none of whose parts reached Discord, so the chapter is simply still unreleased.
+
+    Should the process die between the two deletes, the release is still `in_progress` without parts
+    and the next start sends it: a release the moderator asked for, not a duplicate.
+    """
+    await conn.execute("DELETE FROM release_parts WHERE guild_id = ? AND chapter_number = ? AND message_id IS NULL",
+                       (guild_id, chapter))
+    await conn.execute(
+        "DELETE FROM releases WHERE guild_id = ? AND chapter_number = ? AND status = 'in_progress' AND NOT EXISTS"
+        " (SELECT 1 FROM release_parts p WHERE p.guild_id = releases.guild_id"
+        " AND p.chapter_number = releases.chapter_number)", (guild_id, chapter),
+    )
