@@ -89,6 +89,8 @@ def _form_error(errors: dict) -> DiscordError:
 class TestApiError(AssertionError):
     """The test asked the fake for something a Discord client could not do (unknown command, option...)."""
 
+    __test__ = False  # not a pytest test class
+
 
 @dataclass
 class RecordedRequest:
@@ -633,7 +635,8 @@ class FakeDiscord:
         return guild, channel, member
 
     async def _create_interaction(self, type: int, data: dict[str, Any], guild: Guild, channel: Channel,
-                                  member: Member, message: dict[str, Any] | None = None) -> Interaction:
+                                  member: Member, message: dict[str, Any] | None = None,
+                                  dispatch: bool = True) -> Interaction:
         iid = snowflake()
         token = f"itoken-{uuid.uuid4().hex}"
         payload: dict[str, Any] = {
@@ -651,6 +654,8 @@ class FakeDiscord:
         record = Interaction(fake=self, id=iid, token=token, type=type, payload=payload, member=member,
                              channel=channel, created_at=time.monotonic())
         self.interactions[iid] = record
+        if not dispatch:
+            return record
         if not self.connected:
             raise TestApiError("the bot is not connected to the gateway")
         await self.dispatch("INTERACTION_CREATE", payload)
