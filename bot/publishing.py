@@ -115,17 +115,19 @@ class Publisher:
 
     async def release_next(self, guild_id: int, channel_id: int, *, threads: bool = True,
                            schedule_id: int | None = None, schedule_slot: str | None = None,
-                           precheck: bool = True) -> ReleaseOutcome:
-        """Release the guild's next chapter into `channel_id`, finishing an interrupted one first.
+                           precheck: bool = True, finish_interrupted_first: bool = False) -> ReleaseOutcome:
+        """Release the guild's next chapter into `channel_id`.
 
-        When a release of this guild was interrupted, that chapter is finished and reported instead
-        of starting another: releases go out in order and one at a time.
+        Releases go out in order and one at a time, so an interrupted release of this guild is finished
+        first.  By default that finished chapter is the answer (a moderator's `/chapter next` asked for
+        "the next chapter", and that was it); with `finish_interrupted_first` (a schedule slot, which
+        stands for a new chapter) the next chapter is released after it.
         """
         async with self.lock(guild_id):
-            unfinished = await release_log.unfinished_releases(self.conn, guild_id)
-            if unfinished:
-                outcome = await self._drive(unfinished[0])
-                return _replace(outcome, resumed=True)
+            for release in await release_log.unfinished_releases(self.conn, guild_id):
+                outcome = _replace(await self._drive(release), resumed=True)
+                if outcome.status != "released" or not finish_interrupted_first:
+                    return outcome
             total = await chapter_count(self.conn)
             if total == 0:
                 return ReleaseOutcome("no_story", guild_id)

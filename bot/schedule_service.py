@@ -1,0 +1,162 @@
+"""Scheduled releases: adding, listing, pausing schedules, and firing the due ones — Discord-free.
+
+A due slot fires at most once, even across a crash: the release it starts carries the schedule id and
+the slot (a unique index), so after a restart a slot whose release was already claimed only moves the
+schedule on.  Slots missed while the bot was down (or while paused) are not replayed one by one: the
+schedule fires once and moves to its next slot after now.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.publishing import Publisher, ReleaseOutcome
+from bot.scheduling import ScheduleError, When, parse_when, resolve_zone, restore_when, to_iso
+from bot.storage import release_log
+from bot.storage import schedules as store
+from bot.storage.guilds import get_guild_settings
+
+log = logging.getLogger(__name__)
+
+MAX_LIVE_SCHEDULES = 25  # what one /schedule list can show
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """A schedule as moderators see it."""
+
+    row: store.ScheduleRow
+    when: When
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def next_run_at(self) -> datetime | None:
+        return self.row.next_run_at
+
+    @property
+    def paused(self) -> bool:
+        return self.row.paused
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One due schedule handled by `run_due`: what it released (None: the slot had already fired)."""
+
+    schedule_id: int
+    guild_id: int
+    slot: datetime
+    outcome: ReleaseOutcome | None
+    next_run_at: datetime | None
+
+
+def _info(row: store.ScheduleRow) -> ScheduleInfo:
+    return ScheduleInfo(row, restore_when(row.spec, row.timezone, row.next_run_at))
+
+
+async def add_schedule(conn: aiosqlite.Connection, *, guild_id: int, when_text: str, zone: str | None,
+                       created_by: int | None, channel_id: int | None, now: datetime) -> ScheduleInfo:
+    """Parse and store a schedule; the zone defaults to the guild's (set in /aar setup), else UTC."""
+    if not zone:
+        zone = (await get_guild_settings(conn, guild_id)).timezone or "UTC"
+    when = parse_when(when_text, resolve_zone(zone), now)
+    live = await store.list_schedules(conn, guild_id)
+    if len(live) >= MAX_LIVE_SCHEDULES:
+        raise ScheduleError(f"This server already has {len(live)} schedules; cancel one with "
+                            "`/schedule cancel id:` first.")
+    row = await store.add_schedule(conn, guild_id=guild_id, spec=when.spec, timezone=when.zone,
+                                   next_run_at=when.first_run(now), created_by=created_by, channel_id=channel_id,
+                                   now=now)
+    return ScheduleInfo(row, when)
+
+
+async def list_schedules(conn: aiosqlite.Connection, guild_id: int) -> list[ScheduleInfo]:
+    return [_info(row) for row in await store.list_schedules(conn, guild_id)]
+
+
+async def cancel_schedule(conn: aiosqlite.Connection, guild_id: int, schedule_id: int, now: datetime) -> ScheduleInfo:
+    row = await _live(conn, guild_id, schedule_id)
+    await store.cancel_schedule(conn, guild_id, schedule_id, now)
+    return _info(row)
+
+
+async def pause(conn: aiosqlite.Connection, guild_id: int, schedule_id: int | None = None) -> list[ScheduleInfo]:
+    """Pause one schedule, or all of the guild's; returns those now paused that were running."""
+    rows = [await _live(conn, guild_id, schedule_id)] if schedule_id is not None else \
+        await store.list_schedules(conn, guild_id)
+    changed = [row for row in rows if not row.paused]
+    for row in changed:
+        await store.set_paused(conn, row.id, True)
+    return [_info(row) for row in changed]
+
+
+async def resume(conn: aiosqlite.Connection, guild_id: int, now: datetime,
+                 schedule_id: int | None = None) -> tuple[list[ScheduleInfo], list[ScheduleInfo]]:
+    """Resume paused schedules; returns (resumed, expired one-offs whose time passed while paused).
+
+    A cadence resumes at its next slot after now: slots that passed while paused are skipped, since
+    pausing meant "don't release".  A one-off whose time passed while paused is finished, not fired.
+    """
+    rows = [await _live(conn, guild_id, schedule_id)] if schedule_id is not None else \
+        await store.list_schedules(conn, guild_id)
+    resumed, expired = [], []
+    for row in rows:
+        if not row.paused:
+            continue
+        info = _info(row)
+        assert row.next_run_at is not None
+        if row.next_run_at <= now:
+            following = info.when.next_run(row.next_run_at, now)
+            await store.set_next_run(conn, row.id, following, expected=row.next_run_at)
+            if following is None:
+                expired.append(info)
+                continue
+        await store.set_paused(conn, row.id, False)
+        fresh = await store.get_schedule(conn, guild_id, row.id)
+        assert fresh is not None
+        resumed.append(_info(fresh))
+    return resumed, expired
+
+
+async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetime) -> list[Fired]:
+    """Fire every schedule due at `now`: one release per due schedule, then move it past now."""
+    fired = []
+    for row in await store.due_schedules(conn, now):
+        assert row.next_run_at is not None
+        slot = row.next_run_at
+        when = restore_when(row.spec, row.timezone, slot)
+        following = when.next_run(slot, now)
+        outcome: ReleaseOutcome | None = None
+        if not await release_log.slot_claimed(conn, row.id, to_iso(slot)):
+            settings = await get_guild_settings(conn, row.guild_id)
+            channel_id = settings.story_channel_id or row.channel_id
+            if channel_id is None:
+                log.warning("schedule %s of guild %s has no channel to release into", row.id, row.guild_id)
+            else:
+                outcome = await publisher.release_next(
+                    row.guild_id, channel_id, threads=settings.discussion_threads, schedule_id=row.id,
+                    schedule_slot=to_iso(slot), finish_interrupted_first=True,
+                )
+                log.info("schedule %s (guild %s, slot %s): %s chapter %s", row.id, row.guild_id, to_iso(slot),
+                         outcome.status, outcome.chapter)
+        await store.set_next_run(conn, row.id, following, expected=slot, last_run_at=slot)
+        fired.append(Fired(row.id, row.guild_id, slot, outcome, following))
+    return fired
+
+
+async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
+    return await store.next_due_at(conn)
+
+
+async def _live(conn: aiosqlite.Connection, guild_id: int, schedule_id: int) -> store.ScheduleRow:
+    row = await store.get_schedule(conn, guild_id, schedule_id)
+    if row is None or not row.active:
+        raise ScheduleError(f"There is no live schedule #{schedule_id} in this server; `/schedule list` "
+                            "shows the ones there are.")
+    return row

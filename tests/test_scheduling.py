@@ -1,0 +1,231 @@
+"""`when:` parsing and next-run arithmetic: cadences, zones, DST, refusals, missed slots; and the
+schedule service against a real (in-memory) database and a recording publisher."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import schedule_service as service
+from bot.publishing import ReleaseOutcome
+from bot.scheduling import ScheduleError, parse_when, resolve_zone, restore_when, suggest_zones, to_iso
+from bot.storage import open_database
+from bot.storage.guilds import update_guild_settings
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # a Wednesday, the week Europe springs forward
+
+
+def local(when: datetime, tz: ZoneInfo = PARIS) -> tuple[str, str]:
+    moment = when.astimezone(tz)
+    return moment.strftime("%a %Y-%m-%d %H:%M"), moment.tzname() or ""
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "kind", "spec"), [
+    ("every monday 18:00", "weekly", "every monday 18:00"),
+    ("Every Mon at 6pm", "weekly", "every monday 18:00"),
+    ("fridays 9:05", "weekly", "every friday 09:05"),
+    ("daily 20:00", "daily", "daily 20:00"),
+    ("every day at 7:30am", "daily", "daily 07:30"),
+    ("every 3 days 12:00", "interval", "every 3 days 12:00"),
+    ("every 1 day 12:00", "daily", "daily 12:00"),
+    ("2026-05-01 18:00", "once", "2026-05-01 18:00"),
+    ("2026-5-1T18:00", "once", "2026-05-01 18:00"),
+])
+def test_parse_accepts_the_documented_forms(text: str, kind: str, spec: str) -> None:
+    when = parse_when(text, "Europe/Paris", NOW)
+    assert (when.kind, when.spec, when.zone) == (kind, spec, "Europe/Paris")
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("2026-03-01 18:00", "in the past"),
+    ("2026-03-25 12:59", "in the past"),   # 11:59 UTC: a minute before now
+    ("every funday 18:00", "can't read"),
+    ("whenever", "can't read"),
+    ("", "Tell me when"),
+    ("daily 25:00", "not a time of day"),
+    ("daily 18", "HH:MM"),
+    ("every 0 days 12:00", "between 1 and 365"),
+    ("2026-02-30 18:00", "not a calendar date"),
+    ("every monday 13pm", "not a time"),
+])
+def test_parse_refuses_with_an_example(text: str, fragment: str) -> None:
+    with pytest.raises(ScheduleError) as err:
+        parse_when(text, "Europe/Paris", NOW)
+    message = str(err.value)
+    assert fragment in message
+    assert "`" in message and any(ch.isdigit() for ch in message)  # shows a working example
+
+
+def test_unknown_zone_is_refused_with_suggestions() -> None:
+    with pytest.raises(ScheduleError) as err:
+        parse_when("daily 20:00", "Europe/Pariss", NOW)
+    assert "`Europe/Pariss` is not a time zone" in str(err.value)
+    assert "Europe/Paris" in str(err.value).split("Did you mean", 1)[1]
+    with pytest.raises(ScheduleError):
+        resolve_zone("../../etc/passwd")
+    with pytest.raises(ScheduleError):
+        resolve_zone("")
+
+
+def test_zone_names_are_canonicalised_and_suggested() -> None:
+    assert resolve_zone("europe/paris") == "Europe/Paris"
+    assert resolve_zone("UTC") == "UTC"
+    assert suggest_zones("new_y")[0] == "America/New_York"
+    assert len(suggest_zones("a")) == 25
+    assert suggest_zones("")[0] == "UTC"
+
+
+# --- next runs, DST ----------------------------------------------------------------------------------
+
+def test_weekly_keeps_local_time_across_spring_forward() -> None:
+    when = parse_when("every monday 18:00", "Europe/Paris", NOW)
+    first = when.first_run(NOW)
+    assert local(first) == ("Mon 2026-03-30 18:00", "CEST")  # clocks went forward on Sunday 29th
+    assert first == datetime(2026, 3, 30, 16, 0, tzinfo=UTC)
+    before = when.first_run(datetime(2026, 3, 20, tzinfo=UTC))
+    assert before == datetime(2026, 3, 23, 17, 0, tzinfo=UTC)  # CET: UTC+1
+    second = when.next_run(first, first)
+    assert local(second) == ("Mon 2026-04-06 18:00", "CEST")
+
+
+def test_daily_across_fall_back_and_spring_gap() -> None:
+    when = parse_when("daily 02:30", "Europe/Paris", NOW)
+    # 02:30 does not exist on 2026-03-29 (02:00 → 03:00): it runs at the same instant as 03:30 CEST.
+    run = when.first_run(datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
+    assert run == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    following = when.next_run(run, run)
+    assert local(following) == ("Mon 2026-03-30 02:30", "CEST")
+    # 02:30 happens twice on 2026-10-25: the first (CEST) occurrence is used, once.
+    autumn = when.first_run(datetime(2026, 10, 24, 12, 0, tzinfo=UTC))
+    assert autumn == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert when.next_run(autumn, autumn) == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)
+
+
+def test_same_instant_is_not_due_twice() -> None:
+    when = parse_when("daily 20:00", "UTC", NOW)
+    first = when.first_run(NOW)
+    assert first == datetime(2026, 3, 25, 20, 0, tzinfo=UTC)
+    assert when.first_run(first) == first + timedelta(days=1)  # strictly after
+
+
+def test_interval_stays_on_its_grid_and_skips_missed_slots() -> None:
+    when = parse_when("every 3 days 12:00", "America/New_York", NOW)
+    first = when.first_run(NOW)
+    assert local(first, ZoneInfo("America/New_York")) == ("Wed 2026-03-25 12:00", "EDT")
+    assert when.next_run(first, first) == first + timedelta(days=3)
+    # The bot was down ten days: one next slot, after now, still on the 3-day grid.
+    later = first + timedelta(days=10, hours=1)
+    following = when.next_run(first, later)
+    assert following == first + timedelta(days=12)
+
+
+def test_missed_weekly_slots_collapse_to_the_next_one() -> None:
+    when = parse_when("every monday 18:00", "UTC", NOW)
+    slot = when.first_run(NOW)
+    three_weeks_later = slot + timedelta(weeks=3, hours=2)
+    assert when.next_run(slot, three_weeks_later) == slot + timedelta(weeks=4)
+
+
+def test_once_has_no_next_run_and_restores() -> None:
+    when = parse_when("2026-05-01 18:00", "Europe/Paris", NOW)
+    assert when.first_run(NOW) == datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+    assert when.next_run(when.first_run(NOW), NOW) is None
+    restored = restore_when(when.spec, when.zone, when.first_run(NOW))
+    assert restored == when
+    assert "once on 2026-05-01 at 18:00 (Europe/Paris)" == when.describe()
+    assert parse_when("every tue 18:00", "UTC", NOW).describe() == "every Tuesday at 18:00 (UTC)"
+
+
+def test_naive_datetimes_are_rejected() -> None:
+    with pytest.raises(ValueError):
+        parse_when("daily 20:00", "UTC", datetime(2026, 1, 1))
+
+
+# --- the schedule service ---------------------------------------------------------------------------
+
+class RecordingPublisher:
+    """Stands in for the release engine: records what the schedule service asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    async def release_next(self, guild_id: int, channel_id: int, **kw: object) -> ReleaseOutcome:
+        self.calls.append({"guild": guild_id, "channel": channel_id, **kw})
+        return ReleaseOutcome("released", guild_id, len(self.calls))
+
+
+@pytest.fixture
+async def conn():
+    connection = await open_database(":memory:")
+    yield connection
+    await connection.close()
+
+
+async def test_service_defaults_to_the_guild_zone_and_fires_once_after_downtime(conn) -> None:
+    await update_guild_settings(conn, 1, timezone="Europe/Paris", story_channel_id=555)
+    info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone=None, created_by=9,
+                                      channel_id=77, now=NOW)
+    assert info.when.zone == "Europe/Paris" and info.next_run_at == datetime(2026, 3, 25, 19, 0, tzinfo=UTC)
+    publisher = RecordingPublisher()
+    assert await service.run_due(conn, publisher, NOW) == []
+    # The bot was down for three evenings: it fires once and moves to the next evening after now.
+    late = datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    fired = await service.run_due(conn, publisher, late)
+    assert [f.schedule_id for f in fired] == [info.id]
+    assert publisher.calls == [{"guild": 1, "channel": 555, "threads": True, "schedule_id": info.id,
+                                "schedule_slot": "2026-03-25T19:00:00Z", "finish_interrupted_first": True}]
+    assert fired[0].next_run_at == datetime(2026, 3, 28, 19, 0, tzinfo=UTC)
+    assert await service.run_due(conn, publisher, late) == []
+    assert len(publisher.calls) == 1
+
+
+async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> None:
+    """A crash after the release was claimed but before the schedule moved on: the slot does not fire again."""
+    from bot.storage import release_log
+
+    await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (1, 't', 'T', 'h')")
+    info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone="UTC", created_by=None,
+                                      channel_id=77, now=NOW)
+    assert info.next_run_at is not None
+    await release_log.claim_release(conn, guild_id=1, chapter=1, channel_id=77, payloads=[{"content": "x"}],
+                                    thread_name=None, started_at="s", schedule_id=info.id,
+                                    schedule_slot=to_iso(info.next_run_at))
+    publisher = RecordingPublisher()
+    fired = await service.run_due(conn, publisher, info.next_run_at + timedelta(minutes=1))
+    assert [(f.schedule_id, f.outcome) for f in fired] == [(info.id, None)]
+    assert publisher.calls == []
+    [row] = await service.list_schedules(conn, 1)
+    assert row.next_run_at == info.next_run_at + timedelta(days=1)
+
+
+async def test_service_pause_resume_cancel_and_guild_isolation(conn) -> None:
+    a = await service.add_schedule(conn, guild_id=1, when_text="every monday 18:00", zone="UTC", created_by=None,
+                                   channel_id=5, now=NOW)
+    once = await service.add_schedule(conn, guild_id=1, when_text="2026-03-26 10:00", zone="UTC",
+                                      created_by=None, channel_id=5, now=NOW)
+    other = await service.add_schedule(conn, guild_id=2, when_text="daily 08:00", zone="UTC", created_by=None,
+                                       channel_id=6, now=NOW)
+    assert [s.id for s in await service.list_schedules(conn, 1)] == [once.id, a.id]
+    with pytest.raises(ScheduleError, match="no live schedule"):
+        await service.cancel_schedule(conn, 1, other.id, NOW)  # another guild's id is unknown here
+    paused = await service.pause(conn, 1)
+    assert {p.id for p in paused} == {a.id, once.id}
+    publisher = RecordingPublisher()
+    two_weeks = NOW + timedelta(days=14)
+    fired = await service.run_due(conn, publisher, two_weeks)
+    assert [f.guild_id for f in fired] == [2]  # only the unpaused guild
+    resumed, expired = await service.resume(conn, 1, two_weeks)
+    assert [r.id for r in resumed] == [a.id] and [e.id for e in expired] == [once.id]
+    assert resumed[0].next_run_at == datetime(2026, 4, 13, 18, 0, tzinfo=UTC)  # next Monday after now
+    assert await service.run_due(conn, publisher, two_weeks) == []  # resumed past now; guild 2 moved on
+    assert len(publisher.calls) == 1
+    cancelled = await service.cancel_schedule(conn, 1, a.id, two_weeks)
+    assert cancelled.id == a.id
+    assert await service.list_schedules(conn, 1) == []
+    with pytest.raises(ScheduleError):
+        await service.cancel_schedule(conn, 1, a.id, two_weeks)
