@@ -113,10 +113,10 @@ class AARBot(commands.Bot):
             self.ws.gateway = yarl.URL(self.settings.gateway_url)
 
     async def on_ready(self) -> None:
-        _log.info("Ready as %s in %d guild(s)", self.user, len(self.guilds))
         self.write_health()
         if self.settings.health_file and not self.health_loop.is_running():
             self.health_loop.start()
+        _log.info("Ready as %s in %d guild(s)", self.user, len(self.guilds))
 
     async def on_resumed(self) -> None:
         self.write_health()

@@ -4,6 +4,9 @@ Everything that waits does so on `self._cond` (an asyncio.Condition notified on 
 timeout; nothing sleeps.
 """
 
+# The test API's waits take `timeout=` by design (`await record.wait_response(timeout=5)`).
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
