@@ -19,11 +19,16 @@ async def open_database(path: Path | str, *, migrate: bool = True) -> aiosqlite.
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path), isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA busy_timeout=5000")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    if migrate:
-        await apply_migrations(conn)
+    try:
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        if migrate:
+            await apply_migrations(conn)
+    except BaseException:
+        # Close the connection's worker thread, or the process would hang on exit after the error.
+        await conn.close()
+        raise
     return conn
