@@ -449,3 +449,30 @@ def test_random_chapters_stay_within_limits_and_in_order() -> None:
         assert_valid(payloads)
         check_reading_order(chapter, 2, 9, payloads, sentences_whole=False)
         assert len(payloads) >= message_lower_bound(chapter)
+
+
+# --- through the fake Discord ----------------------------------------------------------------------
+
+
+async def test_seed_payloads_are_accepted_by_the_fake_discord_as_rendered(running_bot, fake_discord,
+                                                                          guild_setup) -> None:
+    """Sent with discord.py as a cog would (Embed.from_dict), every message passes the fake's limits and
+    arrives exactly as rendered, with mentions disabled."""
+    import discord
+
+    channel = running_bot.get_channel(guild_setup.story.id)
+    sent: list[dict[str, Any]] = []
+    for number, chapter in enumerate(SEED_CHAPTERS, 1):
+        for payload in render_chapter(chapter, number=number, total=TOTAL):
+            await channel.send(content=payload["content"] or None,
+                               embeds=[discord.Embed.from_dict(e) for e in payload["embeds"]],
+                               allowed_mentions=discord.AllowedMentions.none())
+            sent.append(payload)
+    history = fake_discord.history(guild_setup.story)
+    assert len(history) == len(sent)
+    for message, payload in zip(history, sent, strict=True):
+        assert message["content"] == payload["content"]
+        assert [{k: v for k, v in e.items() if k not in ("type", "flags")} for e in message["embeds"]] == payload["embeds"]
+    posts = fake_discord.requests_to("POST", rf"^/channels/{guild_setup.story.id}/messages$")
+    assert len(posts) == len(sent) and all(r.status == 200 for r in posts)
+    assert all(r.json["allowed_mentions"]["parse"] == [] for r in posts)
