@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.characters.index import rebuild_mention_index
 from bot.story.model import Chapter, Story
 from bot.story.parser import ParseError, parse_thread
 
@@ -95,6 +96,7 @@ async def import_story(conn: aiosqlite.Connection, story: Story, *, source: str,
     await conn.execute("BEGIN IMMEDIATE")
     try:
         summary = await _write(conn, story)
+        await rebuild_mention_index(conn)  # who each chapter names, committed with the story
         if summary.chapters_added or summary.chapters_updated or summary.comments_added:
             await conn.execute(
                 "INSERT INTO imports(source, sha256, chapters_added, pictures_added, comments_added)"

@@ -1,0 +1,137 @@
+"""The mention index: which characters each chapter names, and how often.
+
+Matching works on words, not substrings, so "Mao" is never found inside another word and
+"Stalinist" is not "Stalin". Text and aliases are both folded (accents and, unless an alias is
+case-sensitive, case dropped) and compared word by word through a trie; at each word the longest
+alias wins, so "de Rivera" (the dictator) is not "Rivera" and a `not_matching` phrase such as
+"Hitler-Jugend" swallows the "Hitler" inside it. The scan is linear in the text's words, however
+large the cast.
+
+The index is derived data: `rebuild_mention_index` replaces it whole, inside the caller's
+transaction (the importer's), and `ensure_mention_index` rebuilds at start when the cast file or the
+story changed since the last build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+from bot.characters import store
+from bot.characters.schema import SHIPPED_CAST, Cast, load_cast
+from bot.characters.text import strip_accents
+
+_WORD = re.compile(r"\w+")
+_EXCLUDED = -1  # alias position of a not_matching phrase: matched, then thrown away
+
+
+@dataclass(frozen=True)
+class _Target:
+    character: str
+    position: int  # index into CastMember.spellings, or _EXCLUDED
+    exact_words: tuple[str, ...] | None  # accent-stripped words to compare with case, for case-sensitive aliases
+
+
+class MentionMatcher:
+    """Counts a cast's mentions in text; build once per cast, reuse for every chapter."""
+
+    def __init__(self, cast: Cast) -> None:
+        self._trie: dict[str, dict] = {}
+        self.max_words = 0
+        for member in cast.members:
+            for position, alias in enumerate(member.spellings):
+                self._add(alias.text, _Target(member.key, position,
+                                              tuple(_words(alias.text)) if alias.case_sensitive else None))
+            for phrase in member.not_matching:
+                self._add(phrase, _Target(member.key, _EXCLUDED, None))
+
+    def _add(self, text: str, target: _Target) -> None:
+        node = self._trie
+        tokens = [w.casefold() for w in _words(text)]
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node.setdefault("", []).append(target)
+        self.max_words = max(self.max_words, len(tokens))
+
+    def count(self, text: str) -> Counter[tuple[str, int]]:
+        """(character key, spelling position) -> how many times `text` names them that way."""
+        found: Counter[tuple[str, int]] = Counter()
+        original = _words(text)
+        folded = [w.casefold() for w in original]
+        i, n = 0, len(folded)
+        while i < n:
+            node, best, best_end = self._trie, None, i
+            j = i
+            while j < n and folded[j] in node:
+                node = node[folded[j]]
+                j += 1
+                for target in node.get("", ()):
+                    if target.exact_words is None or tuple(original[i:j]) == target.exact_words:
+                        best, best_end = target, j
+            if best is None:
+                i += 1
+                continue
+            if best.position != _EXCLUDED:
+                found[(best.character, best.position)] += 1
+            i = best_end
+        return found
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(strip_accents(text))
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    characters: int
+    chapters: int
+    mentions: int  # total count over every chapter and character
+    cast_sha256: str
+    story_sha256: str
+
+
+async def rebuild_mention_index(conn: aiosqlite.Connection, cast: Cast | None = None) -> IndexSummary:
+    """Replace the stored cast and mention index with ones built from `cast` (default: the shipped file).
+
+    Runs no BEGIN/COMMIT of its own: the importer calls it inside its transaction, so a story and its
+    index are committed together. Re-running it with the same inputs writes the same rows.
+    """
+    cast = cast if cast is not None else load_cast(SHIPPED_CAST)
+    matcher = MentionMatcher(cast)
+    chapters = await store.chapter_texts(conn)
+    counts: dict[int, Counter[tuple[str, int]]] = {number: matcher.count(text) for number, text in chapters}
+    story_sha = story_fingerprint((number, text) for number, text in chapters)
+    await store.replace_index(conn, cast, counts, story_sha)
+    return IndexSummary(len(cast.members), len(chapters), sum(sum(c.values()) for c in counts.values()),
+                        cast.sha256, story_sha)
+
+
+async def ensure_mention_index(conn: aiosqlite.Connection, cast_path: Path = SHIPPED_CAST) -> IndexSummary | None:
+    """At start: rebuild (in its own transaction) when the cast file or the story changed; None when current."""
+    cast = load_cast(cast_path)
+    chapters = await store.chapter_texts(conn)
+    state = await store.index_state(conn)
+    if state is not None and state.cast_sha256 == cast.sha256 and state.story_sha256 == story_fingerprint(chapters):
+        return None
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        summary = await rebuild_mention_index(conn, cast)
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+    return summary
+
+
+def story_fingerprint(chapters: Iterable[tuple[int, str]]) -> str:
+    """A digest of the text the index was built from, to notice a story changed behind its back."""
+    digest = hashlib.sha256()
+    for number, text in chapters:
+        digest.update(f"{number}\x00{text}\x01".encode())
+    return digest.hexdigest()
