@@ -173,26 +173,26 @@ class Piece:
 
 @dataclass(frozen=True)
 class TextUnit:
-    """One block's text as pieces; `open`/`close` wrap every chunk it is cut into (e.g. `**` for bold).
+    """One block's text as pieces; `prefix`/`suffix` wrap every chunk it is cut into (e.g. `**` for bold).
 
     `splittable` is False for headings and captions: they move whole to the next container rather than
     being cut, unless they cannot fit even an empty one.
     """
 
     pieces: tuple[Piece, ...]
-    open: str = ""
-    close: str = ""
+    prefix: str = ""
+    suffix: str = ""
     splittable: bool = True
 
     @property
     def wrap_size(self) -> int:
-        return discord_len(self.open) + discord_len(self.close)
+        return discord_len(self.prefix) + discord_len(self.suffix)
 
     def chunk(self, start: int, end: int) -> str:
         parts = [self.pieces[start].text]
         for i in range(start + 1, end):
             parts.append(self.pieces[i - 1].sep + self.pieces[i].text)
-        return self.open + "".join(parts) + self.close
+        return self.prefix + "".join(parts) + self.suffix
 
     def chunk_size(self, start: int, end: int) -> int:
         inner = sum(p.size for p in self.pieces[start:end])
@@ -204,9 +204,9 @@ class TextUnit:
 MAX_PIECE = MAX_CONTENT - 16
 
 
-def text_unit(raw: str, *, open: str = "", close: str = "", splittable: bool = True) -> TextUnit:
+def text_unit(raw: str, *, prefix: str = "", suffix: str = "", splittable: bool = True) -> TextUnit:
     """Escape `raw` and cut it into sentence pieces no longer than MAX_PIECE."""
-    limit = MAX_PIECE - discord_len(open) - discord_len(close)
+    limit = MAX_PIECE - discord_len(prefix) - discord_len(suffix)
     pieces: list[Piece] = []
     for sentence, sep in _sentence_spans(raw.strip()):
         escaped = escape_markdown(sentence)
@@ -214,7 +214,7 @@ def text_unit(raw: str, *, open: str = "", close: str = "", splittable: bool = T
         if parts:
             parts[-1] = (parts[-1][0], sep)
         pieces.extend(Piece(text, s, discord_len(text)) for text, s in parts)
-    return TextUnit(tuple(pieces), open, close, splittable)
+    return TextUnit(tuple(pieces), prefix, suffix, splittable)
 
 
 # --- packing -----------------------------------------------------------------------------------------
@@ -396,17 +396,16 @@ def header_text(chapter: Chapter, *, number: int, total: int) -> str:
 
 
 def _block_unit(block: Block) -> TextUnit | None:
+    """How a block reads: headings bold, captions italic (the image itself is added by the packer)."""
     if block.kind == "heading":
-        return text_unit(block.text, open="**", close="**", splittable=False)
+        return text_unit(block.text, prefix="**", suffix="**", splittable=False)
     if block.kind == "paragraph":
         return text_unit(block.text)
     if block.kind == "picture" and block.image_url:
-        return text_unit(block.text, open="*", close="*", splittable=False) if block.text.strip() else None
-    if block.kind == "picture":
-        caption = block.text.strip()
-        if not caption:
-            return text_unit(NO_PICTURE, open=f"{PICTURE_MARK} *", close="*", splittable=False)
-        return text_unit(caption, open=f"{PICTURE_MARK} *", close="*", splittable=False)
+        return text_unit(block.text, prefix="*", suffix="*", splittable=False) if block.text.strip() else None
+    if block.kind == "picture":  # nowhere to fetch it from: its caption marks where it stood
+        caption = block.text.strip() or NO_PICTURE
+        return text_unit(caption, prefix=f"{PICTURE_MARK} *", suffix="*", splittable=False)
     return None
 
 
