@@ -143,9 +143,16 @@ async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(messages, ensure_ascii=False, indent=2))
     else:
         for index, message in enumerate(messages, 1):
-            print(f"--- message {index}/{len(messages)}: {len(message.get('content', ''))} chars, "
-                  f"{len(message.get('embeds', []))} embeds")
-            print(message.get("content", ""))
+            embeds = message.get("embeds", [])
+            print(f"--- message {index}/{len(messages)}: {len(message.get('content', ''))} chars, {len(embeds)} embeds")
+            if message.get("content"):
+                print(message["content"])
+            for embed in embeds:
+                for part in (embed.get("title"), embed.get("description")):
+                    if part:
+                        print(part)
+                if embed.get("image"):
+                    print(f"[picture: {embed['image']['url']}]")
     return EXIT_OK
 
 
