@@ -26,6 +26,7 @@ import aiosqlite
 from bot.characters import store
 from bot.characters.schema import SHIPPED_CAST, Cast, load_cast
 from bot.characters.text import strip_accents
+from bot.storage.connection import open_database
 
 _WORD = re.compile(r"\w+")
 _EXCLUDED = -1  # alias position of a not_matching phrase: matched, then thrown away
@@ -135,3 +136,22 @@ def story_fingerprint(chapters: Iterable[tuple[int, str]]) -> str:
     for number, text in chapters:
         digest.update(f"{number}\x00{text}\x01".encode())
     return digest.hexdigest()
+
+
+async def refresh_index_file(db_path: Path | str, cast_path: Path = SHIPPED_CAST, *,
+                             shared: aiosqlite.Connection | None = None) -> IndexSummary | None:
+    """At bot start: `ensure_mention_index` on a connection of its own.
+
+    The bot's shared connection runs other features' autocommitted statements concurrently; a
+    BEGIN…COMMIT on it could swallow them into this transaction. Only an in-memory database, which
+    another connection cannot see, uses `shared`.
+    """
+    if str(db_path) == ":memory:":
+        if shared is None:
+            raise ValueError("an in-memory database can only be indexed through its own connection")
+        return await ensure_mention_index(shared, cast_path)
+    conn = await open_database(db_path)
+    try:
+        return await ensure_mention_index(conn, cast_path)
+    finally:
+        await conn.close()

@@ -1,0 +1,182 @@
+"""Answers laid out as Discord payloads (plain dicts), always within Discord's limits.
+
+Pure functions, so the limits are tested without Discord: the cog turns a dict into an embed with
+`discord.Embed.from_dict` and passes discord's own markdown/mention escaping in as `escape`, which
+is applied to every piece of story or reader text before it is measured and cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.characters.lookup import (
+    MAX_QUERY,
+    BadQuery,
+    ChapterRef,
+    CharacterCard,
+    NotFound,
+    Roster,
+    RosterEntry,
+)
+
+Escape = Callable[[str], str]
+
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+CONTENT_LIMIT = 2000
+ROSTER_PAGE_SIZE = 12
+COLOUR = 0x8B0000
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def fit(text: str, limit: int, escape: Escape = _plain) -> str:
+    """`escape(text)`, shortened with an ellipsis so the escaped result is at most `limit` characters.
+
+    The raw text is cut, never the escaped one, so an escape sequence is never split in half.
+    """
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    keep = min(len(text), limit)
+    while keep > 0:
+        candidate = escape(text[:keep].rstrip()) + "…"
+        if len(candidate) <= limit:
+            return candidate
+        keep -= max(1, (len(candidate) - limit))
+    return "…"
+
+
+def _chapter_label(ref: ChapterRef, escape: Escape, *, short: bool = False) -> str:
+    label = f"Ch. {ref.number}" if short else f"Chapter {ref.number}"
+    if not short and ref.title:
+        # brackets would end the link text early; a title keeps its words without them
+        label += " — " + fit(ref.title.replace("[", "(").replace("]", ")"), 120, escape)
+    return f"[{label}]({ref.url})" if ref.url else label
+
+
+def character_embed(card: CharacterCard, escape: Escape = _plain) -> dict:
+    """The answer to `/character`: who they are, as far as the guild's released chapters tell."""
+    released = "chapter 1" if card.released == 1 else f"chapters 1–{card.released}"
+    lines = [f"**Chapter {ref.number}.** {escape(note)}" for ref, note in card.notes]
+    description = "\n".join(lines) if lines else "*The released chapters only mention them in passing.*"
+    if len(description) > DESCRIPTION_LIMIT:
+        kept: list[str] = []
+        budget = DESCRIPTION_LIMIT - 40
+        for line in lines:
+            if sum(len(x) + 1 for x in kept) + len(line) > budget:
+                break
+            kept.append(line)
+        description = "\n".join(kept) + f"\n… and {len(lines) - len(kept)} more chapters."
+    mentions = _mentions_value(card, escape)
+    fields = [
+        {"name": "Side", "value": fit(card.side, FIELD_VALUE_LIMIT, escape), "inline": True},
+        {"name": "Also called", "value": fit(", ".join(card.aliases), FIELD_VALUE_LIMIT, escape) if card.aliases
+         else "—", "inline": True},
+        {"name": "First appearance", "value": _chapter_label(card.first_appearance, escape), "inline": False},
+        {"name": f"Mentioned {card.total_mentions} time{'s' if card.total_mentions != 1 else ''}",
+         "value": mentions, "inline": False},
+    ]
+    embed = {
+        "title": fit(card.name, TITLE_LIMIT, escape),
+        "description": description,
+        "color": COLOUR,
+        "fields": fields,
+        "footer": {"text": f"Only what {released} tell — no spoilers from later chapters."},
+    }
+    return _shrink_to_total(embed)
+
+
+def _mentions_value(card: CharacterCard, escape: Escape) -> str:
+    """'[Ch. 1](link) ×3 · [Ch. 2](link) ×12', without links or with a tail when it would not fit."""
+    for linked in (True, False):
+        parts = []
+        for ref, count in card.mentions:
+            label = _chapter_label(ref if linked else ChapterRef(ref.number, ref.title, None), escape, short=True)
+            parts.append(f"{label} ×{count}")
+        value = " · ".join(parts)
+        if len(value) <= FIELD_VALUE_LIMIT:
+            return value
+    kept: list[str] = []
+    for part in parts:
+        if len(" · ".join([*kept, part])) > FIELD_VALUE_LIMIT - 30:
+            break
+        kept.append(part)
+    return " · ".join(kept) + f" … and {len(parts) - len(kept)} more"
+
+
+def _shrink_to_total(embed: dict) -> dict:
+    """Keep the whole embed under Discord's 6,000-character total by shortening the description."""
+    over = embed_size(embed) - EMBED_TOTAL_LIMIT
+    if over > 0:
+        embed["description"] = embed["description"][: max(0, len(embed["description"]) - over - 1)] + "…"
+    return embed
+
+
+def embed_size(embed: dict) -> int:
+    """Characters Discord counts toward the 6,000 total: title, description, fields, footer, author."""
+    size = len(embed.get("title", "")) + len(embed.get("description", ""))
+    size += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    size += len(embed.get("footer", {}).get("text", "")) + len(embed.get("author", {}).get("name", ""))
+    return size
+
+
+def not_found_message(result: NotFound, escape: Escape = _plain) -> str:
+    """The same words for a name nobody has and for a character this guild has not met yet."""
+    if result.released == 0:
+        return "No character by that name in the chapters released so far: no chapter has been released here yet."
+    text = "No character by that name in the chapters released so far."
+    if result.closest:
+        text += " Closest: " + ", ".join(f"**{escape(name)}**" for name in result.closest) + "."
+    text += " `/characters` lists everyone met so far."
+    return fit(text, CONTENT_LIMIT)
+
+
+def bad_query_message(result: BadQuery) -> str:
+    """Polite, and never echoes the input: it may be long, or full of markdown and mentions."""
+    if result.reason == "empty":
+        return "Please type a name to look up: a surname, a nickname or a spelling the story uses."
+    return (f"That is {result.length:,} characters long; names in the story are far shorter (at most "
+            f"{MAX_QUERY}). Try a surname, or pick a suggestion from the list.")
+
+
+def roster_pages(roster: Roster, per_page: int = ROSTER_PAGE_SIZE) -> list[list[RosterEntry]]:
+    entries = list(roster.entries)
+    return [entries[i:i + per_page] for i in range(0, len(entries), per_page)] or [[]]
+
+
+def roster_embed(roster: Roster, page: int, escape: Escape = _plain, per_page: int = ROSTER_PAGE_SIZE) -> tuple[dict, int, int]:
+    """One page of `/characters`: (embed, page actually shown, page count). `page` is clamped."""
+    pages = roster_pages(roster, per_page)
+    page = max(0, min(page, len(pages) - 1))
+    if not roster.entries:
+        description = ("No chapter has been released here yet, so nobody has been met." if roster.released == 0
+                       else "The released chapters name no one from the cast yet.")
+        return {"title": "Characters met so far", "description": description, "color": COLOUR}, 0, 1
+    fields: list[dict] = []
+    for entry in pages[page]:
+        line = (f"**{escape(entry.name)}** · first in ch. {entry.first_chapter} · "
+                f"{entry.mentions} mention{'s' if entry.mentions != 1 else ''}")
+        if fields and fields[-1]["side"] == entry.side:
+            fields[-1]["lines"].append(line)
+        else:
+            fields.append({"side": entry.side, "lines": [line]})
+    first_side_continues = page > 0 and pages[page - 1][-1].side == pages[page][0].side
+    released = "chapter 1" if roster.released == 1 else f"chapters 1–{roster.released}"
+    embed = {
+        "title": "Characters met so far",
+        "description": f"Everyone {released} name, by side. `/character` tells more about anyone here.",
+        "color": COLOUR,
+        "fields": [
+            {"name": fit(f["side"] + (" (continued)" if i == 0 and first_side_continues else ""), 256, escape),
+             "value": fit("\n".join(f["lines"]), FIELD_VALUE_LIMIT), "inline": False}
+            for i, f in enumerate(fields)
+        ],
+        "footer": {"text": f"Page {page + 1} of {len(pages)} · {len(roster.entries)} characters"},
+    }
+    return embed, page, len(pages)
