@@ -1,0 +1,50 @@
+"""`/aar setup`: validating what a moderator typed into settings changes — Discord-free.
+
+Only the options given change; the rest keep their values (`update_guild_settings` merges).  The like
+emoji and the hall of fame are stored here for the likes feature, which reads them from the settings.
+"""
+
+from __future__ import annotations
+
+from bot.likes.emoji import parse_setting
+from bot.scheduling import ScheduleError, resolve_zone
+
+MAX_EMOJI_TEXT = 100
+MAX_THRESHOLD = 1000
+
+
+class SetupError(ValueError):
+    """An option value the bot cannot use; the message says which and what works."""
+
+
+def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int | None = None,
+                  timezone: str | None = None, discussion_threads: bool | None = None,
+                  like_emoji: str | None = None, hall_of_fame_channel_id: int | None = None,
+                  hall_of_fame_threshold: int | None = None) -> dict[str, object]:
+    """The settings columns to change, validated; options left out (None) are not in the result."""
+    changes: dict[str, object] = {}
+    if story_channel_id is not None:
+        changes["story_channel_id"] = story_channel_id
+    if moderator_role_id is not None:
+        changes["moderator_role_id"] = moderator_role_id
+    if timezone is not None:
+        try:
+            changes["timezone"] = resolve_zone(timezone)
+        except ScheduleError as exc:
+            raise SetupError(str(exc)) from None
+    if discussion_threads is not None:
+        changes["discussion_threads"] = int(discussion_threads)
+    if like_emoji is not None:
+        text = like_emoji.strip()
+        if not text or len(text) > MAX_EMOJI_TEXT or any(ch.isspace() for ch in text):
+            raise SetupError("The like emoji must be one emoji, e.g. `👍`, `❤️` or a server emoji like "
+                             "`<:salute:123456789012345678>`.")
+        parse_setting(text)
+        changes["like_emoji"] = text
+    if hall_of_fame_channel_id is not None:
+        changes["hall_of_fame_channel_id"] = hall_of_fame_channel_id
+    if hall_of_fame_threshold is not None:
+        if not 1 <= hall_of_fame_threshold <= MAX_THRESHOLD:
+            raise SetupError(f"The hall of fame threshold must be between 1 and {MAX_THRESHOLD} likes, e.g. `5`.")
+        changes["hall_of_fame_threshold"] = hall_of_fame_threshold
+    return changes
