@@ -84,6 +84,8 @@ async def post_release(bot, guild_id: int, channel_id: int, chapter: int, parts:
 
 async def start_world(bot_factory, fake: FakeDiscord, setup: GuildSetup, chapters: int = 2, parts: int = 3) -> World:
     bot = await bot_factory()
+    # The reconciliation at start has nothing to read yet; let it finish so each test starts from a known state.
+    await asyncio.wait_for(bot.get_cog("Likes").reconciliations.wait_for(1), 5)
     released = {n: await post_release(bot, setup.guild.id, setup.story.id, n, parts) for n in range(1, chapters + 1)}
     return World(fake, bot, setup, released)
 
