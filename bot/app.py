@@ -76,6 +76,8 @@ class AARBot(commands.Bot):
         options.setdefault("intents", make_intents())
         options.setdefault("command_prefix", commands.when_mentioned)  # no prefix commands; slash commands only
         options.setdefault("help_command", None)
+        # Nothing the bot posts may ping: story text and member input are shown, never obeyed.
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(**options)
         self.settings = settings
         self.clock = clock
@@ -157,9 +159,11 @@ class AARBot(commands.Bot):
             message = "Sorry, something went wrong with that command. It has been logged."
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True)
+                await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
             else:
-                await interaction.response.send_message(message, ephemeral=True)
+                await interaction.response.send_message(
+                    message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
         except discord.HTTPException:
             _log.warning("Could not tell the member about the error", exc_info=True)
 
