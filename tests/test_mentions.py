@@ -324,3 +324,28 @@ async def test_views_rank_prefixes_first_and_cap_at_25(seeded: aiosqlite.Connect
     assert view.rank("swierczewski")[0].character.key == "swierczewski"
     assert all(search_key(s.spelling) for s in view.rank("a"))
     assert directory.view(SEED_CHAPTERS) is view  # cached per release level
+
+
+# --- answers stay within Discord's limits ----------------------------------------------------------
+
+def test_a_huge_card_and_roster_fit_discord_limits() -> None:
+    from bot.characters.card import embed_size, fit, roster_embed
+    from bot.characters.lookup import ChapterRef, CharacterCard, Roster, RosterEntry
+
+    def escape(text: str) -> str:
+        return text.replace("*", "\\*").replace("_", "\\_")
+
+    refs = [ChapterRef(n, f"Title [{n}] " + "*" * 100, f"https://discord.com/channels/1/2/{n}") for n in range(1, 501)]
+    card = CharacterCard("N" * 300, "S" * 2000, tuple(f"alias_{i}" for i in range(400)),
+                         tuple((r, "note " + "_" * 800) for r in refs), refs[0], tuple((r, 7) for r in refs), 500)
+    from bot.characters.card import character_embed
+    embed = character_embed(card, escape)
+    assert len(embed["title"]) <= 256 and len(embed["description"]) <= 4096
+    assert all(len(f["value"]) <= 1024 and len(f["name"]) <= 256 for f in embed["fields"])
+    assert embed_size(embed) <= 6000 and "more chapters" in embed["description"]
+    assert "… and" in embed["fields"][3]["value"] and embed["fields"][3]["name"] == "Mentioned 3500 times"
+    assert not fit("a*b*c" * 10, 20, escape).endswith("\\…")  # never cut inside an escape
+    roster = Roster(500, tuple(RosterEntry("Name_" * 20, f"Side {i // 7}", 1, i) for i in range(2000)))
+    page, shown, pages = roster_embed(roster, 999, escape)
+    assert (shown, pages) == (pages - 1, 167) and embed_size(page) <= 6000
+    assert all(len(f["value"]) <= 1024 for f in page["fields"])

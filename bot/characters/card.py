@@ -63,33 +63,46 @@ def _chapter_label(ref: ChapterRef, escape: Escape, *, short: bool = False) -> s
 def character_embed(card: CharacterCard, escape: Escape = _plain) -> dict:
     """The answer to `/character`: who they are, as far as the guild's released chapters tell."""
     released = "chapter 1" if card.released == 1 else f"chapters 1–{card.released}"
-    lines = [f"**Chapter {ref.number}.** {escape(note)}" for ref, note in card.notes]
-    description = "\n".join(lines) if lines else "*The released chapters only mention them in passing.*"
-    if len(description) > DESCRIPTION_LIMIT:
-        kept: list[str] = []
-        budget = DESCRIPTION_LIMIT - 40
-        for line in lines:
-            if sum(len(x) + 1 for x in kept) + len(line) > budget:
-                break
-            kept.append(line)
-        description = "\n".join(kept) + f"\n… and {len(lines) - len(kept)} more chapters."
-    mentions = _mentions_value(card, escape)
     fields = [
         {"name": "Side", "value": fit(card.side, FIELD_VALUE_LIMIT, escape), "inline": True},
         {"name": "Also called", "value": fit(", ".join(card.aliases), FIELD_VALUE_LIMIT, escape) if card.aliases
          else "—", "inline": True},
         {"name": "First appearance", "value": _chapter_label(card.first_appearance, escape), "inline": False},
         {"name": f"Mentioned {card.total_mentions} time{'s' if card.total_mentions != 1 else ''}",
-         "value": mentions, "inline": False},
+         "value": _mentions_value(card, escape), "inline": False},
     ]
     embed = {
         "title": fit(card.name, TITLE_LIMIT, escape),
-        "description": description,
+        "description": "",
         "color": COLOUR,
         "fields": fields,
         "footer": {"text": f"Only what {released} tell — no spoilers from later chapters."},
     }
-    return _shrink_to_total(embed)
+    budget = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - embed_size(embed))
+    embed["description"] = _notes_text(card, budget, escape)
+    return embed
+
+
+def _notes_text(card: CharacterCard, budget: int, escape: Escape) -> str:
+    """One line per released chapter's note; whole lines dropped, with a tail, when over `budget`."""
+    if not card.notes:
+        return "*The released chapters only mention them in passing.*"
+    lines: list[str] = []
+    used = 0
+    for index, (ref, note) in enumerate(card.notes):
+        left = len(card.notes) - index
+        tail = f"\n… and {left} more chapter{'s' if left != 1 else ''}." if left > 1 else ""
+        label = f"**Chapter {ref.number}.** "
+        line = label + escape(note)
+        if used + len(line) + 1 + len(tail) > budget:
+            if lines:
+                return "\n".join(lines) + f"\n… and {left} more chapter{'s' if left != 1 else ''}."
+            rest = left - 1  # this note is shown, cut short
+            tail = f"\n… and {rest} more chapter{'s' if rest != 1 else ''}." if rest else ""
+            return label + fit(note, max(1, budget - len(label) - len(tail)), escape) + tail
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
 
 
 def _mentions_value(card: CharacterCard, escape: Escape) -> str:
@@ -108,14 +121,6 @@ def _mentions_value(card: CharacterCard, escape: Escape) -> str:
             break
         kept.append(part)
     return " · ".join(kept) + f" … and {len(parts) - len(kept)} more"
-
-
-def _shrink_to_total(embed: dict) -> dict:
-    """Keep the whole embed under Discord's 6,000-character total by shortening the description."""
-    over = embed_size(embed) - EMBED_TOTAL_LIMIT
-    if over > 0:
-        embed["description"] = embed["description"][: max(0, len(embed["description"]) - over - 1)] + "…"
-    return embed
 
 
 def embed_size(embed: dict) -> int:

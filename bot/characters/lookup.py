@@ -27,6 +27,7 @@ from bot.storage.releases import jump_url, released_chapters, released_through
 MAX_QUERY = 100  # longer input is refused, not searched: no name in the cast is anywhere near it
 MAX_SUGGESTIONS = 25  # Discord's limit for autocomplete results
 FUZZY_CUTOFF = 55.0  # below this a spelling is not considered similar at all
+FUZZY_POOL = 4 * MAX_SUGGESTIONS  # best fuzzy spellings kept: enough for 25 distinct people
 ACCEPT_SCORE = 88.0  # a misspelling this close to one character (and clearly closer than any other) answers
 ACCEPT_MARGIN = 4.0
 MIN_FUZZY_ACCEPT_LEN = 4  # "ma" may be anyone: short input answers only on an exact spelling
@@ -120,7 +121,7 @@ class CastView:
             # a prefix match outranks any fuzzy one; the name's own words, then a tighter prefix, rank higher
             offer(index, 100.0 + 0.5 * self._in_name[index] + 0.4 * len(key) / len(self._choices[index]))
         for _, score, index in process.extract(key, self._choices, scorer=fuzz.WRatio, processor=None,
-                                               limit=None, score_cutoff=FUZZY_CUTOFF):
+                                               limit=FUZZY_POOL, score_cutoff=FUZZY_CUTOFF):
             offer(index, float(score))
         ranked = sorted(best.values(),
                         key=lambda s: (-s.score, -self.total_mentions[s.character.key], s.character.name))
