@@ -118,6 +118,42 @@ async def test_add_and_remove_in_one_batch_keep_the_last(db, ingest):
     assert (await likes(db, G1))[1] == (0, 1)
 
 
+async def test_mixed_batch_keeps_earlier_adds_and_counts_strays(db, ingest):
+    await release(db, G1, 1)
+    p1, p2, _ = await parts(db, G1, 1)
+    ingest.add(p1, ALICE, LIKE)
+    ingest.add(p2, BOB, LIKE)
+    ingest.add(31337, BOB, LIKE)   # not a release message
+    ingest.remove(p1, ALICE, LIKE)  # turns the segment into last-operation-wins
+    ingest.add(p1, CAROL, LIKE)
+    ingest.remove(31337, CAROL, LIKE)
+    await ingest.flush()
+    assert ingest.stats.batches == 1 and ingest.stats.ignored == 2
+    assert await store.message_reactions(db, G1, 1, p1) == {(CAROL, LIKE)}
+    assert await store.message_reactions(db, G1, 1, p2) == {(BOB, LIKE)}
+
+
+async def test_a_batch_that_cannot_be_written_is_dropped_and_the_writer_goes_on(db, ingest, monkeypatch, caplog):
+    await release(db, G1, 1)
+    p1 = (await parts(db, G1, 1))[0]
+    real = store.insert_reactions
+    calls = []
+
+    async def broken_once(conn, rows):
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise ValueError("a bug")
+        await real(conn, rows)
+
+    monkeypatch.setattr(store, "insert_reactions", broken_once)
+    ingest.add(p1, ALICE, LIKE)
+    await asyncio.wait_for(ingest.flush(), 5)  # never hangs
+    assert ingest.stats.dropped == 1 and "dropping 1 reaction events" in caplog.text
+    ingest.add(p1, BOB, LIKE)
+    await asyncio.wait_for(ingest.flush(), 5)
+    assert await store.message_reactions(db, G1, 1, p1) == {(BOB, LIKE)}
+
+
 async def test_remove_all_and_remove_emoji_are_ordered_barriers(db, ingest):
     await release(db, G1, 1)
     p1, p2, _ = await parts(db, G1, 1)

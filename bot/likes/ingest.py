@@ -269,11 +269,11 @@ class ReactionIngest:
                     for snap in snapshots[event[1]]:
                         snap.touched.add((event[2], event[3]))
             await self._write_segment(adds, last, changed)
+            await db.execute("COMMIT")
         except BaseException:
             self._pending_names = names | self._pending_names
             await db.execute("ROLLBACK")
             raise
-        await db.execute("COMMIT")
         return changed
 
     async def _locate(self, message_ids: Iterable[int]) -> None:
