@@ -92,7 +92,9 @@ async def replace_index(conn: aiosqlite.Connection, cast: Cast, counts: dict[int
         "INSERT INTO character_index_state(id, cast_sha256, story_sha256, built_at)"
         " VALUES (1, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
         " ON CONFLICT(id) DO UPDATE SET cast_sha256 = excluded.cast_sha256,"
-        " story_sha256 = excluded.story_sha256, built_at = excluded.built_at",
+        " story_sha256 = excluded.story_sha256, built_at = excluded.built_at"
+        # same inputs, same rows: the timestamp too, so rebuilding (a re-import) changes nothing at all
+        " WHERE cast_sha256 != excluded.cast_sha256 OR story_sha256 != excluded.story_sha256",
         (cast.sha256, story_sha256),
     )
 
