@@ -39,3 +39,12 @@ async def test_reopening_keeps_data(tmp_path):
             assert [r[0] for r in await cur.fetchall()] == [7]
     finally:
         await conn.close()
+
+
+def test_statements_split_where_sqlite_says():
+    from bot.storage.migrations import _split_statements
+
+    sql = "-- head\nCREATE TABLE a (x TEXT DEFAULT ';'); -- trailing\nCREATE TABLE b (\n  y INT -- why\n);\n-- end\n"
+    statements = _split_statements(sql)
+    assert len(statements) == 2
+    assert statements[0].startswith("-- head\nCREATE TABLE a") and statements[1].startswith("CREATE TABLE b")

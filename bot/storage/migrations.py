@@ -7,6 +7,7 @@ version.  Migrations only ever add: a later file may add tables, columns or inde
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 
@@ -66,23 +67,19 @@ async def apply_migrations(conn: aiosqlite.Connection) -> list[int]:
 
 
 def _split_statements(sql: str) -> list[str]:
-    """Split a migration into statements (sqlite3's executescript would commit our transaction)."""
+    """Split a migration into statements (sqlite3's executescript would commit our transaction).
+
+    SQLite's own `complete_statement` decides where a statement ends, so semicolons inside strings,
+    triggers and trailing `-- comments` are all handled.
+    """
     statements, buffer = [], []
     for line in sql.splitlines():
-        if line.strip().startswith("--"):
-            continue
         buffer.append(line)
-        candidate = "\n".join(buffer).strip()
-        if candidate.endswith(";") and _is_complete(candidate):
-            statements.append(candidate)
+        candidate = "\n".join(buffer)
+        if sqlite3.complete_statement(candidate):
+            statements.append(candidate.strip())
             buffer = []
-    tail = "\n".join(buffer).strip()
+    tail = "\n".join(line for line in buffer if not line.strip().startswith("--")).strip()
     if tail:
         statements.append(tail)
     return statements
-
-
-def _is_complete(statement: str) -> bool:
-    import sqlite3
-
-    return sqlite3.complete_statement(statement)
