@@ -138,7 +138,8 @@ def docker_unavailable() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"`docker info` failed: {exc}"
     if info.returncode != 0:
-        return f"no Docker engine answers (`docker info`: {info.stderr.strip().splitlines()[-1:] or '?'})"
+        last = info.stderr.strip().splitlines()[-1] if info.stderr.strip() else f"exit status {info.returncode}"
+        return f"no Docker engine answers (`docker info`: {last})"
     return None
 
 
