@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.characters.schema import CastError
 from bot.config import SHIPPED_THREAD, ConfigError, Settings
 from bot.storage import open_database
 from bot.storage.story import list_chapters
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return run(settings)
         return asyncio.run(COMMANDS[args.command](settings, args))
-    except (CliError, StoryImportError) as exc:
+    except (CliError, StoryImportError, CastError) as exc:
         print(f"aar-bot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

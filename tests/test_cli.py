@@ -25,7 +25,7 @@ def aar_bot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 def table_rows(db: Path) -> list[tuple]:
     conn = sqlite3.connect(db)
     try:
-        return list(conn.iterdump())
+        return sorted(conn.iterdump())  # a copy may list schema objects in another order
     finally:
         conn.close()
 
