@@ -11,7 +11,7 @@ async def mark_released(conn: aiosqlite.Connection, guild_id: int, through: int,
                         first_message_id: int = 900_000) -> None:
     """Record chapters 1..through as released in `guild_id` without Discord, for tests of other features.
 
-    Each chapter gets one part whose message id is `first_message_id + chapter number`.
+    Each chapter gets one part; message ids are unique per (guild, chapter): see the expression below.
     """
     for number in range(1, through + 1):
         await conn.execute(
