@@ -1,0 +1,186 @@
+"""A game laid out as Discord payloads (plain dicts; the cog turns them into discord.py objects).
+
+One message shows the whole game: a question with four buttons and a countdown (`<t:…:R>`, which
+Discord counts down by itself, so nothing is edited per second), then the reveal, then the next question,
+then the scoreboard.  Story text is escaped so it shows as written; members appear as `<@id>` mentions,
+which the cog sends with no pings allowed.  Every text is cut to Discord's limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.quiz.model import LETTERS, Question
+from bot.quiz.session import QuizSession, Reveal
+from bot.render import escape_markdown
+from bot.storage.quiz import ScoreRow
+
+CUSTOM_ID_PREFIX = "aarquiz"
+CUSTOM_ID_PATTERN = rf"{CUSTOM_ID_PREFIX}:(?P<game>\d+):(?P<position>\d+):(?P<option>\d)"
+TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_LIMIT, FOOTER_LIMIT, LABEL_LIMIT = 256, 4096, 1024, 2048, 80
+SCOREBOARD_ROWS = 20
+COLOUR_QUESTION, COLOUR_REVEAL, COLOUR_END = 0x3B6EA8, 0x2E8B57, 0xB8860B
+
+
+def custom_id(game_id: int, position: int, option: int) -> str:
+    """What a button means, so a click can be understood without any state (even after a restart)."""
+    return f"{CUSTOM_ID_PREFIX}:{game_id}:{position}:{option}"
+
+
+@dataclass(frozen=True)
+class ButtonSpec:
+    custom_id: str
+    label: str
+    style: str  # "primary", "secondary", "success", "danger"
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the quiz message shows: one embed and up to four buttons (one row)."""
+
+    embed: dict
+    buttons: tuple[ButtonSpec, ...] = ()
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _lines_within(lines: list[str], limit: int) -> str:
+    """Join whole lines within `limit`, ending with "…and N more" when some had to be left out."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        need = used + len(line) + (1 if out else 0)
+        last = i == len(lines) - 1
+        reserve = 0 if last else len(f"\n…and {len(lines) - i - 1} more")
+        if need + reserve > limit:
+            out.append(f"…and {len(lines) - i} more")
+            break
+        out.append(line)
+        used = need
+    return "\n".join(out)
+
+
+def _option_lines(question: Question, mark_right: bool) -> list[str]:
+    lines = []
+    for i, option in enumerate(question.options):
+        prefix = ("✅ " if i == question.answer else "▫️ ") if mark_right else ""
+        lines.append(f"{prefix}**{LETTERS[i]}.** {escape_markdown(option)}")
+    return lines
+
+
+def _title(session: QuizSession, suffix: str) -> str:
+    return cut(f"Quiz · question {session.position + 1} of {len(session.questions)} · chapter "
+               f"{session.question.chapter}{suffix}", TITLE_LIMIT)
+
+
+def _mode_line(session: QuizSession) -> str:
+    who = "solo quiz" if session.mode == "solo" else "channel quiz: everyone can answer"
+    return f"{who} · chapters {session.chapters_label}" if session.chapters_label else who
+
+
+def question_screen(session: QuizSession) -> Screen:
+    question = session.question
+    deadline = int(session.deadline.timestamp())
+    body = "\n\n".join([escape_markdown(question.prompt), "\n".join(_option_lines(question, False)),
+                        f"⏳ Time runs out <t:{deadline}:R>."])
+    embed = {
+        "title": _title(session, ""),
+        "description": cut(body, DESCRIPTION_LIMIT),
+        "colour": COLOUR_QUESTION,
+        "footer": {"text": cut(f"{_mode_line(session)} · one answer each, no changes · faster right answers "
+                               "score more", FOOTER_LIMIT)},
+    }
+    buttons = tuple(ButtonSpec(custom_id(session.game_id, session.position, i),
+                               cut(f"{LETTERS[i]}. {option}", LABEL_LIMIT), "primary")
+                    for i, option in enumerate(question.options))
+    return Screen(embed, buttons)
+
+
+def reveal_screen(session: QuizSession, reveal: Reveal) -> Screen:
+    question = reveal.question
+    right = reveal.right
+    answered = len(reveal.answers)
+    lines = [f"<@{a.user_id}> +{a.points}" for a in right]
+    who = _lines_within(lines, FIELD_LIMIT) if lines else "Nobody this time."
+    body = "\n\n".join([
+        escape_markdown(question.prompt), "\n".join(_option_lines(question, True)),
+        f"**Answer: {LETTERS[question.answer]}. {escape_markdown(question.right_option)}**",
+        escape_markdown(question.explanation),
+    ])
+    next_text = "next question coming up" if session.has_next else "scoreboard next"
+    embed = {
+        "title": _title(session, " · answer"),
+        "description": cut(body, DESCRIPTION_LIMIT),
+        "colour": COLOUR_REVEAL,
+        "fields": [{"name": cut(f"Right: {len(right)} of {answered} answer{'s' if answered != 1 else ''}",
+                                TITLE_LIMIT), "value": who, "inline": False}],
+        "footer": {"text": cut(f"{_mode_line(session)} · {next_text}", FOOTER_LIMIT)},
+    }
+    buttons = tuple(ButtonSpec(custom_id(session.game_id, reveal.position, i), cut(f"{LETTERS[i]}. {option}", LABEL_LIMIT),
+                               "success" if i == question.answer else "secondary", disabled=True)
+                    for i, option in enumerate(question.options))
+    return Screen(embed, buttons)
+
+
+END_TITLES = {"finished": "Quiz over · scoreboard", "stopped": "Quiz stopped · scoreboard",
+              "interrupted": "Quiz ended · scoreboard"}
+
+
+def scoreboard_screen(session: QuizSession) -> Screen:
+    totals = session.totals()
+    asked = session.position + 1
+    lines = [f"**{rank}.** <@{uid}> · {points} point{'s' if points != 1 else ''} ({right}/{count} right)"
+             for rank, (uid, points, right, count) in enumerate(totals[:SCOREBOARD_ROWS], start=1)]
+    if len(totals) > SCOREBOARD_ROWS:
+        lines.append(f"…and {len(totals) - SCOREBOARD_ROWS} more")
+    if not lines:
+        lines = ["Nobody answered."]
+    status = session.ended or "finished"
+    note = f"{asked} of {len(session.questions)} question{'s' if len(session.questions) != 1 else ''} asked."
+    if status == "stopped":
+        note = (f"Stopped by <@{session.ended_by}> after " if session.ended_by else "Stopped after ") + \
+            f"{asked} of {len(session.questions)} questions; the points earned are kept."
+    description = _lines_within(lines, DESCRIPTION_LIMIT - len(note) - 2) + "\n\n" + note
+    embed = {
+        "title": END_TITLES[status],
+        "description": cut(description, DESCRIPTION_LIMIT),
+        "colour": COLOUR_END,
+        "footer": {"text": "Points add up on /quiz leaderboard · /quiz stats for your record"},
+    }
+    return Screen(embed)
+
+
+def leaderboard_embed(rows: list[ScoreRow], guild_name: str) -> dict:
+    if not rows:
+        return {"title": "Quiz leaderboard", "description": "Nobody has answered a quiz question here yet. "
+                "Start one with `/quiz start`.", "colour": COLOUR_END}
+    lines = [f"**{rank}.** <@{r.user_id}> · {r.score} points · {r.games} game{'s' if r.games != 1 else ''} · "
+             f"{round(r.accuracy * 100)}% right ({r.correct}/{r.answers})" for rank, r in enumerate(rows, start=1)]
+    return {"title": cut(f"Quiz leaderboard · {guild_name}", TITLE_LIMIT),
+            "description": _lines_within(lines, DESCRIPTION_LIMIT), "colour": COLOUR_END}
+
+
+def stats_embed(user_id: int, record: tuple[ScoreRow, int] | None) -> dict:
+    if record is None:
+        return {"title": "Quiz stats", "description": f"<@{user_id}> has not answered a quiz question here yet.",
+                "colour": COLOUR_END}
+    row, rank = record
+    return {
+        "title": "Quiz stats",
+        "description": f"<@{user_id}> is **#{rank}** in this server.",
+        "colour": COLOUR_END,
+        "fields": [
+            {"name": "Score", "value": str(row.score), "inline": True},
+            {"name": "Games", "value": str(row.games), "inline": True},
+            {"name": "Accuracy", "value": f"{round(row.accuracy * 100)}% ({row.correct} of {row.answers})",
+             "inline": True},
+        ],
+    }
+
+
+def deadline_text(moment: datetime) -> str:
+    return f"<t:{int(moment.timestamp())}:R>"
