@@ -17,7 +17,9 @@ import discord
 import pytest
 
 from bot.app import AARBot
-from bot.config import Settings
+from bot.config import SHIPPED_THREAD, Settings
+from bot.storage import open_database
+from bot.story.importer import import_file
 from tests.fakediscord import FakeDiscord, GuildSetup
 
 BotFactory = Callable[..., Awaitable[AARBot]]
@@ -45,6 +47,17 @@ def bot_settings(fake_discord: FakeDiscord, tmp_path: Path) -> Settings:
     """Settings pointing at the fake, with a fresh database under tmp_path."""
     return Settings(token=fake_discord.token, db_path=tmp_path / "aar.db", log_level="DEBUG",
                     api_base_url=fake_discord.api_base, gateway_url=fake_discord.gateway_url)
+
+
+@pytest.fixture
+async def seeded(bot_settings: Settings) -> Settings:
+    """The bot's database with the shipped AAR imported (and so indexed) before the bot starts."""
+    conn = await open_database(bot_settings.db_path)
+    try:
+        await import_file(conn, SHIPPED_THREAD)
+    finally:
+        await conn.close()
+    return bot_settings
 
 
 @pytest.fixture

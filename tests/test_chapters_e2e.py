@@ -23,11 +23,9 @@ from bot.__main__ import main as cli_main
 from bot.config import SHIPPED_THREAD, Settings
 from bot.publishing import Publisher
 from bot.render import render_chapter
-from bot.storage import open_database
 from bot.storage.guilds import update_guild_settings
 from bot.storage.releases import released_through
 from bot.storage.story import load_chapter
-from bot.story.importer import import_file
 from cogs._release import DiscordSender
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, validation
 from tests.fakediscord.models import MANAGE_GUILD
@@ -37,16 +35,6 @@ pytestmark = pytest.mark.timeout(60)
 
 MESSAGES = r"^/channels/\d+/messages$"
 
-
-@pytest.fixture
-async def seeded(bot_settings: Settings) -> Settings:
-    """The bot's database with the shipped AAR imported (before the bot starts)."""
-    conn = await open_database(bot_settings.db_path)
-    try:
-        await import_file(conn, SHIPPED_THREAD)
-    finally:
-        await conn.close()
-    return bot_settings
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 
 from bot.characters.schema import load_cast
-from bot.config import SHIPPED_THREAD, Settings
-from bot.storage import open_database
+from bot.config import Settings
 from bot.storage.releases import jump_url, released_chapters
-from bot.story.importer import import_file
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import SEED_CHAPTERS, mark_released
 
@@ -32,16 +30,6 @@ FIRST_IN_CHAPTER_1 = {"Joseph Stalin", "Konstantin Rokossovsky", "Mikhail Tukhac
                       "Manuel Azaña", "Niceto Alcalá-Zamora", "José Díaz", "Francisco Franco", "José Sanjurjo",
                       "Miguel Primo de Rivera", "Alfonso XIII", "Benito Mussolini"}
 
-
-@pytest.fixture
-async def seeded(bot_settings: Settings) -> Settings:
-    """The bot's database with the shipped AAR imported (and so indexed) before the bot starts."""
-    conn = await open_database(bot_settings.db_path)
-    try:
-        await import_file(conn, SHIPPED_THREAD)
-    finally:
-        await conn.close()
-    return bot_settings
 
 
 @pytest.fixture

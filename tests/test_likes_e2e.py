@@ -19,10 +19,9 @@ from typing import Any
 import discord
 import pytest
 
-from bot.config import SHIPPED_THREAD, Settings
+from bot.config import Settings
 from bot.storage import open_database
 from bot.storage.guilds import update_guild_settings
-from bot.story.importer import import_file
 from cogs.likes import Likes
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import mark_released
@@ -33,16 +32,6 @@ LIKE = "👍"
 TITLES = {1: "The Spanish Civil War: Further Beyond.", 2: "Spanish Civil War: Madrid shall be Fascism's grave.",
           3: "Chapter 2: Abolish the Cult of the Individual.", 4: "Spanish Civil War: Workers, to Victory!"}
 
-
-@pytest.fixture
-async def seeded(bot_settings: Settings) -> Settings:
-    """The bot's database with the shipped AAR imported (before the bot starts)."""
-    conn = await open_database(bot_settings.db_path)
-    try:
-        await import_file(conn, SHIPPED_THREAD)
-    finally:
-        await conn.close()
-    return bot_settings
 
 
 @dataclass

@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.config import SHIPPED_THREAD, Settings
-from bot.storage import open_database
+from bot.config import Settings
 from bot.storage.guilds import get_guild_settings, update_guild_settings
 from bot.storage.releases import released_through
 from bot.storage.schedules import list_schedules
-from bot.story.importer import import_file
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, TestApiError
 
 pytestmark = pytest.mark.timeout(60)
@@ -36,15 +34,6 @@ class FakeClock:
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
 
-
-@pytest.fixture
-async def seeded(bot_settings: Settings) -> Settings:
-    conn = await open_database(bot_settings.db_path)
-    try:
-        await import_file(conn, SHIPPED_THREAD)
-    finally:
-        await conn.close()
-    return bot_settings
 
 
 @pytest.fixture
