@@ -52,10 +52,19 @@ class FiredTimer(QuizTimer):
         self._expired = asyncio.Event()
         self.waiting = asyncio.Event()
         self.questions_waited = 0
+        self._changed = asyncio.Condition()
+
+    async def wait_question(self, number: int, within: float = 5.0) -> None:
+        """Until question `number` (1-based) of the game is waiting for its time to run out."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(
+                lambda: self.questions_waited >= number and self.waiting.is_set()), within)
 
     async def question(self, seconds: float, wake: asyncio.Event) -> None:
         self.questions_waited += 1
         self.waiting.set()
+        async with self._changed:
+            self._changed.notify_all()
         expired = asyncio.ensure_future(self._expired.wait())
         woken = asyncio.ensure_future(wake.wait())
         try:
