@@ -25,6 +25,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -57,10 +58,16 @@ NOT_PLACE_ENDINGS = ("ian", "ans", "ist", "ists", "ish", "ese", "ism", "ic", "ic
 SIMILAR = 75  # rapidfuzz ratio from which two options read as the same word ("Zaragoza" / "Zaragosa")
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, for "does this occur in the sentence?" checks."""
     stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return stripped.casefold()
+
+
+@lru_cache(maxsize=65536)
+def _word_pattern(folded_needle: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(folded_needle)}(?!\w)")
 
 
 def occurs(needle: str, haystack: str) -> bool:
@@ -68,7 +75,7 @@ def occurs(needle: str, haystack: str) -> bool:
     n = fold(needle).strip()
     if not n:
         return False
-    return re.search(rf"(?<!\w){re.escape(n)}(?!\w)", fold(haystack)) is not None
+    return _word_pattern(n).search(fold(haystack)) is not None
 
 
 def number_value(text: str) -> int:
@@ -259,6 +266,7 @@ class Generator:
         self.spans: dict[tuple[int, int], list[Span]] = {}
         self.pools = Pools()
         self.person_chapters: dict[str, set[int]] = defaultdict(set)
+        self.first_sentence: dict[tuple[int, str], str] = {}  # (chapter, person) -> first sentence naming them
         for number, sentences in self.sentences.items():
             for s in sentences:
                 spans = find_spans(s.text, self.finder)
@@ -267,7 +275,19 @@ class Generator:
                     self.pools.add(span, s.text[span.start:span.end])
                     if span.kind == "person":
                         self.person_chapters[str(span.ident)].add(number)
+                        self.first_sentence.setdefault((number, str(span.ident)), s.text)
         self._by_person = {p.key: p for p in self.people}
+        self._named_in: dict[int, set[str]] = {}
+
+    def named_in(self, number: int) -> set[str]:
+        """Everyone any of whose spellings (names, titles, all) occurs anywhere in chapter `number`."""
+        named = self._named_in.get(number)
+        if named is None:
+            text = fold("\n".join(self.chapters[number].texts))
+            named = {p.key for p in self.people
+                     if any(_word_pattern(fold(sp).strip()).search(text) for sp in p.spellings if sp.strip())}
+            self._named_in[number] = named
+        return named
 
     # --- cloze ------------------------------------------------------------------------------------
 
@@ -348,20 +368,17 @@ class Generator:
         named_in_allowed = {key for key, chs in self.person_chapters.items() if chs & allowed}
         for number in numbers:
             chapter = self.chapters[number]
-            text = "\n".join(chapter.texts)
+            named_here = self.named_in(number)
             for person in self.people:
                 if number not in self.person_chapters.get(person.key, ()):
                     continue
-                candidates = sorted(k for k in named_in_allowed
-                                    if number not in self.person_chapters[k] and k != person.key
-                                    and not any(occurs(sp, text) for sp in self._by_person[k].spellings))
+                candidates = sorted(k for k in named_in_allowed if k not in named_here and k != person.key)
                 if len(candidates) < DISTRACTORS:
                     continue
                 key = _key("who", number, person.key)
                 rng = _seeded(key)
                 picked = rng.sample(candidates, DISTRACTORS)
-                quote = next(s.text for s in self.sentences[number]
-                             if any(k == person.key for _, _, k in self.finder.find(s.text)))
+                quote = self.first_sentence[(number, person.key)]
                 prompt = f"Which of these people does chapter {number}, “{chapter.title}”, name?"
                 questions.append(_assemble(
                     key, number, prompt, person.name, [self._by_person[k].name for k in picked],

@@ -90,7 +90,7 @@ def question_screen(session: QuizSession) -> Screen:
     embed = {
         "title": _title(session, ""),
         "description": cut(body, DESCRIPTION_LIMIT),
-        "colour": COLOUR_QUESTION,
+        "color": COLOUR_QUESTION,
         "footer": {"text": cut(f"{_mode_line(session)} · one answer each, no changes · faster right answers "
                                "score more", FOOTER_LIMIT)},
     }
@@ -115,7 +115,7 @@ def reveal_screen(session: QuizSession, reveal: Reveal) -> Screen:
     embed = {
         "title": _title(session, " · answer"),
         "description": cut(body, DESCRIPTION_LIMIT),
-        "colour": COLOUR_REVEAL,
+        "color": COLOUR_REVEAL,
         "fields": [{"name": cut(f"Right: {len(right)} of {answered} answer{'s' if answered != 1 else ''}",
                                 TITLE_LIMIT), "value": who, "inline": False}],
         "footer": {"text": cut(f"{_mode_line(session)} · {next_text}", FOOTER_LIMIT)},
@@ -148,7 +148,7 @@ def scoreboard_screen(session: QuizSession) -> Screen:
     embed = {
         "title": END_TITLES[status],
         "description": cut(description, DESCRIPTION_LIMIT),
-        "colour": COLOUR_END,
+        "color": COLOUR_END,
         "footer": {"text": "Points add up on /quiz leaderboard · /quiz stats for your record"},
     }
     return Screen(embed)
@@ -157,22 +157,22 @@ def scoreboard_screen(session: QuizSession) -> Screen:
 def leaderboard_embed(rows: list[ScoreRow], guild_name: str) -> dict:
     if not rows:
         return {"title": "Quiz leaderboard", "description": "Nobody has answered a quiz question here yet. "
-                "Start one with `/quiz start`.", "colour": COLOUR_END}
+                "Start one with `/quiz start`.", "color": COLOUR_END}
     lines = [f"**{rank}.** <@{r.user_id}> · {r.score} points · {r.games} game{'s' if r.games != 1 else ''} · "
              f"{round(r.accuracy * 100)}% right ({r.correct}/{r.answers})" for rank, r in enumerate(rows, start=1)]
     return {"title": cut(f"Quiz leaderboard · {guild_name}", TITLE_LIMIT),
-            "description": _lines_within(lines, DESCRIPTION_LIMIT), "colour": COLOUR_END}
+            "description": _lines_within(lines, DESCRIPTION_LIMIT), "color": COLOUR_END}
 
 
 def stats_embed(user_id: int, record: tuple[ScoreRow, int] | None) -> dict:
     if record is None:
         return {"title": "Quiz stats", "description": f"<@{user_id}> has not answered a quiz question here yet.",
-                "colour": COLOUR_END}
+                "color": COLOUR_END}
     row, rank = record
     return {
         "title": "Quiz stats",
         "description": f"<@{user_id}> is **#{rank}** in this server.",
-        "colour": COLOUR_END,
+        "color": COLOUR_END,
         "fields": [
             {"name": "Score", "value": str(row.score), "inline": True},
             {"name": "Games", "value": str(row.games), "inline": True},
