@@ -32,6 +32,7 @@ _log = logging.getLogger(__name__)
 
 QUESTION_SECONDS = 20.0
 REVEAL_SECONDS = 6.0
+PLAN_WITHOUT_DEFER_SECONDS = 2.0
 ENDED = "This quiz has ended, so answers are no longer taken. The points earned in it are kept: see `/quiz leaderboard`."
 STYLES = {"primary": discord.ButtonStyle.primary, "secondary": discord.ButtonStyle.secondary,
           "success": discord.ButtonStyle.success, "danger": discord.ButtonStyle.danger}
@@ -101,12 +102,16 @@ class QuizMessage:
     async def __call__(self, screen: Screen) -> None:
         embed = discord.Embed.from_dict(screen.embed)
         view = build_view(screen)
-        if not self.sent:
+        if not self.sent and not self.interaction.response.is_done():
             kwargs = {"view": view} if view is not None else {}
             await self.interaction.response.send_message(embed=embed, ephemeral=self.ephemeral,
                                                          allowed_mentions=NO_PINGS, **kwargs)
             self.sent = True
             message = await self.interaction.original_response()
+            await store.set_message(self.conn, self.game_id, message.id)  # type: ignore[arg-type]
+        elif not self.sent:  # answered "thinking" while planning: the quiz replaces it
+            message = await self.interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            self.sent = True
             await store.set_message(self.conn, self.game_id, message.id)  # type: ignore[arg-type]
         else:
             await self.interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
@@ -118,6 +123,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         self.service = QuizService(bot.db, bot.clock)
         self.question_seconds = QUESTION_SECONDS
         self.reveal_seconds = REVEAL_SECONDS
+        self.plan_without_defer = PLAN_WITHOUT_DEFER_SECONDS
         self.timer = QuizTimer()
         self.runners: dict[int, asyncio.Task[None]] = {}
         super().__init__()
@@ -166,19 +172,34 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
                 f"{where} (started by <@{busy.starter_id}>). Wait for its scoreboard, or end it with `/quiz stop`.",
                 ephemeral=True, allowed_mentions=NO_PINGS)
             return
-        plan = await self.service.plan(interaction.guild_id, questions, chapters)
+        # Planning is quick once the released chapters were read; the first quiz after a release of a long
+        # story may take longer than Discord's 3 s, so answer "thinking" if it does.
+        planning = asyncio.ensure_future(self.service.plan(interaction.guild_id, questions, chapters))
+        done, _ = await asyncio.wait({planning}, timeout=self.plan_without_defer)
+        if not done:
+            await interaction.response.defer(ephemeral=mode == "solo", thinking=True)
+        plan = await planning
         if isinstance(plan, Refusal):
-            await interaction.response.send_message(plan.message, ephemeral=True, allowed_mentions=NO_PINGS)
+            await self._refuse(interaction, plan.message)
             return
         try:
             session = await self.service.start(plan, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
                                                starter_id=user_id, mode=mode, question_seconds=self.question_seconds)
         except store.QuizAlreadyRunning:
-            await interaction.response.send_message("A quiz was just started here; join that one.", ephemeral=True)
+            await self._refuse(interaction, "A quiz was just started here; join that one.")
             return
         show = QuizMessage(interaction, self.bot.db, session.game_id, ephemeral=mode == "solo")
         task = asyncio.create_task(self._run(session, show), name=f"quiz-{session.game_id}")
         self.runners[session.game_id] = task
+
+    @staticmethod
+    async def _refuse(interaction: discord.Interaction, message: str) -> None:
+        """An ephemeral refusal, also after a (possibly public) "thinking" answer."""
+        if interaction.response.is_done():
+            await interaction.delete_original_response()
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _run(self, session: QuizSession, show: QuizMessage) -> None:
         try:

@@ -253,3 +253,23 @@ async def test_one_channel_quiz_at_a_time_and_who_may_stop_it(
 
 def current_session_in(bot, mode: str):
     return next(s for s in bot.get_cog("Quiz").service.sessions.values() if s.mode == mode)
+
+
+async def test_a_slow_plan_answers_thinking_first_and_refusals_stay_private(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup,
+        clock: ManualClock) -> None:
+    bot, timer = await quiz_bot(bot_factory, clock)
+    bot.get_cog("Quiz").plan_without_defer = 0  # every plan counts as slow
+    await mark_released(bot.db, guild_setup.guild.id, 2)
+    start = await fake_discord.invoke("quiz start", member=guild_setup.member, options={"questions": 1})
+    message = await start.wait_message()
+    assert start.acknowledged_with == 5 and "question 1 of 1" in message["embeds"][0]["title"]
+    assert buttons(message) and not message["flags"] & EPHEMERAL
+    await timer.wait_question(1)
+    timer.expire()
+    await fake_discord.wait_for(lambda: fake_discord.messages[int(message["id"])]["embeds"][0]["title"]
+                                == "Quiz over · scoreboard")
+    refused = await fake_discord.invoke("quiz start", member=guild_setup.member, options={"chapters": "5"})
+    (note,) = await refused.wait_followups()
+    assert note["flags"] & EPHEMERAL and "Only chapters 1–2 are out" in note["content"]
+    assert refused.message is None  # the public "thinking" message was deleted

@@ -17,13 +17,14 @@ generator seeded by the question's key, so the same text always makes the same q
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import random
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,6 +36,7 @@ BLANK = "_____"
 MIN_SENTENCE, MAX_SENTENCE = 40, 350
 DISTRACTORS = OPTION_COUNT - 1
 MAX_OPTION = 75
+MAX_DRAWS = 60  # random distractor candidates tried for a question before giving it up
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
@@ -61,6 +63,8 @@ SIMILAR = 75  # rapidfuzz ratio from which two options read as the same word ("Z
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, for "does this occur in the sentence?" checks."""
+    if text.isascii():
+        return text.casefold()
     stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return stripped.casefold()
 
@@ -68,6 +72,31 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=65536)
 def _word_pattern(folded_needle: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(folded_needle)}(?!\w)")
+
+
+GRAM_WORDS = 4
+
+
+@lru_cache(maxsize=65536)
+def _needle_words(needle: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(fold(needle)))
+
+
+@lru_cache(maxsize=4096)
+def word_grams(text: str) -> frozenset[tuple[str, ...]]:
+    """Every run of 1..4 consecutive words of `text`, folded: "does X occur here?" becomes a set look-up."""
+    words = _WORD.findall(fold(text))
+    return frozenset(tuple(words[i:i + n]) for n in range(1, GRAM_WORDS + 1) for i in range(len(words) - n + 1))
+
+
+def occurs_fast(needle: str, haystack: str) -> bool:
+    """Like `occurs`, at least as strict (any whole-word occurrence is found), by word-run look-up."""
+    words = _needle_words(needle)
+    if not words:
+        return False
+    if len(words) > GRAM_WORDS:
+        return occurs(needle, haystack)
+    return words in word_grams(haystack)
 
 
 def occurs(needle: str, haystack: str) -> bool:
@@ -184,6 +213,7 @@ class PersonFinder:
                 if names_the_person(spelling, person.name):
                     owner.setdefault(spelling, person.key)
         self.owner = owner
+        self.name_words = frozenset(w for spelling in owner for w in word_grams(spelling) if len(w) == 1)
         alternatives = sorted(owner, key=len, reverse=True)
         self.pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, alternatives)) + r")(?!\w)") \
             if alternatives else None
@@ -197,7 +227,7 @@ class PersonFinder:
 
 def _is_place_word(word: str, finder: PersonFinder) -> bool:
     return (word not in NOT_PLACES and not word.endswith(NOT_PLACE_ENDINGS)
-            and not any(occurs(word, spelling) for spelling in finder.owner))
+            and (fold(word),) not in finder.name_words)
 
 
 def find_spans(sentence: str, finder: PersonFinder) -> list[Span]:
@@ -278,14 +308,16 @@ class Generator:
                         self.first_sentence.setdefault((number, str(span.ident)), s.text)
         self._by_person = {p.key: p for p in self.people}
         self._named_in: dict[int, set[str]] = {}
+        self._value_lists: dict[str, list[int]] = {}
+        self._ident_lists: dict[str, list[object]] = {}
+        self._sentence_counts: dict[str, int] | None = None
 
     def named_in(self, number: int) -> set[str]:
         """Everyone any of whose spellings (names, titles, all) occurs anywhere in chapter `number`."""
         named = self._named_in.get(number)
         if named is None:
-            text = fold("\n".join(self.chapters[number].texts))
-            named = {p.key for p in self.people
-                     if any(_word_pattern(fold(sp).strip()).search(text) for sp in p.spellings if sp.strip())}
+            text = "\n".join(self.chapters[number].texts)
+            named = {p.key for p in self.people if any(occurs_fast(sp, text) for sp in p.spellings)}
             self._named_in[number] = named
         return named
 
@@ -303,31 +335,69 @@ class Generator:
         """A distractor must not occur in the sentence in any form, nor be the same thing as anything in it."""
         if ident in sentence_idents:
             return False
-        return not any(occurs(way, sentence) for way in self._ways_written(kind, ident))
+        return not any(occurs_fast(way, sentence) for way in self._ways_written(kind, ident))
+
+    def _candidates(self, span: Span, rng: random.Random) -> Iterator[object]:
+        """Distractor candidates in the order to try them, without touching the whole pool.
+
+        Numbers and years: nearest in order of magnitude first ("7000" beside "23.000", not beside "12"),
+        walking out from the answer in the sorted pool.  Other kinds: random draws (a bounded number).
+        """
+        if span.kind in ("number", "year"):
+            values = self._sorted_values(span.kind)
+            target = int(span.ident)  # type: ignore[call-overload]
+            log = math.log10(max(target, 1))
+            i = bisect.bisect_left(values, target)
+            lo, hi = i - 1, i
+            while lo >= 0 or hi < len(values):
+                down = abs(math.log10(max(values[lo], 1)) - log) if lo >= 0 else math.inf
+                up = abs(math.log10(max(values[hi], 1)) - log) if hi < len(values) else math.inf
+                if down <= up:
+                    yield values[lo]
+                    lo -= 1
+                else:
+                    yield values[hi]
+                    hi += 1
+            return
+        idents = self._ident_list(span.kind)
+        if len(idents) <= 4 * MAX_DRAWS:
+            order = list(idents)
+            rng.shuffle(order)
+            yield from order
+            return
+        for _ in range(MAX_DRAWS):
+            yield idents[rng.randrange(len(idents))]
+
+    def _sorted_values(self, kind: str) -> list[int]:
+        cached = self._value_lists.get(kind)
+        if cached is None:
+            cached = self._value_lists[kind] = sorted(int(v) for v in self.pools.by_kind[kind])  # type: ignore[call-overload]
+        return cached
+
+    def _ident_list(self, kind: str) -> list[object]:
+        cached = self._ident_lists.get(kind)
+        if cached is None:
+            cached = self._ident_lists[kind] = sorted(self.pools.by_kind[kind], key=str)
+        return cached
 
     def _distractors(self, span: Span, sentence: str, sentence_idents: set[object], rng: random.Random) -> list[str]:
         pool = self.pools.by_kind[span.kind]
-        candidates = [ident for ident in pool if ident != span.ident]
-        if span.kind in ("number", "year"):
-            # Of the same order of magnitude first: "7000" beside "23.000", not beside "12".
-            target = math.log10(max(int(span.ident), 1))  # type: ignore[call-overload]
-            candidates.sort(key=lambda v: (abs(math.log10(max(int(v), 1)) - target), int(v)))  # type: ignore[call-overload]
-        else:
-            candidates.sort(key=str)
-            rng.shuffle(candidates)
+        numeric = span.kind in ("number", "year")
         chosen: list[str] = []
         labels = {fold(span.label)}
-        for ident in candidates:
+        for ident in self._candidates(span, rng):
+            if ident == span.ident:
+                continue
             label = pool[ident][0]
             if len(label) > MAX_OPTION or fold(label) in labels:
                 continue
-            if span.kind in ("place", "person") and any(fuzz.ratio(fold(label), seen) >= SIMILAR for seen in labels):
+            if not numeric and any(fuzz.ratio(fold(label), seen) >= SIMILAR for seen in labels):
                 continue
             if not self._fits_nowhere(span.kind, ident, sentence, sentence_idents):
                 continue
             chosen.append(label)
             labels.add(fold(label))
-            if len(chosen) == DISTRACTORS * 3 or (span.kind not in ("number", "year") and len(chosen) == DISTRACTORS):
+            if len(chosen) == (DISTRACTORS * 3 if numeric else DISTRACTORS):
                 break
         if len(chosen) < DISTRACTORS:
             return []
@@ -392,10 +462,13 @@ class Generator:
         others = sorted(n for n in allowed if n in self.chapters)
         if len(others) < OPTION_COUNT:
             return []
-        seen: dict[str, int] = defaultdict(int)
-        for n in others:
-            for s in self.sentences[n]:
-                seen[fold(s.text)] += 1
+        seen = self._sentence_counts
+        if seen is None:
+            seen = defaultdict(int)
+            for sentences in self.sentences.values():
+                for s in sentences:
+                    seen[fold(s.text)] += 1
+            self._sentence_counts = seen
         questions: list[Question] = []
         for number in numbers:
             chapter = self.chapters[number]

@@ -186,8 +186,11 @@ class QuizService:
         bank = applicable_questions(load_bank(self.bank_path), titles, set(chapters))
         generator = await self._generator(through)
         allowed = set(generator.chapters)
-        generated = generator.cloze(chapters) + generator.who(chapters, allowed) + \
-            generator.which_chapter(chapters, allowed)
+        # Generate for a sample of the chosen chapters only: enough to spread `count` questions, and a quiz on
+        # a 500-chapter story costs no more than one on a 10-chapter one.
+        sample = sorted(self.rng.sample(chapters, min(len(chapters), 2 * count)))
+        generated = generator.cloze(sample) + generator.who(sample, allowed) + \
+            generator.which_chapter(sample, allowed)
         questions = pick_questions(bank, generated, count, self.rng)
         if not questions:
             return Refusal(f"I found nothing to ask about chapters {chapters_label(chapters)} yet.")
