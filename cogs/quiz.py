@@ -90,7 +90,12 @@ def build_view(screen: Screen) -> discord.ui.View | None:
 
 
 class QuizMessage:
-    """The one message a game lives in: the start interaction's response, edited from then on."""
+    """The one message a game lives in: the start interaction's response, edited from then on.
+
+    A channel quiz's message is edited through the channel once it exists, not through the interaction:
+    an interaction token expires after 15 minutes, and a long quiz (or a slow channel) outlives it.
+    A solo quiz is ephemeral, which only the interaction can edit.
+    """
 
     def __init__(self, interaction: discord.Interaction, conn: object, game_id: int, ephemeral: bool) -> None:
         self.interaction = interaction
@@ -98,23 +103,32 @@ class QuizMessage:
         self.game_id = game_id
         self.ephemeral = ephemeral
         self.sent = False
+        self.posted: discord.PartialMessage | None = None
 
     async def __call__(self, screen: Screen) -> None:
         embed = discord.Embed.from_dict(screen.embed)
         view = build_view(screen)
+        if self.posted is not None:
+            await self.posted.edit(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            return
         if not self.sent and not self.interaction.response.is_done():
             kwargs = {"view": view} if view is not None else {}
             await self.interaction.response.send_message(embed=embed, ephemeral=self.ephemeral,
                                                          allowed_mentions=NO_PINGS, **kwargs)
-            self.sent = True
             message = await self.interaction.original_response()
-            await store.set_message(self.conn, self.game_id, message.id)  # type: ignore[arg-type]
+            await self._remember(message.id)
         elif not self.sent:  # answered "thinking" while planning: the quiz replaces it
             message = await self.interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
-            self.sent = True
-            await store.set_message(self.conn, self.game_id, message.id)  # type: ignore[arg-type]
+            await self._remember(message.id)
         else:
             await self.interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
+
+    async def _remember(self, message_id: int) -> None:
+        self.sent = True
+        await store.set_message(self.conn, self.game_id, message_id)  # type: ignore[arg-type]
+        channel = self.interaction.channel
+        if not self.ephemeral and channel is not None and hasattr(channel, "get_partial_message"):
+            self.posted = channel.get_partial_message(message_id)
 
 
 class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yourselves on the chapters released here"):

@@ -17,11 +17,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import SHIPPED_THREAD, Settings
+from bot.config import Settings
 from bot.render import escape_markdown
-from bot.storage import open_database
 from bot.storage import quiz as store
-from bot.story.importer import import_file
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import mark_released
 from tests.quiz_support import FiredTimer, ManualClock
@@ -29,18 +27,10 @@ from tests.quiz_support import FiredTimer, ManualClock
 pytestmark = pytest.mark.timeout(60)
 
 T0 = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
-ORIGINAL = r"^/webhooks/\d+/[^/]+/messages/@original$"
+# A channel quiz edits its message through the channel (no 15-minute token limit), a solo one through
+# the interaction: either way it is an edit of the quiz message.
+QUIZ_EDIT = r"^/webhooks/\d+/[^/]+/messages/@original$|^/channels/\d+/messages/\d+$"
 LATER_NAMES = ("Zhukov", "Blyukher", "Guderian", "Khrushchev", "Göring", "Chamberlain", "Voroshilov", "Kahlo")
-
-
-@pytest.fixture
-async def seeded(bot_settings: Settings) -> Settings:
-    conn = await open_database(bot_settings.db_path)
-    try:
-        await import_file(conn, SHIPPED_THREAD)
-    finally:
-        await conn.close()
-    return bot_settings
 
 
 @pytest.fixture
@@ -73,7 +63,25 @@ async def click(fake: FakeDiscord, message: dict[str, Any], position_option: tup
 
 
 def edits(fake: FakeDiscord) -> list[dict[str, Any]]:
-    return [r.json for r in fake.requests_to("PATCH", ORIGINAL)]
+    return [r.json for r in fake.requests_to("PATCH", QUIZ_EDIT)]
+
+
+async def test_a_channel_quiz_outlives_its_interaction_token(seeded: Settings, bot_factory, fake_discord: FakeDiscord,
+                                                              guild_setup: GuildSetup, clock: ManualClock) -> None:
+    """A channel quiz keeps its message up to date after the 15-minute interaction token expired."""
+    bot, timer = await quiz_bot(bot_factory, clock)
+    await mark_released(bot.db, guild_setup.guild.id, 2)
+    start = await fake_discord.invoke("quiz start", member=guild_setup.member, channel=guild_setup.general,
+                                      options={"questions": 2, "mode": "channel"})
+    message = await start.wait_message()
+    await timer.wait_question(1)
+    fake_discord.followup_window = 0.0  # from now on the interaction token is expired
+    timer.expire()
+    await timer.wait_question(2)
+    timer.expire()
+    quiz_message = int(message["id"])
+    await fake_discord.wait_for(lambda: "scoreboard" in json.dumps(fake_discord.messages[quiz_message]), timeout=5)
+    assert all(r.status < 400 for r in fake_discord.requests_to("PATCH", QUIZ_EDIT))
 
 
 async def test_a_channel_quiz_with_three_members(seeded: Settings, bot_factory, fake_discord: FakeDiscord,
