@@ -69,6 +69,9 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
             return
         if changes:
             settings = await update_guild_settings(self.bot.db, interaction.guild_id, **changes)
+            # Features that depend on a setting (the hall of fame's threshold and channel, the like emoji)
+            # re-evaluate now rather than at the next reaction.
+            self.bot.dispatch("guild_settings_changed", settings)
         else:
             settings = await get_guild_settings(self.bot.db, interaction.guild_id)
         note = self._permission_note(interaction, settings)

@@ -20,7 +20,9 @@ from bot.likes.coalesce import Coalescer
 from bot.likes.emoji import emoji_key
 from bot.likes.ingest import ChapterRef, IngestClosed, ReactionIngest, SnapshotData
 from bot.likes.progress import Progress
+from bot.storage.guilds import GuildSettings
 from bot.storage.likes import ReleasePart
+from bot.storage.releases import released_through
 
 if TYPE_CHECKING:
     from bot.app import AARBot
@@ -183,6 +185,12 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
         return 1
 
     # --- hall of fame --------------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_settings_changed(self, settings: GuildSettings) -> None:
+        """A new threshold, channel or like emoji can qualify a chapter (or change its count) at once."""
+        through = await released_through(self.bot.db, settings.guild_id)
+        self.hall.mark((settings.guild_id, number) for number in range(1, through + 1))
 
     async def _hall_of_fame_step(self, ref: ChapterRef) -> None:
         action = await hall_of_fame.next_action(self.bot.db, *ref)

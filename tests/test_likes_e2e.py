@@ -256,6 +256,25 @@ async def test_hall_of_fame_posted_once_then_edited(world: World):
     assert len(edits) == 2
 
 
+async def test_hall_of_fame_follows_a_new_threshold_without_waiting_for_a_reaction(world: World):
+    """Setting the hall of fame in /aar setup posts the chapters that already qualify, once."""
+    w, fake, setup = world, world.fake, world.setup
+    hall = await fake.add_channel(setup.guild, "hall-of-fame")
+    record = await fake.invoke("aar setup", guild=setup.guild, member=setup.moderator,
+                               options={"hall_of_fame_channel": hall, "hall_of_fame_threshold": 1})
+    await record.wait_response()
+    await fake.wait_for(lambda: len(fake.history(hall)) == 1, timeout=5)  # chapter 2: 1 forum like
+    await asyncio.wait_for(w.cog.hall.drain(), 5)
+    (post,) = fake.history(hall)
+    assert post["embeds"][0]["title"] == f"🏆 Chapter 2: {TITLES[2]}"
+
+    record = await fake.invoke("aar setup", guild=setup.guild, member=setup.moderator,
+                               options={"hall_of_fame_threshold": 1})
+    await record.wait_response()
+    await asyncio.wait_for(w.cog.hall.drain(), 5)
+    assert len(fake.history(hall)) == 1  # unchanged count: not posted again
+
+
 # --- guilds and spoilers --------------------------------------------------------------------------------
 
 async def test_two_guilds_are_counted_apart(seeded, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
