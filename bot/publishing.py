@@ -58,6 +58,10 @@ class ReleaseForbidden(PublishError):
         super().__init__(detail or f"missing permission: {permission or 'unknown'}")
 
 
+class ChannelGone(PublishError):
+    """The release's channel no longer exists (Discord: Unknown Channel): its messages went with it."""
+
+
 class Sender(Protocol):
     """What the engine needs from Discord.  Implementations raise `ReleaseForbidden` on 403 and
     `PublishError` on other failures that outlived the HTTP layer's retries."""
@@ -79,7 +83,7 @@ class Sender(Protocol):
         ...
 
 
-Status = Literal["released", "all_out", "no_story", "forbidden", "failed", "busy"]
+Status = Literal["released", "all_out", "no_story", "forbidden", "failed", "busy", "channel_gone"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class Publisher:
         async with self.lock(guild_id):
             for release in await release_log.unfinished_releases(self.conn, guild_id):
                 outcome = _replace(await self._drive(release), resumed=True)
+                if outcome.status == "channel_gone" and release.channel_id != channel_id:
+                    continue  # forgotten: its chapter goes out afresh in the channel asked for now
                 if outcome.status != "released" or not finish_interrupted_first:
                     return outcome
             total = await chapter_count(self.conn)
@@ -202,6 +208,13 @@ class Publisher:
                         exc.permission, "; abandoned" if nothing_out else "; resumable")
             return ReleaseOutcome("forbidden", guild_id, number, title, total, channel_id, first_message_id,
                                   thread_id, missing_permission=exc.permission, error=str(exc))
+        except ChannelGone as exc:
+            # Nothing of this release can be finished or seen any more: forget it, so the chapter is simply
+            # unreleased and goes out whole in the story channel the guild has now.
+            await release_log.forget_release(self.conn, guild_id, number)
+            log.warning("release of chapter %s in guild %s forgotten: its channel %s is gone (%s)", number,
+                        guild_id, channel_id, exc)
+            return ReleaseOutcome("channel_gone", guild_id, number, title, total, channel_id, error=str(exc))
         except PublishError as exc:
             log.warning("release of chapter %s in guild %s interrupted: %s", number, guild_id, exc)
             return ReleaseOutcome("failed", guild_id, number, title, total, channel_id, first_message_id,

@@ -21,6 +21,7 @@ from bot.publishing import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
     SEND_MESSAGES,
+    ChannelGone,
     Publisher,
     PublishError,
     ReleaseForbidden,
@@ -107,6 +108,8 @@ class DiscordSender:
                 data = await self.bot.http.send_message(channel_id, params=params)
             except discord.Forbidden as exc:
                 raise self._forbidden(channel_id, exc, operation="send", has_embeds=bool(embeds)) from exc
+            except discord.NotFound as exc:
+                raise _gone_or_failed(exc) from exc
             except discord.HTTPException as exc:
                 raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
             except (OSError, aiohttp.ClientError) as exc:  # the connection itself failed
@@ -131,6 +134,8 @@ class DiscordSender:
                     return message.id
         except discord.Forbidden as exc:
             raise ReleaseForbidden("Read Message History", str(exc)) from exc
+        except discord.NotFound as exc:
+            raise _gone_or_failed(exc) from exc
         except discord.HTTPException as exc:
             raise PublishError(f"could not read the channel's recent messages: {exc}") from exc
         return None
@@ -175,3 +180,13 @@ def moderator_only() -> Any:
         return True
 
     return app_commands.check(predicate)
+
+
+UNKNOWN_CHANNEL = 10003
+
+
+def _gone_or_failed(error: discord.NotFound) -> PublishError:
+    """Unknown Channel means the release can never finish there; any other 404 is an ordinary failure."""
+    if error.code == UNKNOWN_CHANNEL:
+        return ChannelGone(f"Discord answered 404 ({error.code}): {error.text}")
+    return PublishError(f"Discord answered 404 ({error.code}): {error.text}")

@@ -99,6 +99,10 @@ def release_summary(outcome: ReleaseOutcome, guild_id: int) -> str:
         return (f"I can't release chapter {number} in {where}: I'm missing the **{outcome.missing_permission}** "
                 f"permission there. Chapter {number} stays unreleased.{partly} when you grant the permission "
                 "(or pick another channel with `/aar setup channel:`) and run `/chapter next` again.")
+    if outcome.status == "channel_gone":
+        return (f"The channel chapter {number} was being released into no longer exists, so nothing more can "
+                f"be posted there. Chapter {number} stays unreleased: choose the story channel with "
+                "`/aar setup channel:` and run `/chapter next` again.")
     return (f"Releasing chapter {number} was interrupted ({outcome.error}). It stays unreleased; run "
             "`/chapter next` again to finish it — nothing already posted will be posted twice.")
 

@@ -14,6 +14,7 @@ from bot.publishing import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
     SEND_MESSAGES,
+    ChannelGone,
     Publisher,
     PublishError,
     ReleaseForbidden,
@@ -47,6 +48,7 @@ class MemoryDiscord:
         self.forbid_threads = False
         self.missing: list[str] = []
         self.sends = 0
+        self.deleted: set[int] = set()  # channels a moderator deleted: Discord answers Unknown Channel
 
     def _tick(self, phase: str) -> None:
         if self.crash_at == (self.ops, phase):
@@ -72,6 +74,8 @@ class MemorySender:
     async def send(self, channel_id: int, payload: dict[str, Any], *, nonce: str) -> int:
         d = self.d
         d._tick("before")
+        if channel_id in d.deleted:
+            raise ChannelGone("404 Unknown Channel")
         if d.forbidden.get(channel_id):
             raise ReleaseForbidden(d.forbidden[channel_id])
         known = d.nonces.get((channel_id, nonce)) if d.nonce_memory else None
@@ -86,6 +90,8 @@ class MemorySender:
 
     async def find_sent(self, channel_id: int, payload: dict[str, Any], *, nonce: str,
                         after: int | None) -> int | None:
+        if channel_id in self.d.deleted:
+            raise ChannelGone("404 Unknown Channel")
         for message in reversed(self.d.history(channel_id)[-25:]):
             if after is not None and message["id"] <= after:
                 break
@@ -320,3 +326,34 @@ def test_thread_name_fits_discord() -> None:
     assert thread_name(Chapter("TM", "A " * 80)) == ("A " * 50)[:99].rstrip() + "…"
     assert len(thread_name(Chapter("TM", "x" * 300))) == 100
     assert thread_name(Chapter("TM", "")) == "TM"
+
+
+async def test_a_release_whose_channel_was_deleted_goes_out_whole_in_the_new_channel(conn) -> None:
+    """A crash mid-release, then the channel is deleted: the release is forgotten, not stuck for ever."""
+    d = MemoryDiscord()
+    d.crash_at = (0, "after")  # part 0 is posted in channel 10, then the process dies
+    with pytest.raises(Crash):
+        await publisher(conn, d).release_next(1, 10)
+    d.deleted.add(10)
+    d.channels.pop(10)
+
+    pub = publisher(conn, d)
+    gone = await pub.release_next(1, 10)  # the guild's story channel still points at the deleted one
+    assert gone.status == "channel_gone" and gone.chapter == 1
+    assert await released_through(conn, 1) == 0 and await release_log.unfinished_releases(conn, 1) == []
+
+    outcome = await pub.release_next(1, 11)  # after /aar setup chose another channel
+    assert outcome.status == "released" and outcome.chapter == 1 and outcome.channel_id == 11
+    assert [m["payload"] for m in d.history(11)] == (await release_log.get_release(conn, 1, 1)).payloads
+    assert await released_through(conn, 1) == 1
+
+
+async def test_an_interrupted_release_in_a_deleted_channel_is_finished_in_the_new_one(conn) -> None:
+    d = MemoryDiscord()
+    d.crash_at = (0, "after")
+    with pytest.raises(Crash):
+        await publisher(conn, d).release_next(1, 10)
+    d.deleted.add(10)
+    outcome = await publisher(conn, d).release_next(1, 11)
+    assert outcome.status == "released" and outcome.chapter == 1 and outcome.channel_id == 11
+    assert [m["payload"] for m in d.history(11)] == (await release_log.get_release(conn, 1, 1)).payloads

@@ -140,6 +140,17 @@ async def complete_release(conn: aiosqlite.Connection, guild_id: int, chapter: i
     )
 
 
+async def forget_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
+    """Forget an unfinished release whose channel was deleted, sent parts included (they were deleted too).
+
+    Parts go first: should the process die in between, what is left is a release without parts, which
+    the next attempt sends whole — the same outcome.
+    """
+    await conn.execute("DELETE FROM release_parts WHERE guild_id = ? AND chapter_number = ?", (guild_id, chapter))
+    await conn.execute("DELETE FROM releases WHERE guild_id = ? AND chapter_number = ? AND status = 'in_progress'",
+                       (guild_id, chapter))
+
+
 async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
     """Forget a release none of whose parts reached Discord, so the chapter is simply still unreleased.
 
