@@ -7,6 +7,7 @@ reads `os.environ` itself.  The token is kept out of `repr()` so a logged settin
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,21 @@ from dotenv import load_dotenv
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = Path("data/aar.db")
-SHIPPED_THREAD = PROJECT_ROOT / "data" / "aar-thread.txt"
+
+
+def _shipped_data_dir() -> Path:
+    """Where the shipped AAR, cast and quiz live: `data/` beside the source (a checkout or an editable
+    install), else where a regular `pip install .` puts them (`<prefix>/share/aar-bot/data`)."""
+    beside_source = PROJECT_ROOT / "data"
+    if (beside_source / "aar-thread.txt").is_file():
+        return beside_source
+    return Path(sys.prefix) / "share" / "aar-bot" / "data"
+
+
+DATA_DIR = _shipped_data_dir()
+SHIPPED_THREAD = DATA_DIR / "aar-thread.txt"
+SHIPPED_CAST = DATA_DIR / "cast.toml"
+SHIPPED_QUIZ = DATA_DIR / "quiz.toml"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 

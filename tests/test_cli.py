@@ -101,3 +101,10 @@ def test_backup_writes_a_consistent_copy(tmp_path):
     assert table_rows(target) == table_rows(db)
     refused = aar_bot("backup", str(target), "--db", str(db), cwd=tmp_path)
     assert refused.returncode == 1 and "already exists" in refused.stderr
+
+
+def test_shipped_data_is_found_beside_the_source():
+    from bot.config import DATA_DIR, SHIPPED_CAST, SHIPPED_QUIZ
+
+    assert SHIPPED_THREAD.is_file() and SHIPPED_CAST.is_file() and SHIPPED_QUIZ.is_file()
+    assert SHIPPED_THREAD.parent == DATA_DIR

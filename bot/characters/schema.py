@@ -34,9 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.characters.text import search_key, words
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-SHIPPED_CAST = PROJECT_ROOT / "data" / "cast.toml"
+from bot.config import SHIPPED_CAST
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MAX_NAME = 100  # an autocomplete choice's name and value are at most 100 characters

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.config import SHIPPED_QUIZ
 from bot.quiz.model import OPTION_COUNT, Question
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-SHIPPED_BANK = PROJECT_ROOT / "data" / "quiz.toml"
+SHIPPED_BANK = SHIPPED_QUIZ
 
 MAX_QUESTION = 300
 MAX_OPTION = 75
