@@ -1,15 +1,16 @@
 """The spoiler promise, swept across every feature: nothing the bot says in a server gives away a chapter
 that server has not released.
 
-One bot, two servers.  "Two" released chapters 1–2 with the real `/chapter next`; "Six" released all six.
-In each, a plain member runs every command and types into every autocomplete the bot registered with
-Discord (the list comes from what the bot synced, so a command added later must get a sweep entry or
-this test fails), clicks the buttons those answers carry, and a moderator does the little set-up the
-features need.  Every piece of text the bot then sent into the server — interaction responses,
-follow-ups, edits, channel messages, autocomplete choices — is searched for "spoiler markers": the titles
-of chapters 3–6, and words and names that chapters 3–6 use but chapters 1–2 never do (computed from the
-imported story and the character index, not picked by hand).  In "Two" there must be none; in "Six" the
-same sweep must find plenty, which shows the sweep can see a leak.
+One bot, three servers.  "Two" released chapters 1–2 with the real `/chapter next`; "Six" released all
+six; "None yet" released nothing.  In each, a plain member runs every command and types into every
+autocomplete the bot registered with Discord (the list comes from what the bot synced, so a command added
+later must get a sweep entry or this test fails), clicks the buttons those answers carry, and a
+moderator does the little set-up the features need.  Every piece of text the bot then sent into the
+server — interaction responses, follow-ups, edits, channel messages, autocomplete choices — is searched
+for "spoiler markers": the titles of the unreleased chapters, and words and names that they use but the
+released ones never do (computed from the imported story and the character index, not picked by hand).
+In "Two" and "None yet" there must be none; in "Six" the same sweep must find plenty, which shows the
+sweep can see a leak.  On the way, every message the bot sent is checked to ping no one.
 """
 
 # The fake's waits take `timeout=` by design.
@@ -34,7 +35,7 @@ import cogs as cogs_package
 from bot.config import SHIPPED_QUIZ, Settings
 from bot.storage.releases import released_through
 from bot.storage.story import load_chapter
-from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
+from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, RecordedRequest
 from tests.fakediscord.models import Member
 from tests.helpers import SEED_CHAPTERS
 from tests.quiz_support import FiredTimer
@@ -148,12 +149,27 @@ def _request_guild(fake: FakeDiscord, path: str) -> int | None:
     return None
 
 
+def bot_requests(fake: FakeDiscord, guild_id: int, since: int) -> Iterator[RecordedRequest]:
+    """The bot's POST and PATCH requests into the guild from request number `since` on."""
+    for request in fake.requests[since:]:
+        if request.method in ("POST", "PATCH") and _request_guild(fake, request.path) == guild_id:
+            yield request
+
+
+def message_body(request: RecordedRequest) -> dict[str, Any] | None:
+    """The message a request creates or edits (an interaction callback's `data`), if it is one."""
+    body = request.json if isinstance(request.json, dict) else None
+    if body is not None and request.path.endswith("/callback"):
+        body = body.get("data") if body.get("type") in (4, 7) else None
+    if body is None or not (body.get("content") or body.get("embeds")):
+        return None
+    return body
+
+
 def sent_into(fake: FakeDiscord, guild_id: int, since: int) -> list[tuple[str, str]]:
     """(request, text) for everything the bot sent into the guild from request number `since` on."""
     out = []
-    for request in fake.requests[since:]:
-        if request.method not in ("POST", "PATCH") or _request_guild(fake, request.path) != guild_id:
-            continue
+    for request in bot_requests(fake, guild_id, since):
         text = "\n".join(_strings(request.json))
         text += "\n".join(f["filename"] or "" for f in request.files)
         if text.strip():
@@ -222,9 +238,9 @@ async def sweep_chapters(s: Sweep, characters: list[str]) -> None:
 
 
 async def sweep_characters(s: Sweep, characters: list[str]) -> None:
-    for name in characters:
+    for name in characters:  # every spelling the cast knows, later chapters' ones first
         await s.run("character", name=name)
-        for typed in {name[:2], name[:4], name.split()[-1][:5]}:
+        for typed in {name, name[:2], name[:4], name.split()[-1][:5]}:
             await s.type("character", "name", typed)
     for typed in ("", "a", "e", "ch", "Kh", "Bly", "Hit", "Gud", "Chen", "Zhu", "Mao", "Len", "Cham"):
         await s.type("character", "name", typed)
@@ -240,7 +256,7 @@ async def sweep_quiz(s: Sweep, characters: list[str]) -> None:
     await asyncio.wait_for(asyncio.gather(*s.bot.get_cog("Quiz").runners.values()), 5)  # until it has ended
     message = await s.run("quiz start", questions=QUIZ_QUESTIONS, mode="solo")
     assert message["flags"] & EPHEMERAL
-    shown = 0
+    shown = 0 if message["embeds"] else QUIZ_QUESTIONS  # no embed: refused (nothing is out yet)
 
     def next_question() -> dict[str, Any] | None:
         current = s.fake.messages[int(message["id"])]
@@ -253,7 +269,9 @@ async def sweep_quiz(s: Sweep, characters: list[str]) -> None:
         record = await s.fake.click(message, button["custom_id"], member=s.member)
         await record.wait_response()
         shown += 1
-    await s.fake.wait_for(lambda: s.fake.messages[int(message["id"])]["embeds"][0]["title"].startswith("Quiz over"))
+    if message["embeds"]:
+        await s.fake.wait_for(lambda: s.fake.messages[int(message["id"])]["embeds"][0]["title"]
+                              .startswith("Quiz over"))
     await s.run("quiz leaderboard")
     await s.run("quiz stats", member=s.member)
 
@@ -352,18 +370,24 @@ async def prepare(fake: FakeDiscord, bot, setup: GuildSetup, reactions: list[int
 
 
 async def later_characters(conn: aiosqlite.Connection, released: int) -> list[str]:
-    """Display names of everyone in the cast, those first named after chapter `released` first."""
+    """Every name and spelling in the cast, those of people first named after chapter `released` first."""
     async with conn.execute(
-            "SELECT c.name FROM characters c LEFT JOIN (SELECT character_key, MIN(chapter_number) AS first"
-            " FROM character_mentions GROUP BY character_key) m ON m.character_key = c.key"
-            " ORDER BY COALESCE(m.first, 99) <= ?, c.position", (released,)) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+            "SELECT a.text FROM character_aliases a JOIN characters c ON c.key = a.character_key"
+            " LEFT JOIN (SELECT character_key, MIN(chapter_number) AS first FROM character_mentions"
+            " GROUP BY character_key) m ON m.character_key = c.key"
+            " ORDER BY COALESCE(m.first, 99) <= ?, c.position, a.position", (released,)) as cursor:
+        return list(dict.fromkeys(row[0] for row in await cursor.fetchall()))
+
+
+def leaks_in(said: list[tuple[str, str]], markers: dict[str, str]) -> list[str]:
+    return [f"{where}: {found} ({markers[found[0]]})" for where, text in said if (found := find_markers(text, markers))]
 
 
 async def test_nothing_said_in_a_server_gives_away_a_chapter_it_has_not_released(
         seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
     two = guild_setup
     six = await fake_discord.add_standard_guild("Six")
+    none = await fake_discord.add_standard_guild("None yet")
     bot = await bot_factory()
     quiz = bot.get_cog("Quiz")
     timer = FiredTimer()
@@ -379,22 +403,24 @@ async def test_nothing_said_in_a_server_gives_away_a_chapter_it_has_not_released
                      "Blyukher", "Guderian", "Hitler", "Chen Duxiu", "Rokossovky"):
         assert any(expected in m for m in markers), expected
     assert {"Rokossovsky", "Stalin", "Madrid", "Chapter"}.isdisjoint(markers)
-    assert "Nikita Khrushchev" in characters[:22] and "Joseph Stalin" in characters[22:]
+    assert characters.index("Vasily Blyukher") < characters.index("Joseph Stalin") < characters.index("Rokossovky")
     since = len(fake_discord.requests)  # from here on, everything the bot sends is swept (per server)
     reactions = [0]
-    await prepare(fake_discord, bot, two, reactions)
-    await prepare(fake_discord, bot, six, reactions)
-    await sweep(fake_discord, bot, two, timer, characters)
-    await sweep(fake_discord, bot, six, timer, characters)
+    for server in (two, six, none):
+        await prepare(fake_discord, bot, server, reactions)
+        await sweep(fake_discord, bot, server, timer, characters)
     two_said = sent_into(fake_discord, two.guild.id, since)
     six_said = sent_into(fake_discord, six.guild.id, since)
+    none_said = sent_into(fake_discord, none.guild.id, since)
     assert any(path.startswith("POST /channels/") for path, _ in two_said)  # the hall of fame's post
 
     assert await released_through(bot.db, two.guild.id) == RELEASED  # the sweep released nothing
-    assert len(two_said) > 200
-    leaks = [(where, found, markers[found[0]]) for where, text in two_said
-             if (found := find_markers(text, markers))]
-    assert not leaks, "\n".join(f"{where}: {found} ({why})" for where, found, why in leaks[:20])
+    assert await released_through(bot.db, none.guild.id) == 0
+    assert len(two_said) > 200 and len(none_said) > 50
+    leaks = leaks_in(two_said, markers)
+    assert not leaks, "\n".join(leaks[:20])
+    leaks = leaks_in(none_said, await spoiler_markers(bot.db, 0))
+    assert not leaks, "\n".join(leaks[:20])
 
     # The same sweep where everything is out finds the later chapters' titles and people everywhere.
     seen = {m for _, text in six_said for m in find_markers(text, markers)}
@@ -402,3 +428,10 @@ async def test_nothing_said_in_a_server_gives_away_a_chapter_it_has_not_released
     assert titles <= seen, titles - seen
     assert {"Khrushchev", "Blyukher", "Guderian", "Hitler"} <= {w for m in seen for w in m.split()}
     assert len(seen) > 40, sorted(seen)
+
+    # And nothing the bot said in any of them could ping anyone.
+    messages = [(f"{r.method} {r.path}", body) for server in (two, six, none)
+                for r in bot_requests(fake_discord, server.guild.id, since) if (body := message_body(r)) is not None]
+    assert len(messages) > 300
+    pinging = [where for where, body in messages if body.get("allowed_mentions") != {"parse": []}]
+    assert not pinging, pinging[:10]
