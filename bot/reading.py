@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.likes.tally import LikeCount, chapter_likes
+from bot.likes.tally import LikeCount, chapter_likes, like_emoji_shown
 from bot.storage.releases import jump_url, released_chapters, released_through
 from bot.storage.story import chapter_count, list_chapters, load_chapter
 
@@ -42,6 +42,7 @@ class ListedChapter:
     url: str
     released_at: str | None
     likes: LikeCount
+    like_emoji: str = "👍"  # the guild's, as `/likes` shows it
 
 
 def not_out_text(number: int, released: int) -> str:
@@ -88,6 +89,7 @@ async def released_list(conn: aiosqlite.Connection, guild_id: int) -> list[Liste
     """The guild's released chapters with where they were posted, when, and their likes."""
     summaries = {s.number: s for s in await list_chapters(conn)}
     likes = await chapter_likes(conn, guild_id)
+    like_emoji = await like_emoji_shown(conn, guild_id)
     listed = []
     for release in await released_chapters(conn, guild_id):
         summary = summaries.get(release.number)
@@ -97,6 +99,7 @@ async def released_list(conn: aiosqlite.Connection, guild_id: int) -> list[Liste
             number=release.number, threadmark=summary.threadmark, title=summary.title,
             url=jump_url(guild_id, release.channel_id, release.first_message_id),
             released_at=release.completed_at, likes=likes.get(release.number, LikeCount(summary.forum_likes, 0)),
+            like_emoji=like_emoji,
         ))
     return listed
 
@@ -107,12 +110,15 @@ MAX_EMBEDS_TOTAL = 6000
 
 
 def list_line(item: ListedChapter) -> str:
-    """One chapter of `/chapter list`: number, linked title, release date, likes (forum + Discord)."""
+    """One chapter of `/chapter list`: number, linked title, release date, likes (forum + Discord).
+
+    The likes carry the guild's like emoji, the one `/likes` counts, so both read the same.
+    """
     from bot.render import escape_markdown
 
     title = escape_markdown(" ".join(item.title.split())).replace("]", "\\]")
     date = _discord_date(item.released_at)
-    likes = f"👍 {item.likes.total}"
+    likes = f"{item.like_emoji} {item.likes.total}"
     if item.likes.discord and item.likes.forum:
         likes += f" ({item.likes.forum} on the forum, {item.likes.discord} here)"
     elif item.likes.forum:

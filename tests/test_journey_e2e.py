@@ -263,3 +263,25 @@ async def test_a_day_in_the_life_of_a_community(seeded: Settings, bot_factory, f
     clock.advance(minutes=1)
     await bot.get_cog("Schedule").look_now()
     assert await released_through(bot.db, guild.id) == 4
+
+
+async def test_a_server_with_its_own_like_emoji_sees_the_same_likes_everywhere(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    """Likes counted with ⭐ (and 👍 then just another reaction) read the same in every view."""
+    fake, setup = fake_discord, guild_setup
+    reader, moderator = setup.member, setup.moderator
+    bot, _ = await start_bot(bot_factory, Clock())
+    town = Community(fake, setup, bot)
+    await town.say("chapter next", moderator)
+    (first, *_) = await town.parts(1)
+    await town.react(reader, first, LIKE)
+    await town.react(reader, first, "⭐")
+    await town.react(moderator, first, "⭐")
+    await town.settle()
+    await town.say("aar setup", moderator, like_emoji="⭐")
+
+    card = await town.say("likes chapter", reader, chapter=1)
+    assert "Discord likes ⭐: 2" in card and "Total: 2" in card and "Other reactions: 👍 1" in card
+    assert "2 likes (forum 0 + Discord 2)" in top_line(await town.say("likes top", reader), 1)
+    line = list_line(await town.say("chapter list", reader), 1)
+    assert line.endswith("⭐ 2"), line  # the server's like emoji, not a 👍 that /likes counts as 1

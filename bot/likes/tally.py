@@ -70,6 +70,15 @@ async def _like_keys(conn: aiosqlite.Connection, guild_id: int) -> tuple[str, tu
         return "👍", emojis.like_keys("👍")
 
 
+async def like_emoji_shown(conn: aiosqlite.Connection, guild_id: int) -> str:
+    """The guild's like emoji as a message shows it (the unicode, or `<:name:id>` for a custom one).
+
+    Every view that labels a like count uses this, so a server that likes with ⭐ never sees a 👍 there.
+    """
+    _, keys = await _like_keys(conn, guild_id)
+    return emojis.display(keys[0], await store.emoji_names(conn, keys[:1]))
+
+
 async def chapter_likes(conn: aiosqlite.Connection, guild_id: int) -> dict[int, LikeCount]:
     """Likes of every chapter released in the guild (chapter number → LikeCount).
 
@@ -109,8 +118,7 @@ async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int)
         (EmojiCount(key, emojis.display(key, names), count) for key, count in tally.items() if key not in keys),
         key=lambda e: (-e.members, e.emoji),
     )
-    like_shown = emojis.display(keys[0], await store.emoji_names(conn, keys[:1]))
-    return ChapterLikes(number, chapter.title, like_shown, LikeCount(chapter.forum_likes, discord.get(number, 0)),
+    return ChapterLikes(number, chapter.title, await like_emoji_shown(conn, guild_id), LikeCount(chapter.forum_likes, discord.get(number, 0)),
                         others)
 
 
