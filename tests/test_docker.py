@@ -140,6 +140,21 @@ def docker_unavailable() -> str | None:
     if info.returncode != 0:
         last = info.stderr.strip().splitlines()[-1] if info.stderr.strip() else f"exit status {info.returncode}"
         return f"no Docker engine answers (`docker info`: {last})"
+    return base_image_unavailable()
+
+
+def base_image_unavailable() -> str | None:
+    """The Dockerfile's base image must be local or pullable; an engine without either can't build."""
+    base = next(line.split()[1] for line in (PROJECT_ROOT / "Dockerfile").read_text().splitlines()
+                if line.startswith("FROM "))
+    try:
+        if subprocess.run(["docker", "image", "inspect", base], capture_output=True, timeout=20).returncode == 0:
+            return None
+        pulled = subprocess.run(["docker", "pull", base], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"base image {base} is not available: {exc}"
+    if pulled.returncode != 0:
+        return f"base image {base} is neither local nor pullable (no registry?); see ../shared/tools/docker-setup.sh"
     return None
 
 
