@@ -238,7 +238,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
             if session is None:
                 await interaction.response.send_message("No quiz is running in this channel.", ephemeral=True)
                 return
-        self.service.stop(session, user_id)
+        await self.service.stop(session, user_id)
         await interaction.response.send_message("Quiz stopped. The points earned so far are kept.", ephemeral=True)
 
     # --- scores ----------------------------------------------------------------------------------

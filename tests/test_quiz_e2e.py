@@ -281,3 +281,31 @@ async def test_a_slow_plan_answers_thinking_first_and_refusals_stay_private(
     (note,) = await refused.wait_followups()
     assert note["flags"] & EPHEMERAL and "Only chapters 1–2 are out" in note["content"]
     assert refused.message is None  # the public "thinking" message was deleted
+
+
+@pytest.mark.parametrize("mode", ["channel", "solo"])
+async def test_a_stopped_quiz_no_longer_blocks_a_new_one_while_its_last_edit_is_in_flight(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup, clock: ManualClock,
+        mode: str) -> None:
+    """`/quiz stop` then `/quiz start` at once: the stopped game is over even while its message edit hangs."""
+    bot, timer = await quiz_bot(bot_factory, clock)
+    await mark_released(bot.db, guild_setup.guild.id, 2)
+    starter = guild_setup.member
+    start = await fake_discord.invoke("quiz start", member=starter, options={"questions": 3, "mode": mode})
+    await start.wait_message()
+    await timer.wait_question(1)
+    old = current_session_in(bot, mode)
+    # The reveal's edit of the quiz message is rate limited for a long while: the game's driver is stuck in it.
+    fake_discord.inject_fault(429, method="PATCH", path=QUIZ_EDIT, retry_after=30)
+    timer.expire()
+    await fake_discord.wait_for(lambda: any(r.status == 429 for r in fake_discord.requests_to("PATCH", QUIZ_EDIT)))
+
+    stop = await fake_discord.invoke("quiz stop", member=starter)
+    assert "points earned so far are kept" in (await stop.wait_message())["content"]
+    assert (await store.get_game(bot.db, old.game_id)).status == "stopped"
+    again = await fake_discord.invoke("quiz start", member=starter, options={"questions": 1, "mode": mode})
+    message = await again.wait_message()
+    assert "already" not in message.get("content", "") and "question 1 of 1" in message["embeds"][0]["title"]
+    new = current_session_in(bot, mode)
+    assert new.game_id != old.game_id and (await store.get_game(bot.db, new.game_id)).status == "running"
+    assert old.game_id not in bot.get_cog("Quiz").service.sessions

@@ -222,7 +222,7 @@ async def test_stop_keeps_the_points_earned_and_a_restart_interrupts_running_gam
     await timer.wait_question(1)
     right = game.questions[0].answer
     await service.answer(game.game_id, 0, BOB, right)
-    service.stop(game, by=ALICE)
+    await service.stop(game, by=ALICE)
     await asyncio.wait_for(runner, 5)
     assert screens[-1].embed["title"] == "Quiz stopped · scoreboard"
     assert f"Stopped by <@{ALICE}> after 1 of 5" in screens[-1].embed["description"]

@@ -231,9 +231,16 @@ class QuizService:
                 return AnswerOutcome("already_answered")
         return outcome
 
-    def stop(self, session: QuizSession, by: int) -> None:
-        """End a game early; its driver shows the scoreboard and records the end."""
+    async def stop(self, session: QuizSession, by: int) -> None:
+        """End a game early, at once: the channel (or the solo player) is free for a new game right away.
+
+        The game leaves the running games and its end is recorded now, not when its driver notices: the
+        driver may be stuck in a slow message edit, and a `/quiz start` just after the stop must not be
+        refused as "already running" meanwhile.  The driver then shows the scoreboard.
+        """
         session.stop(by)
+        self.sessions.pop(session.game_id, None)
+        await store.end_game(self.conn, session.game_id, "stopped", self.clock(), by)
 
     async def run(self, session: QuizSession, show: Show, timer: QuizTimer, reveal_seconds: float) -> None:
         """Drive a game to its end: question, wait, reveal, pause, …, scoreboard.  Always ends the game."""
