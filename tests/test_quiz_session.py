@@ -136,6 +136,8 @@ def test_chapters_option_parses_and_never_goes_past_what_is_released() -> None:
     assert "4" not in too_far.message.replace("'2-4'", "")  # says what is out, not what exists beyond
     nonsense = parse_chapters("chapter two", 3)
     assert isinstance(nonsense, Refusal) and "like `2`, `1-3` or `1,3`" in nonsense.message
+    for odd in ("²", "1-²", "9" * 5000, "1-" + "9" * 5000):  # a digit int() refuses; more digits than it takes
+        assert isinstance(parse_chapters(odd, 3), Refusal)
     assert chapters_label([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"
 
 
