@@ -178,9 +178,13 @@ def parse_when(text: str, zone: str, now: datetime) -> When:
         except ValueError:
             raise ScheduleError(f"`{raw}`: {match['date']} is not a calendar date. {_EXAMPLES_TEXT}") from None
         clock = _clock(match, raw)
-        at = _at_local(day, clock, tz)
+        local_now = now.astimezone(tz)
+        try:
+            at = _at_local(day, clock, tz)
+        except OverflowError:  # year 1 or 9999 across UTC: not an instant datetime can hold
+            raise ScheduleError(f"`{raw}` is too far from today to schedule. Pick a nearer time, e.g. "
+                                f"`{_example_future(local_now)}`.") from None
         if at <= now:
-            local_now = now.astimezone(tz)
             raise ScheduleError(f"`{raw}` is in the past (it is now {local_now:%Y-%m-%d %H:%M} in {zone}). "
                                 f"Pick a later time, e.g. `{_example_future(local_now)}`.")
         return When("once", zone, f"{day.isoformat()} {clock:%H:%M}", at=at, clock=clock)
@@ -188,7 +192,8 @@ def parse_when(text: str, zone: str, now: datetime) -> When:
         clock = _clock(match, raw)
         return When("daily", zone, f"daily {clock:%H:%M}", clock=clock)
     if match := _INTERVAL.match(spec):
-        days = int(match["n"])
+        # More digits than any allowed interval has is out of range (and int() refuses over 4,300 digits).
+        days = int(match["n"]) if len(match["n"]) <= 6 else MAX_INTERVAL_DAYS + 1
         if not 1 <= days <= MAX_INTERVAL_DAYS:
             raise ScheduleError(f"`{raw}`: the interval must be between 1 and {MAX_INTERVAL_DAYS} days, "
                                 "e.g. `every 3 days 12:00`.")

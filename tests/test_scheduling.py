@@ -52,6 +52,8 @@ def test_parse_accepts_the_documented_forms(text: str, kind: str, spec: str) -> 
     ("every 0 days 12:00", "between 1 and 365"),
     ("2026-02-30 18:00", "not a calendar date"),
     ("every monday 13pm", "not a time"),
+    ("0001-01-01 00:01", "too far from today"),  # before year 1 in UTC
+    ("every " + "9" * 5000 + " days 12:00", "between 1 and 365"),  # more digits than int() takes
 ])
 def test_parse_refuses_with_an_example(text: str, fragment: str) -> None:
     with pytest.raises(ScheduleError) as err:
