@@ -30,9 +30,15 @@ def decide(*, threshold: int | None, channel_id: int | None, likes: LikeCount | 
         if post.message_id is None:
             return None
         return "edit" if (post.shown_total, post.shown_discord) != (likes.total, likes.discord) else None
-    if threshold is None or threshold < 1 or channel_id is None:
+    if not enabled(threshold, channel_id):
         return None
+    assert threshold is not None
     return "post" if likes.total >= threshold else None
+
+
+def enabled(threshold: int | None, channel_id: int | None) -> bool:
+    """Whether the guild set up a hall of fame (a threshold and a channel), so new posts can be made."""
+    return threshold is not None and threshold >= 1 and channel_id is not None
 
 
 @dataclass(frozen=True)
@@ -53,14 +59,17 @@ class HallOfFameAction:
 async def next_action(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> HallOfFameAction | None:
     """The hall-of-fame step due for a chapter of a guild, if any."""
     settings = await get_guild_settings(conn, guild_id)
-    likes = await likes_of(conn, guild_id, chapter)
     post = await store.get_hall_of_fame_post(conn, guild_id, chapter)
+    if post is None and not enabled(settings.hall_of_fame_threshold, settings.hall_of_fame_channel_id):
+        return None  # no hall of fame here (most servers): no need to count this chapter's likes at each reaction
+    likes = await likes_of(conn, guild_id, chapter)
     kind = decide(threshold=settings.hall_of_fame_threshold, channel_id=settings.hall_of_fame_channel_id,
                   likes=likes, post=post)
     if kind is None or likes is None:
         return None
     release = next(r for r in await released_chapters(conn, guild_id) if r.number == chapter)
-    title = next(c.title for c in await store.chapters_through(conn, chapter) if c.number == chapter)
+    row = await store.chapter_row(conn, chapter)
+    title = row.title if row else ""
     channel_id = post.channel_id if post is not None else settings.hall_of_fame_channel_id
     assert channel_id is not None
     return HallOfFameAction(kind, guild_id, chapter, title, likes, settings.hall_of_fame_threshold, channel_id,

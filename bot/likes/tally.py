@@ -100,14 +100,14 @@ async def likes_of(conn: aiosqlite.Connection, guild_id: int, number: int) -> Li
         return None
     _, keys = await _like_keys(conn, guild_id)
     discord = await store.discord_likes(conn, guild_id, through, keys, chapter=number)
-    rows = [c for c in await store.chapters_through(conn, number) if c.number == number]
-    return LikeCount(rows[0].forum_likes if rows else 0, discord.get(number, 0))
+    row = await store.chapter_row(conn, number)
+    return LikeCount(row.forum_likes if row else 0, discord.get(number, 0))
 
 
 async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int) -> ChapterLikes | NotReleased:
     """A released chapter's likes and the tally of the other emoji, or NotReleased."""
     through = await released_through(conn, guild_id)
-    chapter = next((c for c in await store.chapters_through(conn, through) if c.number == number), None)
+    chapter = await store.chapter_row(conn, number) if 1 <= number <= through else None
     if chapter is None:
         return NotReleased(number)
     _, keys = await _like_keys(conn, guild_id)

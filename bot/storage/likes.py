@@ -125,6 +125,13 @@ async def chapters_through(conn: aiosqlite.Connection, through: int) -> list[Cha
         return [ChapterRow(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
 
+async def chapter_row(conn: aiosqlite.Connection, number: int) -> ChapterRow | None:
+    """One chapter's title and forum likes (None if the story has no such chapter)."""
+    async with conn.execute("SELECT number, title, forum_likes FROM chapters WHERE number = ?", (number,)) as cur:
+        row = await cur.fetchone()
+    return ChapterRow(row[0], row[1], row[2]) if row else None
+
+
 async def discord_likes(conn: aiosqlite.Connection, guild_id: int, through: int,
                         like_keys: Sequence[str], chapter: int | None = None) -> dict[int, int]:
     """chapter → distinct members who reacted with a like key, for chapters ≤ through (or one chapter)."""
