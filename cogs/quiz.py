@@ -254,7 +254,9 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
     @app_commands.command(name="stats", description="A member's quiz record in this server")
     @app_commands.describe(member="Whose record (default: yours)")
     @app_commands.guild_only()
-    async def stats(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+    async def stats(self, interaction: discord.Interaction, member: discord.User | None = None) -> None:
+        # discord.User, not Member: the record of someone who has since left the server is still asked for
+        # (Discord then resolves a user without member data, which a Member option turns into an error).
         assert interaction.guild_id is not None
         user_id = (member or interaction.user).id
         record = await store.member_score(self.bot.db, interaction.guild_id, user_id)

@@ -309,3 +309,13 @@ async def test_a_stopped_quiz_no_longer_blocks_a_new_one_while_its_last_edit_is_
     new = current_session_in(bot, mode)
     assert new.game_id != old.game_id and (await store.get_game(bot.db, new.game_id)).status == "running"
     assert old.game_id not in bot.get_cog("Quiz").service.sessions
+
+
+async def test_stats_of_someone_who_left_the_server(seeded: Settings, bot_factory, fake_discord: FakeDiscord,
+                                                    guild_setup: GuildSetup, clock: ManualClock) -> None:
+    """Discord resolves a user option without member data for someone who left: still a stats answer."""
+    await quiz_bot(bot_factory, clock)
+    gone = fake_discord.add_member(guild_setup.guild, "gone")
+    stats = await fake_discord.invoke("quiz stats", member=guild_setup.member, options={"member": gone.user})
+    message = await stats.wait_message()
+    assert stats.ephemeral and "has not answered" in message["embeds"][0]["description"]
