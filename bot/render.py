@@ -81,6 +81,15 @@ def escape_markdown(text: str) -> str:
     return _ESCAPE.sub(_escape_match, text)
 
 
+def echo_input(text: str, limit: int = 60) -> str:
+    """A member's option value quoted back in a reply, cut to `limit` characters.
+
+    A string option takes up to 6,000 characters: quoted whole, a refusal would pass Discord's 2,000 and
+    fail to send, leaving the member with the generic error instead of the reason.
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def discord_len(text: str) -> int:
     """Length in UTF-16 code units: additive, and never below the count Discord checks its limits by."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
 
+from bot.render import echo_input
+
 MAX_INTERVAL_DAYS = 365
 
 WHEN_EXAMPLES = ("`2026-05-01 18:00`", "`every monday 18:00`", "`daily 20:00`", "`every 3 days 12:00`")
@@ -129,7 +131,7 @@ def resolve_zone(name: str | None) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         hint = suggest_zones(text, limit=3)
         close = f" Did you mean {', '.join(f'`{z}`' for z in hint)}?" if hint else ""
-        raise ScheduleError(f"`{text}` is not a time zone I know.{close} Use an IANA name such as "
+        raise ScheduleError(f"`{echo_input(text)}` is not a time zone I know.{close} Use an IANA name such as "
                             "`Europe/Paris`, `America/New_York` or `UTC`.") from None
     return text
 
@@ -169,6 +171,7 @@ def parse_when(text: str, zone: str, now: datetime) -> When:
     tz = ZoneInfo(zone)
     raw = " ".join((text or "").split())
     spec = raw.casefold()
+    raw = echo_input(raw)  # from here on, only quoted back in refusals
     if not spec:
         raise ScheduleError(f"Tell me when to release. {_EXAMPLES_TEXT}")
 

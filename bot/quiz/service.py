@@ -24,6 +24,7 @@ from bot.quiz.model import OPTION_COUNT, Question
 from bot.quiz.render import Screen, question_screen, reveal_screen, scoreboard_screen
 from bot.quiz.schema import SHIPPED_BANK
 from bot.quiz.session import AnswerOutcome, Mode, QuizSession, QuizTimer
+from bot.render import echo_input
 from bot.storage import quiz as store
 from bot.storage.releases import released_through
 
@@ -88,11 +89,11 @@ def parse_chapters(spec: str | None, released: int) -> list[int] | Refusal:
         elif part.isdecimal():  # not isdigit(): '²' is a digit that int() refuses
             low = high = _chapter_number(part)
         else:
-            return Refusal(f"I don't understand the chapters {spec!r}: write a number, a range or a list, "
+            return Refusal(f"I don't understand the chapters {echo_input(spec)!r}: write a number, a range or a list, "
                            f"like `2`, `1-3` or `1,3` (this server has {allowed} out).")
         if low < 1 or high > released:
             return Refusal(f"Only {allowed} {'is' if released == 1 else 'are'} out in this server, so the quiz "
-                           f"can only ask about {'it' if released == 1 else 'those'}: {spec!r} goes beyond.")
+                           f"can only ask about {'it' if released == 1 else 'those'}: {echo_input(spec)!r} goes beyond.")
         chosen.update(range(low, high + 1))
     if not chosen:
         return Refusal(f"Name at least one chapter, like `1` or `1-{released}`.")
