@@ -99,15 +99,6 @@ async def replace_index(conn: aiosqlite.Connection, cast: Cast, counts: dict[int
     )
 
 
-async def mention_counts(conn: aiosqlite.Connection, chapter: int) -> dict[str, int]:
-    """Character key -> how often `chapter` names them (every alias together)."""
-    async with conn.execute(
-        "SELECT character_key, SUM(count) AS n FROM character_mentions WHERE chapter_number = ?"
-        " GROUP BY character_key", (chapter,)
-    ) as cur:
-        return {r["character_key"]: r["n"] for r in await cur.fetchall()}
-
-
 async def load_snapshot(conn: aiosqlite.Connection) -> Snapshot:
     async def rows(sql: str) -> list[aiosqlite.Row]:
         async with conn.execute(sql) as cur:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.likes.hall_of_fame import HallOfFameAction
-from bot.likes.tally import ChapterLikes, LikeCount, RankedChapter
+from bot.likes.tally import ChapterLikes, RankedChapter
 from bot.storage.likes import ReaderRow
 
 Escape = Callable[[str], str]
@@ -54,10 +54,6 @@ def _lines_within(lines: Sequence[str], limit: int, more: Callable[[int], str]) 
 
 def chapter_heading(number: int, title: str, escape: Escape) -> str:
     return clip(f"Chapter {number}: {escape(title)}", TITLE_LIMIT)
-
-
-def likes_breakdown(likes: LikeCount) -> str:
-    return f"{likes.total} (forum {likes.forum} + Discord {likes.discord})"
 
 
 def plural(count: int, word: str) -> str:

@@ -9,7 +9,6 @@ which the cog sends with no pings allowed.  Every text is cut to Discord's limit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.quiz.model import LETTERS, Question
 from bot.quiz.session import QuizSession, Reveal
@@ -180,7 +179,3 @@ def stats_embed(user_id: int, record: tuple[ScoreRow, int] | None) -> dict:
              "inline": True},
         ],
     }
-
-
-def deadline_text(moment: datetime) -> str:
-    return f"<t:{int(moment.timestamp())}:R>"

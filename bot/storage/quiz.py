@@ -203,12 +203,3 @@ async def member_score(conn: aiosqlite.Connection, guild_id: int, user_id: int) 
     ) as cur:
         ahead = (await cur.fetchone())[0]
     return score, ahead + 1
-
-
-async def game_totals(conn: aiosqlite.Connection, game_id: int) -> list[ScoreRow]:
-    """The scoreboard of one game: each member's points, answers and right answers in it, best first."""
-    async with conn.execute(
-        "SELECT user_id, SUM(points), COUNT(*), SUM(correct), 1 FROM quiz_answers WHERE game_id = ?"
-        " GROUP BY user_id ORDER BY SUM(points) DESC, SUM(correct) DESC, user_id", (game_id,),
-    ) as cur:
-        return [ScoreRow(r[0], r[1], r[2], r[3], r[4]) for r in await cur.fetchall()]
