@@ -13,8 +13,9 @@ from typing import Any
 import aiosqlite
 
 from bot.likes.tally import LikeCount, chapter_likes, like_emoji_shown
+from bot.storage.likes import chapters_through
 from bot.storage.releases import jump_url, released_chapters, released_through
-from bot.storage.story import chapter_count, list_chapters, load_chapter
+from bot.storage.story import chapter_count, load_chapter
 
 MAX_CHOICES = 25
 CHOICE_NAME_MAX = 100
@@ -73,9 +74,7 @@ async def released_choices(conn: aiosqlite.Connection, guild_id: int, typed: str
     through = await released_through(conn, guild_id)
     typed = typed.strip().casefold()
     out = []
-    for summary in await list_chapters(conn):
-        if summary.number > through:
-            break
+    for summary in await chapters_through(conn, through):
         name = f"{summary.number}. {summary.title}"
         if typed and not (str(summary.number).startswith(typed) or typed in name.casefold()):
             continue
@@ -87,7 +86,7 @@ async def released_choices(conn: aiosqlite.Connection, guild_id: int, typed: str
 
 async def released_list(conn: aiosqlite.Connection, guild_id: int) -> list[ListedChapter]:
     """The guild's released chapters with where they were posted, when, and their likes."""
-    summaries = {s.number: s for s in await list_chapters(conn)}
+    summaries = {s.number: s for s in await chapters_through(conn, await released_through(conn, guild_id))}
     likes = await chapter_likes(conn, guild_id)
     like_emoji = await like_emoji_shown(conn, guild_id)
     listed = []

@@ -115,21 +115,28 @@ class ChapterRow:
     number: int
     title: str
     forum_likes: int
+    threadmark: str = ""
 
 
 async def chapters_through(conn: aiosqlite.Connection, through: int) -> list[ChapterRow]:
-    """Chapters 1..through (titles and forum likes), in order."""
+    """Chapters 1..through (titles, threadmarks and forum likes), in order.
+
+    One row each from the chapters table alone: cheap enough for every autocomplete keystroke, unlike
+    `list_chapters`, whose per-chapter statistics scan every block of the story.
+    """
     async with conn.execute(
-        "SELECT number, title, forum_likes FROM chapters WHERE number <= ? ORDER BY number", (through,)
+        "SELECT number, title, forum_likes, threadmark FROM chapters WHERE number <= ? ORDER BY number",
+        (through,),
     ) as cur:
-        return [ChapterRow(r[0], r[1], r[2]) for r in await cur.fetchall()]
+        return [ChapterRow(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
 
 
 async def chapter_row(conn: aiosqlite.Connection, number: int) -> ChapterRow | None:
     """One chapter's title and forum likes (None if the story has no such chapter)."""
-    async with conn.execute("SELECT number, title, forum_likes FROM chapters WHERE number = ?", (number,)) as cur:
+    async with conn.execute("SELECT number, title, forum_likes, threadmark FROM chapters WHERE number = ?",
+                            (number,)) as cur:
         row = await cur.fetchone()
-    return ChapterRow(row[0], row[1], row[2]) if row else None
+    return ChapterRow(row[0], row[1], row[2], row[3]) if row else None
 
 
 async def discord_likes(conn: aiosqlite.Connection, guild_id: int, through: int,
