@@ -20,12 +20,12 @@ from bot.characters.card import bad_query_message, character_embed, not_found_me
 from bot.characters.index import refresh_index_file
 from bot.characters.lookup import CharacterService
 from bot.characters.schema import CastError
+from cogs._release import NO_PINGS
 
 if TYPE_CHECKING:
     from bot.app import AARBot
 
 _log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 PAGE_ID = "aar:characters:{direction}:{page}"
 
 

@@ -23,12 +23,12 @@ from bot.likes.progress import Progress
 from bot.storage.guilds import GuildSettings
 from bot.storage.likes import ReleasePart
 from bot.storage.releases import released_through
+from cogs._release import NO_PINGS
 
 if TYPE_CHECKING:
     from bot.app import AARBot
 
 _log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 
 
 def key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
