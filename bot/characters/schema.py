@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 
 from bot.characters.text import search_key, words
 from bot.config import SHIPPED_CAST
+from bot.datafile import parse_toml, problems_error, read_file
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MAX_NAME = 100  # an autocomplete choice's name and value are at most 100 characters
@@ -88,26 +88,18 @@ class Cast:
 
 def load_cast(path: Path = SHIPPED_CAST) -> Cast:
     """Read and validate a cast file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CastError(f"{path}: cannot read the cast file ({exc.strerror})") from None
+    data = read_file(path, "cast file", CastError)
     return parse_cast(data, str(path))
 
 
 def parse_cast(data: bytes | str, source: str = "cast.toml") -> Cast:
     """Validate the TOML text of a cast file; raise CastError naming every problem."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        document = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise CastError(f"{source}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CastError(f"{source}: not valid TOML ({exc})") from None
+    document = parse_toml(raw, source, CastError)
     problems: list[str] = []
     cast = _validate(document, problems)
     if problems:
-        raise CastError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
+        raise problems_error(source, problems, CastError)
     return Cast(cast.sides, cast.members, hashlib.sha256(raw).hexdigest())
 
 

@@ -21,12 +21,12 @@ letter), the explanation is one line of the reveal.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.config import SHIPPED_QUIZ
+from bot.datafile import parse_toml, problems_error, read_file
 from bot.quiz.model import OPTION_COUNT, Question
 
 SHIPPED_BANK = SHIPPED_QUIZ
@@ -53,22 +53,14 @@ class QuizBank:
 
 def load_bank_file(path: Path = SHIPPED_BANK) -> QuizBank:
     """Read and validate a quiz file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise QuizBankError(f"{path}: cannot read the quiz file ({exc.strerror})") from None
+    data = read_file(path, "quiz file", QuizBankError)
     return parse_bank(data, str(path))
 
 
 def parse_bank(data: bytes | str, source: str = "quiz.toml") -> QuizBank:
     """Validate the TOML text of a quiz file; raise QuizBankError naming every problem."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        document = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise QuizBankError(f"{source}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise QuizBankError(f"{source}: not valid TOML ({exc})") from None
+    document = parse_toml(raw, source, QuizBankError)
     problems: list[str] = []
     titles = _validate_titles(document.get("chapters"), problems)
     for unknown in sorted(set(document) - _TOP_KEYS):
@@ -93,7 +85,7 @@ def parse_bank(data: bytes | str, source: str = "quiz.toml") -> QuizBank:
         seen[folded] = number
         questions.append(question)
     if problems:
-        raise QuizBankError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
+        raise problems_error(source, problems, QuizBankError)
     return QuizBank(titles, tuple(questions), hashlib.sha256(raw).hexdigest())
 
 
