@@ -21,7 +21,7 @@ from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 
 pytestmark = pytest.mark.timeout(60)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONFIG_VARS = ("DISCORD_TOKEN", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL", "AAR_DB_PATH", "AAR_HEALTH_FILE",
                "DEV_GUILD_ID", "LOG_LEVEL")
 

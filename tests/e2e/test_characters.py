@@ -25,7 +25,7 @@ pytestmark = pytest.mark.timeout(60)
 NO_PINGS = {"parse": []}
 NOT_FOUND = "No character by that name in the chapters released so far"
 CAST = load_cast()
-# Who each seed chapter names first (from the pinned index; checked in tests/test_mentions.py).
+# Who each seed chapter names first (from the pinned index; checked in tests/unit/test_characters_lookup.py).
 FIRST_IN_CHAPTER_1 = {"Joseph Stalin", "Konstantin Rokossovsky", "Mikhail Tukhachevsky", "Leon Trotsky",
                       "Manuel Azaña", "Niceto Alcalá-Zamora", "José Díaz", "Francisco Franco", "José Sanjurjo",
                       "Miguel Primo de Rivera", "Alfonso XIII", "Benito Mussolini"}

@@ -29,7 +29,7 @@ from bot.render import (
 from bot.story.model import Block, Chapter
 from bot.story.parser import parse_thread
 
-SEED = Path(__file__).resolve().parents[1] / "data" / "aar-thread.txt"
+SEED = Path(__file__).resolve().parents[2] / "data" / "aar-thread.txt"
 SEED_CHAPTERS = parse_thread(SEED.read_text(encoding="utf-8")).chapters
 TOTAL = len(SEED_CHAPTERS)
 

@@ -16,7 +16,7 @@ import pytest
 from bot.config import SHIPPED_THREAD
 from bot.render import render_chapter
 from bot.story.parser import parse_thread
-from tests.test_render import limit_problems
+from tests.unit.test_chapters_render import limit_problems
 
 
 def aar_bot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

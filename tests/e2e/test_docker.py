@@ -27,7 +27,7 @@ from bot.healthcheck import DEFAULT_MAX_AGE, check
 from tests.fakediscord import FakeDiscord
 from tests.helpers import SEED_CHAPTERS
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_800_000_000.0  # a fixed "wall clock" for the probe
 
 
