@@ -35,12 +35,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bot.chapters.render import message_lower_bound, render_chapter
 from bot.config import SHIPPED_THREAD
-from bot.render import discord_len, escape_markdown, message_lower_bound, render_chapter
 from bot.storage import open_database
 from bot.storage.story import chapter_count, load_chapter
 from bot.story.importer import import_file
 from bot.story.model import Chapter
+from bot.text import discord_len, escape_markdown
 
 TARGET_RATIO = 1.3
 

@@ -128,7 +128,7 @@ async def cmd_chapters(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.render import render_chapter
+    from bot.chapters.render import render_chapter
     from bot.storage.story import chapter_count, load_chapter
 
     conn = await open_database(settings.db_path)

@@ -1,7 +1,8 @@
 """The Bot subclass and how it runs: endpoints from settings, storage, cogs, command sync, health, shutdown.
 
-`setup_hook` opens the database, loads every extension under `cogs/`, and syncs the application commands
-(to `DEV_GUILD_ID` while developing, globally otherwise).  `run_bot` is what `aar-bot run` calls.
+`setup_hook` opens the database, creates the release engine, loads the extensions named in `EXTENSIONS`,
+and syncs the application commands (to `DEV_GUILD_ID` while developing, globally otherwise).  `run_bot` is
+what `aar-bot run` calls.  With `bot/__main__.py`, this is the only core module that imports discord or cogs.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import pkgutil
 import signal
 import sys
 from collections.abc import Callable
@@ -23,15 +23,22 @@ import yarl
 from discord import app_commands
 from discord.ext import commands, tasks
 
-import cogs
+from bot.chapters.publishing import Publisher
 from bot.config import Settings
+from bot.errors import UserError
 from bot.storage import open_database
+from cogs.shared.sender import DiscordSender
+from cogs.shared.ui import PageButton, send_refusal
 
 _log = logging.getLogger(__name__)
 
 API_VERSION_SUFFIX = "/api/v10"
 HEALTH_INTERVAL_SECONDS = 15.0
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+# The extensions, one per capability, in load order.  Named, not discovered: a module added to `cogs/`
+# is not live until it is listed here.
+EXTENSIONS = ("cogs.admin", "cogs.chapters", "cogs.characters", "cogs.likes", "cogs.quiz", "cogs.schedule")
 
 
 def utc_now() -> datetime:
@@ -68,9 +75,14 @@ def make_intents() -> discord.Intents:
 
 
 class AARBot(commands.Bot):
-    """The AAR bot.  `clock` is the one source of "now" for scheduling code (injectable in tests)."""
+    """The AAR bot.  `clock` is the one source of "now" for scheduling code (injectable in tests).
+
+    It owns the database connection and the one release engine (`publisher`), so `/chapter next`, the
+    schedules and the resume at start share the engine's per-guild locks.
+    """
 
     db: aiosqlite.Connection
+    publisher: Publisher
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now, **options: Any) -> None:
         options.setdefault("intents", make_intents())
@@ -93,7 +105,9 @@ class AARBot(commands.Bot):
     async def setup_hook(self) -> None:
         self._db = await open_database(self.settings.db_path)
         self.db = self._db
-        for module in extension_names():
+        self.publisher = Publisher(self.db, DiscordSender(self), clock=self.clock)
+        self.add_dynamic_items(PageButton)  # the page buttons of every pager (`/chapter read`, `/characters`)
+        for module in EXTENSIONS:
             await self.load_extension(module)
             _log.info("Loaded extension %s", module)
         await self.sync_commands()
@@ -150,20 +164,23 @@ class AARBot(commands.Bot):
     # --- errors ----------------------------------------------------------------------------------
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Tell the member briefly (ephemeral) and log the traceback for anything unexpected."""
-        if isinstance(error, app_commands.CheckFailure):
-            message = str(error) or "You can't use this command here."
+        """Every refusal and failure of a command ends here and is told to the member, privately.
+
+        A `UserError` (raised by a feature, wrapped by discord.py in `CommandInvokeError`) and a failed
+        check are the member's to know, word for word; anything else is a bug: logged with its traceback,
+        and answered with an apology.
+        """
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, UserError):
+            message = cause.message
+        elif isinstance(cause, app_commands.CheckFailure):
+            message = str(cause) or "You can't use this command here."
         else:
             name = interaction.command.qualified_name if interaction.command else "?"
             _log.error("Error in /%s (guild %s)", name, interaction.guild_id, exc_info=error)
             message = "Sorry, something went wrong with that command. It has been logged."
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
-            else:
-                await interaction.response.send_message(
-                    message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-                )
+            await send_refusal(interaction, message)
         except discord.HTTPException:
             _log.warning("Could not tell the member about the error", exc_info=True)
 
@@ -177,11 +194,6 @@ class AARBot(commands.Bot):
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
-
-
-def extension_names() -> list[str]:
-    """Every module under `cogs/` (not starting with `_`), sorted for a stable load order."""
-    return sorted(f"{cogs.__name__}.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_"))
 
 
 async def _run(settings: Settings) -> int:

@@ -1,19 +1,24 @@
-"""`/aar setup`: validating what a moderator typed into settings changes — Discord-free.
+"""A server's set-up: validating what a moderator types into `/aar setup`, and who counts as a moderator.
 
-Only the options given change; the rest keep their values (`update_guild_settings` merges).  The like
-emoji and the hall of fame are stored here for the likes feature, which reads them from the settings.
+Discord-free.  Only the options given change; the rest keep their values (`update_guild_settings`
+merges).  The like emoji and the hall of fame are stored here for the likes feature, which reads them
+from the settings.  The moderator rule lives beside the settings because the moderator role is one of
+them; the bot enforces it itself, since Discord's command visibility is only a hint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from bot.chapters.when import ScheduleError, resolve_zone
+from bot.errors import UserError
 from bot.likes.emoji import parse_setting
-from bot.scheduling import ScheduleError, resolve_zone
 
 MAX_EMOJI_TEXT = 100
 MAX_THRESHOLD = 1000
 
 
-class SetupError(ValueError):
+class SetupError(UserError, ValueError):
     """An option value the bot cannot use; the message says which and what works."""
 
 
@@ -48,3 +53,11 @@ def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int
             raise SetupError(f"The hall of fame threshold must be between 1 and {MAX_THRESHOLD} likes, e.g. `5`.")
         changes["hall_of_fame_threshold"] = hall_of_fame_threshold
     return changes
+
+
+def is_moderator(*, manage_guild: bool, administrator: bool, role_ids: Iterable[int],
+                 moderator_role_id: int | None) -> bool:
+    """Manage Server (or Administrator), or the moderator role set in `/aar setup`."""
+    if manage_guild or administrator:
+        return True
+    return moderator_role_id is not None and moderator_role_id in set(role_ids)

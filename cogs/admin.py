@@ -10,11 +10,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.guild_setup import SetupError, setup_changes
-from bot.scheduling import suggest_zones
+from bot.chapters.when import suggest_zones
+from bot.guild_setup import setup_changes
 from bot.storage.guilds import GuildSettings, get_guild_settings, update_guild_settings
 from bot.storage.story import chapter_count
-from cogs._release import NO_PINGS, missing_from, moderator_only
+from cogs.shared.checks import moderator_only
+from cogs.shared.sender import channel_permissions
 
 if TYPE_CHECKING:
     from bot.app import AARBot
@@ -57,16 +58,12 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
                      hall_of_fame_channel: discord.TextChannel | None = None,
                      hall_of_fame_threshold: int | None = None) -> None:
         assert interaction.guild_id is not None
-        try:
-            changes = setup_changes(
-                story_channel_id=channel.id if channel else None,
-                moderator_role_id=moderator_role.id if moderator_role else None, timezone=timezone,
-                discussion_threads=discussion_threads, like_emoji=like_emoji,
-                hall_of_fame_channel_id=hall_of_fame_channel.id if hall_of_fame_channel else None,
-                hall_of_fame_threshold=hall_of_fame_threshold)
-        except SetupError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True, allowed_mentions=NO_PINGS)
-            return
+        changes = setup_changes(
+            story_channel_id=channel.id if channel else None,
+            moderator_role_id=moderator_role.id if moderator_role else None, timezone=timezone,
+            discussion_threads=discussion_threads, like_emoji=like_emoji,
+            hall_of_fame_channel_id=hall_of_fame_channel.id if hall_of_fame_channel else None,
+            hall_of_fame_threshold=hall_of_fame_threshold)
         if changes:
             settings = await update_guild_settings(self.bot.db, interaction.guild_id, **changes)
             # Features that depend on a setting (the hall of fame's threshold and channel, the like emoji)
@@ -76,8 +73,7 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
             settings = await get_guild_settings(self.bot.db, interaction.guild_id)
         note = self._permission_note(interaction, settings)
         embed = settings_embed(settings, changed=bool(changes))
-        await interaction.response.send_message(note or None, embed=embed, ephemeral=True,
-                                                allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(note or None, embed=embed, ephemeral=True)
 
     @setup_.autocomplete("timezone")
     async def _setup_zones(self, interaction: discord.Interaction,
@@ -90,7 +86,8 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         channel = guild.get_channel(settings.story_channel_id) if guild and settings.story_channel_id else None
         if guild is None or channel is None or guild.me is None:
             return ""
-        missing = missing_from(channel.permissions_for(guild.me), thread=settings.discussion_threads)
+        missing = channel_permissions(channel.id, channel.permissions_for(guild.me)).missing(
+            thread=settings.discussion_threads)
         if not missing:
             return ""
         return (f"Note: in <#{channel.id}> I'm missing " + ", ".join(f"**{m}**" for m in missing)
@@ -107,6 +104,7 @@ def settings_embed(settings: GuildSettings, *, changed: bool) -> discord.Embed:
                     if settings.moderator_role_id else "Manage Server only")
     embed.add_field(name="Time zone", value=settings.timezone)
     embed.add_field(name="Discussion threads", value="on" if settings.discussion_threads else "off")
+    # Shown as the emoji it is: story text goes through bot.text.escape_markdown, which would break `<:name:id>`.
     embed.add_field(name="Like emoji", value=discord.utils.escape_markdown(settings.like_emoji))
     embed.add_field(name="Hall of fame", value=(
         f"<#{settings.hall_of_fame_channel_id}>" if settings.hall_of_fame_channel_id else "no channel")

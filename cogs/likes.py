@@ -23,7 +23,7 @@ from bot.likes.progress import Progress
 from bot.storage.guilds import GuildSettings
 from bot.storage.likes import ReleasePart
 from bot.storage.releases import released_through
-from cogs._release import NO_PINGS
+from cogs.shared.ui import released_chapter_choices, to_embed
 
 if TYPE_CHECKING:
     from bot.app import AARBot
@@ -35,16 +35,6 @@ def key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
     if isinstance(emoji, str):
         return emoji_key(emoji, None)
     return emoji_key(emoji.name, emoji.id)
-
-
-def to_embed(card: render.Card) -> discord.Embed:
-    embed = discord.Embed(title=card.title, description=card.description or None, url=card.url,
-                          colour=discord.Colour.gold())
-    for name, value, inline in card.fields[: render.MAX_FIELDS]:
-        embed.add_field(name=name, value=value, inline=inline)
-    if card.footer:
-        embed.set_footer(text=card.footer)
-    return embed
 
 
 class Likes(commands.GroupCog, group_name="likes", group_description="Likes and reactions on released chapters"):
@@ -196,18 +186,19 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
         action = await hall_of_fame.next_action(self.bot.db, *ref)
         if action is None:
             return
-        embed = to_embed(render.hall_of_fame_card(action, discord.utils.escape_markdown))
+        embed = to_embed(render.hall_of_fame_card(action).embed())
         channel = self.bot.get_channel(action.channel_id) or self.bot.get_partial_messageable(
             action.channel_id, guild_id=action.guild_id)
         now = self.bot.clock().isoformat()
         try:
             if action.kind == "post":
-                message = await channel.send(embed=embed, allowed_mentions=NO_PINGS)  # type: ignore[union-attr]
+                message = await channel.send(embed=embed)  # type: ignore[union-attr]
                 await hall_of_fame.record_shown(self.bot.db, action, message.id, now)
             else:
                 assert action.message_id is not None
+                # Deliberate: discord.py applies the bot-wide AllowedMentions to an edit only with content.
                 await channel.get_partial_message(action.message_id).edit(  # type: ignore[union-attr]
-                    embed=embed, allowed_mentions=NO_PINGS)
+                    embed=embed, allowed_mentions=self.bot.allowed_mentions)
                 await hall_of_fame.record_shown(self.bot.db, action, action.message_id, now)
         except discord.NotFound:
             if action.kind == "edit":
@@ -221,10 +212,7 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
 
     async def _chapter_autocomplete(self, interaction: discord.Interaction,
                                     current: str) -> list[app_commands.Choice[int]]:
-        if interaction.guild_id is None:
-            return []
-        choices = await tally.chapter_choices(self.bot.db, interaction.guild_id, current)
-        return [app_commands.Choice(name=name, value=number) for name, number in choices]
+        return await released_chapter_choices(self.bot, interaction, current)
 
     @app_commands.command(name="chapter", description="A released chapter's likes (forum, Discord, total) and reactions")
     @app_commands.describe(chapter="The chapter's number")
@@ -233,28 +221,21 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
     async def chapter(self, interaction: discord.Interaction, chapter: app_commands.Range[int, 1, 100_000]) -> None:
         assert interaction.guild_id is not None
         report = await tally.chapter_report(self.bot.db, interaction.guild_id, chapter)
-        if isinstance(report, tally.NotReleased):
-            await interaction.response.send_message(render.not_released_text(chapter), ephemeral=True,
-                                                    allowed_mentions=NO_PINGS)
-            return
-        card = render.chapter_card(report, discord.utils.escape_markdown)
-        await interaction.response.send_message(embed=to_embed(card), allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(embed=to_embed(render.chapter_card(report).embed()))
 
     @app_commands.command(name="top", description="Released chapters ranked by likes")
     @app_commands.guild_only()
     async def top(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         ranked = await tally.top_chapters(self.bot.db, interaction.guild_id)
-        card = render.top_card(ranked, discord.utils.escape_markdown)
-        await interaction.response.send_message(embed=to_embed(card), allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(embed=to_embed(render.top_card(ranked).embed()))
 
     @app_commands.command(name="readers", description="The members who react to the most chapters")
     @app_commands.guild_only()
     async def readers(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         readers = await tally.top_readers(self.bot.db, interaction.guild_id)
-        await interaction.response.send_message(embed=to_embed(render.readers_card(readers)),
-                                                allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(embed=to_embed(render.readers_card(readers).embed()))
 
 
 async def setup(bot: AARBot) -> None:

@@ -12,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import aiosqlite
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import UserError
 from bot.quiz.model import LETTERS
 from bot.quiz.render import CUSTOM_ID_PATTERN, Screen, leaderboard_embed, stats_embed
-from bot.quiz.service import DEFAULT_QUESTIONS, MAX_QUESTIONS, MIN_QUESTIONS, QuizService, Refusal
+from bot.quiz.service import DEFAULT_QUESTIONS, MAX_QUESTIONS, MIN_QUESTIONS, QuizService
 from bot.quiz.session import AnswerOutcome, QuizSession, QuizTimer
 from bot.storage import quiz as store
-from cogs._release import NO_PINGS, member_is_moderator
+from cogs.shared.checks import member_is_moderator
+from cogs.shared.ui import to_embed
 
 if TYPE_CHECKING:
     from bot.app import AARBot
@@ -55,7 +58,7 @@ def answer_reply(outcome: AnswerOutcome) -> str | None:
     return ENDED
 
 
-class QuizButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_PATTERN):
+class QuizButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_PATTERN):
     """One answer button: game, question and option are all in its custom_id."""
 
     def __init__(self, game_id: int, position: int, option: int, *, label: str | None = None,
@@ -65,7 +68,7 @@ class QuizButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_P
         self.game_id, self.position, self.option = game_id, position, option
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> QuizButton:
         return cls(int(match["game"]), int(match["position"]), int(match["option"]))
 
@@ -97,7 +100,8 @@ class QuizMessage:
     A solo quiz is ephemeral, which only the interaction can edit.
     """
 
-    def __init__(self, interaction: discord.Interaction, conn: object, game_id: int, ephemeral: bool) -> None:
+    def __init__(self, interaction: discord.Interaction, conn: aiosqlite.Connection, game_id: int,
+                 ephemeral: bool) -> None:
         self.interaction = interaction
         self.conn = conn
         self.game_id = game_id
@@ -106,26 +110,29 @@ class QuizMessage:
         self.posted: discord.PartialMessage | None = None
 
     async def __call__(self, screen: Screen) -> None:
-        embed = discord.Embed.from_dict(screen.embed)
+        embed = to_embed(screen.embed)
         view = build_view(screen)
         if self.posted is not None:
-            await self.posted.edit(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            # Deliberate: discord.py applies the bot-wide AllowedMentions to a message edit only when the
+            # edit sets content, and this one sets an embed.
+            await self.posted.edit(embed=embed, view=view, allowed_mentions=self.interaction.client.allowed_mentions)
             return
         if not self.sent and not self.interaction.response.is_done():
-            kwargs = {"view": view} if view is not None else {}
-            await self.interaction.response.send_message(embed=embed, ephemeral=self.ephemeral,
-                                                         allowed_mentions=NO_PINGS, **kwargs)
+            if view is not None:
+                await self.interaction.response.send_message(embed=embed, ephemeral=self.ephemeral, view=view)
+            else:
+                await self.interaction.response.send_message(embed=embed, ephemeral=self.ephemeral)
             message = await self.interaction.original_response()
             await self._remember(message.id)
         elif not self.sent:  # answered "thinking" while planning: the quiz replaces it
-            message = await self.interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            message = await self.interaction.edit_original_response(embed=embed, view=view)
             await self._remember(message.id)
         else:
-            await self.interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            await self.interaction.edit_original_response(embed=embed, view=view)
 
     async def _remember(self, message_id: int) -> None:
         self.sent = True
-        await store.set_message(self.conn, self.game_id, message_id)  # type: ignore[arg-type]
+        await store.set_message(self.conn, self.game_id, message_id)
         channel = self.interaction.channel
         if not self.ephemeral and channel is not None and hasattr(channel, "get_partial_message"):
             self.posted = channel.get_partial_message(message_id)
@@ -165,7 +172,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         if outcome.status == "accepted" and session is not None and session.mode == "solo":
             await interaction.response.defer()  # the reveal, on the quiz message itself, is the answer
             return
-        await interaction.response.send_message(answer_reply(outcome), ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(answer_reply(outcome), ephemeral=True)
 
     @app_commands.command(name="start", description="Start a quiz on the chapters released in this server")
     @app_commands.describe(questions=f"How many questions ({MIN_QUESTIONS}-{MAX_QUESTIONS}, default {DEFAULT_QUESTIONS})",
@@ -182,38 +189,23 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         if busy is not None:
             where = "A quiz is already running in this channel" if mode == "channel" else \
                 "You already have a solo quiz running"
-            await interaction.response.send_message(
-                f"{where} (started by <@{busy.starter_id}>). Wait for its scoreboard, or end it with `/quiz stop`.",
-                ephemeral=True, allowed_mentions=NO_PINGS)
-            return
+            raise UserError(f"{where} (started by <@{busy.starter_id}>). Wait for its scoreboard, or end it with "
+                            "`/quiz stop`.")
         # Planning is quick once the released chapters were read; the first quiz after a release of a long
         # story may take longer than Discord's 3 s, so answer "thinking" if it does.
         planning = asyncio.ensure_future(self.service.plan(interaction.guild_id, questions, chapters))
         done, _ = await asyncio.wait({planning}, timeout=self.plan_without_defer)
         if not done:
             await interaction.response.defer(ephemeral=mode == "solo", thinking=True)
-        plan = await planning
-        if isinstance(plan, Refusal):
-            await self._refuse(interaction, plan.message)
-            return
+        plan = await planning  # a `Refusal` goes to the member through the tree's error handler
         try:
             session = await self.service.start(plan, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
                                                starter_id=user_id, mode=mode, question_seconds=self.question_seconds)
         except store.QuizAlreadyRunning:
-            await self._refuse(interaction, "A quiz was just started here; join that one.")
-            return
+            raise UserError("A quiz was just started here; join that one.") from None
         show = QuizMessage(interaction, self.bot.db, session.game_id, ephemeral=mode == "solo")
         task = asyncio.create_task(self._run(session, show), name=f"quiz-{session.game_id}")
         self.runners[session.game_id] = task
-
-    @staticmethod
-    async def _refuse(interaction: discord.Interaction, message: str) -> None:
-        """An ephemeral refusal, also after a (possibly public) "thinking" answer."""
-        if interaction.response.is_done():
-            await interaction.delete_original_response()
-            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
-        else:
-            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _run(self, session: QuizSession, show: QuizMessage) -> None:
         try:
@@ -229,10 +221,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         session = self.service.channel_game(interaction.channel_id)
         if session is not None:
             if user_id != session.starter_id and not await member_is_moderator(self.bot, interaction):
-                await interaction.response.send_message(
-                    f"Only <@{session.starter_id}>, who started this quiz, or a moderator can stop it.",
-                    ephemeral=True, allowed_mentions=NO_PINGS)
-                return
+                raise UserError(f"Only <@{session.starter_id}>, who started this quiz, or a moderator can stop it.")
         else:
             session = self.service.solo_game(interaction.guild_id, user_id)
             if session is None:
@@ -248,8 +237,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
     async def leaderboard(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None
         rows = await store.leaderboard(self.bot.db, interaction.guild.id)
-        embed = discord.Embed.from_dict(leaderboard_embed(rows, interaction.guild.name))
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+        embed = to_embed(leaderboard_embed(rows, interaction.guild.name))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="stats", description="A member's quiz record in this server")
     @app_commands.describe(member="Whose record (default: yours)")
@@ -260,8 +249,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         assert interaction.guild_id is not None
         user_id = (member or interaction.user).id
         record = await store.member_score(self.bot.db, interaction.guild_id, user_id)
-        embed = discord.Embed.from_dict(stats_embed(user_id, record))
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+        embed = to_embed(stats_embed(user_id, record))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
 
 async def setup(bot: AARBot) -> None:

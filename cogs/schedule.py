@@ -15,44 +15,27 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import tasks
 
-from bot import schedule_service as service
-from bot.schedule_service import Fired, ScheduleInfo
-from bot.scheduling import ScheduleError, suggest_zones
-from cogs._release import NO_PINGS, moderator_only, publisher_for
+from bot.chapters import schedules as service
+from bot.chapters.replies import schedule_line
+from bot.chapters.when import suggest_zones
+from cogs.shared.checks import ModeratorCog
 
 if TYPE_CHECKING:
     from bot.app import AARBot
 
 _log = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 30.0
-WAIT_LIMIT_SECONDS = 10.0
-
-
-def _stamp(info: ScheduleInfo) -> str:
-    if info.next_run_at is None:
-        return "finished"
-    unix = int(info.next_run_at.timestamp())
-    return f"<t:{unix}:F> (<t:{unix}:R>)"
-
-
-def describe(info: ScheduleInfo) -> str:
-    paused = " · **paused**" if info.paused else ""
-    return f"**#{info.id}** · {info.when.describe()} · next {_stamp(info)}{paused}"
 
 
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
-class Schedule(commands.GroupCog, group_name="schedule", group_description="Schedule chapter releases (moderators)"):
+class Schedule(ModeratorCog, group_name="schedule", group_description="Schedule chapter releases (moderators)"):
     def __init__(self, bot: AARBot) -> None:
         self.bot = bot
         self._wake = asyncio.Event()
         self._check_lock = asyncio.Lock()
-        self.fired: list[Fired] = []  # what the loop did, newest last (for logs and tests)
-        self.started = 0              # checks of the due schedules begun...
-        self.checks = 0               # ...and completed
-        self._checked = asyncio.Condition()
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -67,30 +50,19 @@ class Schedule(commands.GroupCog, group_name="schedule", group_description="Sche
         """Look at the schedules now (a row changed, or the clock was moved)."""
         self._wake.set()
 
-    async def check_due(self) -> list[Fired]:
-        """Fire every schedule due by the bot's clock; safe to call from anywhere, one check at a time."""
+    async def check_due(self) -> None:
+        """Fire every schedule due by the bot's clock; one check at a time.
+
+        Each check ends with a `schedules_checked(now, fired)` event: `now` is the clock the check used,
+        `fired` what it released, for anyone who wants to know (the tests wait for it instead of sleeping).
+        """
         async with self._check_lock:
-            self.started += 1
-            number = self.started
+            now = self.bot.clock()
+            fired: list[service.Fired] = []
             try:
-                fired = await service.run_due(self.bot.db, publisher_for(self.bot), self.bot.clock())
-                self.fired.extend(fired)
-                return fired
+                fired = await service.run_due(self.bot.db, self.bot.publisher, now)
             finally:
-                async with self._checked:
-                    self.checks = number
-                    self._checked.notify_all()
-
-    async def wait_checks(self, count: int) -> None:
-        """Wait until check number `count` has completed (tests await this instead of sleeping)."""
-        async with asyncio.timeout(WAIT_LIMIT_SECONDS), self._checked:
-            await self._checked.wait_for(lambda: self.checks >= count)
-
-    async def look_now(self) -> None:
-        """Wake the loop and wait for a check that started after this call (so it saw the current clock)."""
-        target = self.started + 1
-        self.wake()
-        await self.wait_checks(target)
+                self.bot.dispatch("schedules_checked", now, fired)
 
     @tasks.loop(seconds=0)
     async def dispatcher(self) -> None:
@@ -112,33 +84,24 @@ class Schedule(commands.GroupCog, group_name="schedule", group_description="Sche
 
     # --- commands ------------------------------------------------------------------------------------
 
-    async def _refuse(self, interaction: discord.Interaction, error: ScheduleError) -> None:
-        await interaction.response.send_message(str(error), ephemeral=True, allowed_mentions=NO_PINGS)
-
     @app_commands.command(name="add", description="Schedule releases: a date and time, or a cadence")
     @app_commands.describe(when="e.g. 2026-05-01 18:00 · every monday 18:00 · daily 20:00 · every 3 days 12:00",
                            timezone="IANA time zone, e.g. Europe/Paris (default: the server's, else UTC)")
-    @moderator_only()
     async def add(self, interaction: discord.Interaction, when: str, timezone: str | None = None) -> None:
         assert interaction.guild_id is not None
-        try:
-            info = await service.add_schedule(self.bot.db, guild_id=interaction.guild_id, when_text=when,
-                                              zone=timezone, created_by=interaction.user.id,
-                                              channel_id=interaction.channel_id, now=self.bot.clock())
-        except ScheduleError as exc:
-            await self._refuse(interaction, exc)
-            return
+        info = await service.add_schedule(self.bot.db, guild_id=interaction.guild_id, when_text=when,
+                                          zone=timezone, created_by=interaction.user.id,
+                                          channel_id=interaction.channel_id, now=self.bot.clock())
         self.wake()
         await interaction.response.send_message(
-            f"Scheduled {describe(info)}. Each run releases the next chapter with `/chapter next`'s rules.",
-            ephemeral=True, allowed_mentions=NO_PINGS)
+            f"Scheduled {schedule_line(info)}. Each run releases the next chapter with `/chapter next`'s rules.",
+            ephemeral=True)
 
     @add.autocomplete("timezone")
     async def _zones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=z, value=z) for z in suggest_zones(current)]
 
     @app_commands.command(name="list", description="The server's release schedules")
-    @moderator_only()
     async def list_(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         infos = await service.list_schedules(self.bot.db, interaction.guild_id)
@@ -147,52 +110,37 @@ class Schedule(commands.GroupCog, group_name="schedule", group_description="Sche
                 "No release is scheduled. Add one with `/schedule add when:` (e.g. `every monday 18:00`).",
                 ephemeral=True)
             return
-        embed = discord.Embed(title="Release schedules", description="\n".join(describe(i) for i in infos),
+        embed = discord.Embed(title="Release schedules", description="\n".join(schedule_line(i) for i in infos),
                               colour=discord.Colour.dark_gold())
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="cancel", description="Cancel a release schedule")
     @app_commands.describe(id="The schedule's number, as /schedule list shows it")
-    @moderator_only()
     async def cancel(self, interaction: discord.Interaction, id: int) -> None:
         assert interaction.guild_id is not None
-        try:
-            info = await service.cancel_schedule(self.bot.db, interaction.guild_id, id, self.bot.clock())
-        except ScheduleError as exc:
-            await self._refuse(interaction, exc)
-            return
+        info = await service.cancel_schedule(self.bot.db, interaction.guild_id, id, self.bot.clock())
         await interaction.response.send_message(f"Cancelled schedule #{info.id} ({info.when.describe()}).",
-                                                ephemeral=True, allowed_mentions=NO_PINGS)
+                                                ephemeral=True)
 
     @app_commands.command(name="pause", description="Pause release schedules (all, or one by id)")
     @app_commands.describe(id="Only this schedule (default: all of them)")
-    @moderator_only()
     async def pause(self, interaction: discord.Interaction, id: int | None = None) -> None:
         assert interaction.guild_id is not None
-        try:
-            paused = await service.pause(self.bot.db, interaction.guild_id, id)
-        except ScheduleError as exc:
-            await self._refuse(interaction, exc)
-            return
+        paused = await service.pause(self.bot.db, interaction.guild_id, id)
         text = ("Paused " + ", ".join(f"#{i}" for i in sorted(p.id for p in paused)) + ". `/schedule resume` starts them again."
                 if paused else "Nothing to pause: no running schedule.")
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="resume", description="Resume paused release schedules (all, or one by id)")
     @app_commands.describe(id="Only this schedule (default: all paused ones)")
-    @moderator_only()
     async def resume(self, interaction: discord.Interaction, id: int | None = None) -> None:
         assert interaction.guild_id is not None
-        try:
-            resumed, expired = await service.resume(self.bot.db, interaction.guild_id, self.bot.clock(), id)
-        except ScheduleError as exc:
-            await self._refuse(interaction, exc)
-            return
-        lines = [f"Resumed {describe(r)}" for r in resumed]
+        resumed, expired = await service.resume(self.bot.db, interaction.guild_id, self.bot.clock(), id)
+        lines = [f"Resumed {schedule_line(r)}" for r in resumed]
         lines += [f"#{e.id} ({e.when.describe()}) passed while paused, so it is finished." for e in expired]
         self.wake()
         await interaction.response.send_message("\n".join(lines) or "Nothing to resume: no paused schedule.",
-                                                ephemeral=True, allowed_mentions=NO_PINGS)
+                                                ephemeral=True)
 
 
 async def setup(bot: AARBot) -> None:

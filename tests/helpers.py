@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import aiosqlite
 
 SEED_CHAPTERS = 6
@@ -26,3 +29,17 @@ async def mark_released(conn: aiosqlite.Connection, guild_id: int, through: int,
              channel_id),
         )
     await conn.commit()
+
+
+async def schedules_checked(bot: Any, within: float = 10.0) -> list[Any]:
+    """Wake the bot's schedule loop and wait for a check that used the bot's clock as it is now.
+
+    The loop announces each check with the `schedules_checked(now, fired)` event; returns what it fired.
+    The waiter is registered before the loop is woken, so the check cannot be missed.
+    """
+    now = bot.clock()
+    waiter = asyncio.ensure_future(bot.wait_for("schedules_checked", check=lambda at, _fired: at >= now,
+                                                timeout=within))
+    bot.get_cog("Schedule").wake()
+    _at, fired = await waiter
+    return list(fired)

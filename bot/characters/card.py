@@ -1,55 +1,46 @@
 """Answers laid out as Discord payloads (plain dicts), always within Discord's limits.
 
 Pure functions, so the limits are tested without Discord: the cog turns a dict into an embed with
-`discord.Embed.from_dict` and passes discord's own markdown/mention escaping in as `escape`, which
-is applied to every piece of story or reader text before it is measured and cut.
+`discord.Embed.from_dict`.  Every piece of story or reader text goes through `escape` (the bot's one
+markdown escaping, `bot.text.escape_markdown`, unless a test passes another) before it is measured and cut.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from bot.characters.lookup import (
     MAX_QUERY,
     BadQuery,
     ChapterRef,
     CharacterCard,
+    LookupResult,
     NotFound,
     Roster,
     RosterEntry,
 )
+from bot.errors import UserError
+from bot.text import MAX_CONTENT as CONTENT_LIMIT
+from bot.text import MAX_DESCRIPTION as DESCRIPTION_LIMIT
+from bot.text import MAX_EMBEDS_TOTAL as EMBED_TOTAL_LIMIT
+from bot.text import MAX_FIELD_NAME, Escape, clip, escape_markdown, plural
+from bot.text import MAX_FIELD_VALUE as FIELD_VALUE_LIMIT
+from bot.text import MAX_TITLE as TITLE_LIMIT
+from bot.text import clip_escaped as fit
 
-Escape = Callable[[str], str]
-
-TITLE_LIMIT = 256
-DESCRIPTION_LIMIT = 4096
-FIELD_VALUE_LIMIT = 1024
-FOOTER_LIMIT = 2048
-EMBED_TOTAL_LIMIT = 6000
-CONTENT_LIMIT = 2000
 ROSTER_PAGE_SIZE = 12
 COLOUR = 0x8B0000
 
 
-def _plain(text: str) -> str:
-    return text
+class NoSuchCharacter(UserError):
+    """`/character` found no one (or the name was unusable); the message says so without spoilers."""
 
 
-def fit(text: str, limit: int, escape: Escape = _plain) -> str:
-    """`escape(text)`, shortened with an ellipsis so the escaped result is at most `limit` characters.
-
-    The raw text is cut, never the escaped one, so an escape sequence is never split in half.
-    """
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    keep = min(len(text), limit)
-    while keep > 0:
-        candidate = escape(text[:keep].rstrip()) + "…"
-        if len(candidate) <= limit:
-            return candidate
-        keep -= max(1, (len(candidate) - limit))
-    return "…"
+def answer(result: LookupResult, escape: Escape = escape_markdown) -> dict:
+    """The embed for a character found; `NoSuchCharacter`, with the words to say, for the other kinds."""
+    if isinstance(result, NotFound):
+        raise NoSuchCharacter(not_found_message(result, escape))
+    if isinstance(result, BadQuery):
+        raise NoSuchCharacter(bad_query_message(result))
+    return character_embed(result.card, escape)
 
 
 def _chapter_label(ref: ChapterRef, escape: Escape, *, short: bool = False) -> str:
@@ -60,7 +51,7 @@ def _chapter_label(ref: ChapterRef, escape: Escape, *, short: bool = False) -> s
     return f"[{label}]({ref.url})" if ref.url else label
 
 
-def character_embed(card: CharacterCard, escape: Escape = _plain) -> dict:
+def character_embed(card: CharacterCard, escape: Escape = escape_markdown) -> dict:
     """The answer to `/character`: who they are, as far as the guild's released chapters tell."""
     released = "chapter 1" if card.released == 1 else f"chapters 1–{card.released}"
     fields = [
@@ -68,7 +59,7 @@ def character_embed(card: CharacterCard, escape: Escape = _plain) -> dict:
         {"name": "Also called", "value": fit(", ".join(card.aliases), FIELD_VALUE_LIMIT, escape) if card.aliases
          else "—", "inline": True},
         {"name": "First appearance", "value": _chapter_label(card.first_appearance, escape), "inline": False},
-        {"name": f"Mentioned {card.total_mentions} time{'s' if card.total_mentions != 1 else ''}",
+        {"name": f"Mentioned {plural(card.total_mentions, 'time')}",
          "value": _mentions_value(card, escape), "inline": False},
     ]
     embed = {
@@ -91,14 +82,14 @@ def _notes_text(card: CharacterCard, budget: int, escape: Escape) -> str:
     used = 0
     for index, (ref, note) in enumerate(card.notes):
         left = len(card.notes) - index
-        tail = f"\n… and {left} more chapter{'s' if left != 1 else ''}." if left > 1 else ""
+        tail = f"\n… and {plural(left, 'more chapter')}." if left > 1 else ""
         label = f"**Chapter {ref.number}.** "
         line = label + escape(note)
         if used + len(line) + 1 + len(tail) > budget:
             if lines:
-                return "\n".join(lines) + f"\n… and {left} more chapter{'s' if left != 1 else ''}."
+                return "\n".join(lines) + f"\n… and {plural(left, 'more chapter')}."
             rest = left - 1  # this note is shown, cut short
-            tail = f"\n… and {rest} more chapter{'s' if rest != 1 else ''}." if rest else ""
+            tail = f"\n… and {plural(rest, 'more chapter')}." if rest else ""
             return label + fit(note, max(1, budget - len(label) - len(tail)), escape) + tail
         lines.append(line)
         used += len(line) + 1
@@ -131,7 +122,7 @@ def embed_size(embed: dict) -> int:
     return size
 
 
-def not_found_message(result: NotFound, escape: Escape = _plain) -> str:
+def not_found_message(result: NotFound, escape: Escape = escape_markdown) -> str:
     """The same words for a name nobody has and for a character this guild has not met yet."""
     if result.released == 0:
         return "No character by that name in the chapters released so far: no chapter has been released here yet."
@@ -139,7 +130,7 @@ def not_found_message(result: NotFound, escape: Escape = _plain) -> str:
     if result.closest:
         text += " Closest: " + ", ".join(f"**{escape(name)}**" for name in result.closest) + "."
     text += " `/characters` lists everyone met so far."
-    return fit(text, CONTENT_LIMIT)
+    return clip(text, CONTENT_LIMIT)
 
 
 def bad_query_message(result: BadQuery) -> str:
@@ -155,7 +146,7 @@ def roster_pages(roster: Roster, per_page: int = ROSTER_PAGE_SIZE) -> list[list[
     return [entries[i:i + per_page] for i in range(0, len(entries), per_page)] or [[]]
 
 
-def roster_embed(roster: Roster, page: int, escape: Escape = _plain, per_page: int = ROSTER_PAGE_SIZE) -> tuple[dict, int, int]:
+def roster_embed(roster: Roster, page: int, escape: Escape = escape_markdown, per_page: int = ROSTER_PAGE_SIZE) -> tuple[dict, int, int]:
     """One page of `/characters`: (embed, page actually shown, page count). `page` is clamped."""
     pages = roster_pages(roster, per_page)
     page = max(0, min(page, len(pages) - 1))
@@ -165,8 +156,7 @@ def roster_embed(roster: Roster, page: int, escape: Escape = _plain, per_page: i
         return {"title": "Characters met so far", "description": description, "color": COLOUR}, 0, 1
     fields: list[dict] = []
     for entry in pages[page]:
-        line = (f"**{escape(entry.name)}** · first in ch. {entry.first_chapter} · "
-                f"{entry.mentions} mention{'s' if entry.mentions != 1 else ''}")
+        line = f"**{escape(entry.name)}** · first in ch. {entry.first_chapter} · {plural(entry.mentions, 'mention')}"
         if fields and fields[-1]["side"] == entry.side:
             fields[-1]["lines"].append(line)
         else:
@@ -178,8 +168,9 @@ def roster_embed(roster: Roster, page: int, escape: Escape = _plain, per_page: i
         "description": f"Everyone {released} name, by side. `/character` tells more about anyone here.",
         "color": COLOUR,
         "fields": [
-            {"name": fit(f["side"] + (" (continued)" if i == 0 and first_side_continues else ""), 256, escape),
-             "value": fit("\n".join(f["lines"]), FIELD_VALUE_LIMIT), "inline": False}
+            {"name": fit(f["side"] + (" (continued)" if i == 0 and first_side_continues else ""), MAX_FIELD_NAME,
+                         escape),
+             "value": clip("\n".join(f["lines"]), FIELD_VALUE_LIMIT), "inline": False}
             for i, f in enumerate(fields)
         ],
         "footer": {"text": f"Page {page + 1} of {len(pages)} · {len(roster.entries)} characters"},

@@ -1,23 +1,25 @@
 """What the likes commands and the hall of fame show, as plain cards within Discord's embed limits.
 
-Pure functions: the cog turns a `Card` into a `discord.Embed`.  Story text (chapter titles) goes through
-the `escape` function the cog passes (discord's markdown escaping), so a title shows as written.
+Pure functions: `Card.embed()` is the embed as a dict, which the cog turns into a `discord.Embed`.  Story
+text (chapter titles) goes through `escape` (the bot's one markdown escaping, `bot.text.escape_markdown`),
+so a title shows as written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.likes.hall_of_fame import HallOfFameAction
-from bot.likes.tally import ChapterLikes, RankedChapter
+from bot.likes.tally import ChapterLikes, NotReleased, RankedChapter
 from bot.storage.likes import ReaderRow
+from bot.text import MAX_DESCRIPTION as DESCRIPTION_LIMIT
+from bot.text import MAX_FIELD_VALUE as FIELD_VALUE_LIMIT
+from bot.text import MAX_FIELDS, Escape, clip, escape_markdown, lines_within, plural
+from bot.text import MAX_TITLE as TITLE_LIMIT
 
-Escape = Callable[[str], str]
-
-TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_NAME_LIMIT, FIELD_VALUE_LIMIT, FOOTER_LIMIT = 256, 4096, 256, 1024, 2048
-MAX_FIELDS = 25
-TOTAL_LIMIT = 6000
+COLOUR = 0xF1C40F  # discord.Colour.gold()
 
 
 @dataclass(frozen=True)
@@ -28,39 +30,29 @@ class Card:
     footer: str = ""
     url: str | None = None
 
+    def embed(self) -> dict[str, Any]:
+        """The card as an embed dict, as Discord's API (and `discord.Embed.from_dict`) takes it."""
+        embed: dict[str, Any] = {"title": self.title, "color": COLOUR,
+                                 "fields": [{"name": name, "value": value, "inline": inline}
+                                            for name, value, inline in self.fields[:MAX_FIELDS]]}
+        if self.description:
+            embed["description"] = self.description
+        if self.url:
+            embed["url"] = self.url
+        if self.footer:
+            embed["footer"] = {"text": self.footer}
+        return embed
+
     def size(self) -> int:
         return (len(self.title) + len(self.description) + len(self.footer)
                 + sum(len(n) + len(v) for n, v, _ in self.fields))
 
 
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, ending with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _lines_within(lines: Sequence[str], limit: int, more: Callable[[int], str]) -> str:
-    """Join lines while they fit; the rest is summarised by `more(count_left)`."""
-    out: list[str] = []
-    used = 0
-    for index, line in enumerate(lines):
-        tail = more(len(lines) - index - 1) if index < len(lines) - 1 else ""
-        if used + len(line) + 1 + len(tail) + 1 > limit:
-            out.append(more(len(lines) - index))
-            break
-        out.append(line)
-        used += len(line) + 1
-    return clip("\n".join(out), limit)
-
-
-def chapter_heading(number: int, title: str, escape: Escape) -> str:
+def chapter_heading(number: int, title: str, escape: Escape = escape_markdown) -> str:
     return clip(f"Chapter {number}: {escape(title)}", TITLE_LIMIT)
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def chapter_card(report: ChapterLikes, escape: Escape) -> Card:
+def chapter_card(report: ChapterLikes, escape: Escape = escape_markdown) -> Card:
     likes = report.likes
     fields = [
         ("Forum likes", str(likes.forum), True),
@@ -68,8 +60,7 @@ def chapter_card(report: ChapterLikes, escape: Escape) -> Card:
         ("Total", str(likes.total), True),
     ]
     if report.others:
-        tally = _lines_within([f"{e.shown} {e.members}" for e in report.others], FIELD_VALUE_LIMIT,
-                              lambda n: f"…and {n} more")
+        tally = lines_within([f"{e.shown} {e.members}" for e in report.others], FIELD_VALUE_LIMIT)
         fields.append(("Other reactions", tally, False))
     else:
         fields.append(("Other reactions", "none yet", False))
@@ -78,15 +69,15 @@ def chapter_card(report: ChapterLikes, escape: Escape) -> Card:
 
 
 def not_released_text(number: int) -> str:
-    return f"Chapter {number} is not out yet in this server, so it has no likes to show."
+    return str(NotReleased(number))
 
 
-def top_card(ranked: Sequence[RankedChapter], escape: Escape) -> Card:
+def top_card(ranked: Sequence[RankedChapter], escape: Escape = escape_markdown) -> Card:
     if not ranked:
         return Card("Most liked chapters", "No chapter has been released in this server yet.")
     lines = [f"**{r.rank}.** {chapter_heading(r.number, r.title, escape)} — {plural(r.likes.total, 'like')}"
              f" (forum {r.likes.forum} + Discord {r.likes.discord})" for r in ranked]
-    return Card("Most liked chapters", _lines_within(lines, DESCRIPTION_LIMIT, lambda n: f"…and {n} more"),
+    return Card("Most liked chapters", lines_within(lines, DESCRIPTION_LIMIT),
                 footer="Likes: the forum's likes plus members who reacted with the like emoji here.")
 
 
@@ -95,10 +86,10 @@ def readers_card(readers: Sequence[ReaderRow]) -> Card:
         return Card("Most active readers", "Nobody has reacted to a released chapter yet.")
     lines = [f"**{i}.** <@{r.user_id}> — reacted to {plural(r.chapters, 'chapter')}"
              f" ({plural(r.reactions, 'reaction')})" for i, r in enumerate(readers, start=1)]
-    return Card("Most active readers", _lines_within(lines, DESCRIPTION_LIMIT, lambda n: f"…and {n} more"))
+    return Card("Most active readers", lines_within(lines, DESCRIPTION_LIMIT))
 
 
-def hall_of_fame_card(action: HallOfFameAction, escape: Escape) -> Card:
+def hall_of_fame_card(action: HallOfFameAction, escape: Escape = escape_markdown) -> Card:
     likes = action.likes
     description = (f"**{plural(likes.total, 'like')}** (forum {likes.forum} + Discord {likes.discord})\n"
                    f"[Read the chapter]({action.jump_url})")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.errors import UserError
 from bot.likes import emoji as emojis
 from bot.storage import likes as store
 from bot.storage.guilds import get_guild_settings
@@ -47,11 +48,12 @@ class ChapterLikes:
     others: list[EmojiCount]
 
 
-@dataclass(frozen=True)
-class NotReleased:
+class NotReleased(UserError):
     """The chapter is not out in this guild (or does not exist): nothing about it may be shown."""
 
-    number: int
+    def __init__(self, number: int) -> None:
+        super().__init__(f"Chapter {number} is not out yet in this server, so it has no likes to show.")
+        self.number = number
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,12 @@ async def likes_of(conn: aiosqlite.Connection, guild_id: int, number: int) -> Li
     return LikeCount(row.forum_likes if row else 0, discord.get(number, 0))
 
 
-async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int) -> ChapterLikes | NotReleased:
-    """A released chapter's likes and the tally of the other emoji, or NotReleased."""
+async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int) -> ChapterLikes:
+    """A released chapter's likes and the tally of the other emoji; `NotReleased` for any other chapter."""
     through = await released_through(conn, guild_id)
     chapter = await store.chapter_row(conn, number) if 1 <= number <= through else None
     if chapter is None:
-        return NotReleased(number)
+        raise NotReleased(number)
     _, keys = await _like_keys(conn, guild_id)
     tally = await store.emoji_tally(conn, guild_id, number)
     discord = await store.discord_likes(conn, guild_id, through, keys, chapter=number)
@@ -142,19 +144,3 @@ async def top_readers(conn: aiosqlite.Connection, guild_id: int, limit: int = 10
     if through == 0:
         return []
     return await store.top_reactors(conn, guild_id, through, limit)
-
-
-async def chapter_choices(conn: aiosqlite.Connection, guild_id: int, typed: str,
-                          limit: int = 25) -> list[tuple[str, int]]:
-    """Autocomplete for a chapter option: (label ≤ 100 chars, number) of released chapters matching `typed`.
-
-    Matches the number or a part of the title; only chapters released in the guild are ever suggested.
-    """
-    through = await released_through(conn, guild_id)
-    wanted = typed.strip().casefold()
-    out: list[tuple[str, int]] = []
-    for chapter in await store.chapters_through(conn, through):
-        label = f"{chapter.number}. {chapter.title}"
-        if not wanted or wanted in label.casefold():
-            out.append((label if len(label) <= 100 else label[:99] + "…", chapter.number))
-    return out[:limit]

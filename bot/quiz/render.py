@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from bot.quiz.model import LETTERS, Question
 from bot.quiz.session import QuizSession, Reveal
-from bot.render import escape_markdown
 from bot.storage.quiz import ScoreRow
+from bot.text import escape_markdown
 
 CUSTOM_ID_PREFIX = "aarquiz"
 CUSTOM_ID_PATTERN = rf"{CUSTOM_ID_PREFIX}:(?P<game>\d+):(?P<position>\d+):(?P<option>\d)"

@@ -18,15 +18,16 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.errors import UserError
 from bot.quiz.bank import applicable_questions, load_bank
 from bot.quiz.generate import Generator
 from bot.quiz.model import OPTION_COUNT, Question
 from bot.quiz.render import Screen, question_screen, reveal_screen, scoreboard_screen
 from bot.quiz.schema import SHIPPED_BANK
 from bot.quiz.session import AnswerOutcome, Mode, QuizSession, QuizTimer
-from bot.render import echo_input
 from bot.storage import quiz as store
 from bot.storage.releases import released_through
+from bot.text import echo_input
 
 _log = logging.getLogger(__name__)
 
@@ -34,11 +35,8 @@ MIN_QUESTIONS, MAX_QUESTIONS, DEFAULT_QUESTIONS = 1, 20, 10
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-|–|\.\.)\s*(\d+)\s*$")
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(UserError):
     """Why a quiz can't start, said to the member as is."""
-
-    message: str
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ def chapters_label(chapters: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
-def parse_chapters(spec: str | None, released: int) -> list[int] | Refusal:
+def parse_chapters(spec: str | None, released: int) -> list[int]:
     """`chapters:` as typed ("2", "1-3", "1,3", "all"; default all released) -> chapter numbers, or why not.
 
     Only released chapters may be named; the refusal says which are out, never what comes after them.
@@ -89,14 +87,14 @@ def parse_chapters(spec: str | None, released: int) -> list[int] | Refusal:
         elif part.isdecimal():  # not isdigit(): '²' is a digit that int() refuses
             low = high = _chapter_number(part)
         else:
-            return Refusal(f"I don't understand the chapters {echo_input(spec)!r}: write a number, a range or a list, "
-                           f"like `2`, `1-3` or `1,3` (this server has {allowed} out).")
+            raise Refusal(f"I don't understand the chapters {echo_input(spec)!r}: write a number, a range or a list, "
+                          f"like `2`, `1-3` or `1,3` (this server has {allowed} out).")
         if low < 1 or high > released:
-            return Refusal(f"Only {allowed} {'is' if released == 1 else 'are'} out in this server, so the quiz "
-                           f"can only ask about {'it' if released == 1 else 'those'}: {echo_input(spec)!r} goes beyond.")
+            raise Refusal(f"Only {allowed} {'is' if released == 1 else 'are'} out in this server, so the quiz "
+                          f"can only ask about {'it' if released == 1 else 'those'}: {echo_input(spec)!r} goes beyond.")
         chosen.update(range(low, high + 1))
     if not chosen:
-        return Refusal(f"Name at least one chapter, like `1` or `1-{released}`.")
+        raise Refusal(f"Name at least one chapter, like `1` or `1-{released}`.")
     return sorted(chosen)
 
 
@@ -177,17 +175,15 @@ class QuizService:
             self._generators[key] = generator
         return generator
 
-    async def plan(self, guild_id: int, count: int, chapters_spec: str | None) -> Plan | Refusal:
+    async def plan(self, guild_id: int, count: int, chapters_spec: str | None) -> Plan:
         """The questions of a new game in `guild_id`, drawn only from chapters it has released."""
         if not MIN_QUESTIONS <= count <= MAX_QUESTIONS:
-            return Refusal(f"A quiz has {MIN_QUESTIONS} to {MAX_QUESTIONS} questions, not {count}.")
+            raise Refusal(f"A quiz has {MIN_QUESTIONS} to {MAX_QUESTIONS} questions, not {count}.")
         through = await released_through(self.conn, guild_id)
         if through == 0:
-            return Refusal("There is nothing to quiz on yet: no chapter has been released in this server. "
-                           "Once the first chapter is out, `/quiz start` asks about it.")
+            raise Refusal("There is nothing to quiz on yet: no chapter has been released in this server. "
+                          "Once the first chapter is out, `/quiz start` asks about it.")
         chapters = parse_chapters(chapters_spec, through)
-        if isinstance(chapters, Refusal):
-            return chapters
         titles = await store.chapter_titles(self.conn, through)
         bank = applicable_questions(load_bank(self.bank_path), titles, set(chapters))
         generator = await self._generator(through)
@@ -199,7 +195,7 @@ class QuizService:
             generator.which_chapter(sample, allowed)
         questions = pick_questions(bank, generated, count, self.rng)
         if not questions:
-            return Refusal(f"I found nothing to ask about chapters {chapters_label(chapters)} yet.")
+            raise Refusal(f"I found nothing to ask about chapters {chapters_label(chapters)} yet.")
         return Plan(questions, chapters, count)
 
     # --- games -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.scheduling import from_iso, to_iso
+from bot.chapters.when import from_iso, to_iso
 
 
 @dataclass(frozen=True)

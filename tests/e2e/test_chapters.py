@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main as cli_main
+from bot.chapters.publishing import Publisher
+from bot.chapters.render import render_chapter
 from bot.config import SHIPPED_THREAD, Settings
-from bot.publishing import Publisher
-from bot.render import render_chapter
 from bot.storage.guilds import update_guild_settings
 from bot.storage.releases import released_through
 from bot.storage.story import load_chapter
-from cogs._release import DiscordSender
+from cogs.shared.sender import DiscordSender
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, validation
 from tests.fakediscord.models import MANAGE_GUILD
 from tests.helpers import SEED_CHAPTERS, mark_released

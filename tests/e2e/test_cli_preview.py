@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.chapters.render import render_chapter
 from bot.config import SHIPPED_THREAD
-from bot.render import render_chapter
 from bot.story.parser import parse_thread
 from tests.unit.test_chapters_render import limit_problems
 

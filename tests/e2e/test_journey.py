@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.storage.releases import jump_url, released_chapters, released_through
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, TestApiError
 from tests.fakediscord.models import Member
-from tests.helpers import SEED_CHAPTERS
+from tests.helpers import SEED_CHAPTERS, schedules_checked
 from tests.quiz_support import FiredTimer
 
 pytestmark = pytest.mark.timeout(60)
@@ -101,7 +101,7 @@ async def start_bot(bot_factory, clock: Clock) -> tuple[Any, FiredTimer]:
     quiz.timer, quiz.reveal_seconds = timer, 0
     # Start-up work (re-reading reactions, the first look at the schedules) is done before anyone acts.
     await asyncio.wait_for(bot.get_cog("Likes").reconciliations.wait_for(1), 5)
-    await bot.get_cog("Schedule").wait_checks(1)
+    await schedules_checked(bot)
     return bot, timer
 
 
@@ -212,18 +212,18 @@ async def test_a_day_in_the_life_of_a_community(seeded: Settings, bot_factory, f
     assert "Scheduled **#1**" in scheduled
     weekly = await town.say("schedule add", moderator, when="every wednesday 20:00", timezone="Europe/Paris")
     assert "Scheduled **#2**" in weekly
-    schedule = bot.get_cog("Schedule")
+
     clock.advance(hours=8, minutes=59)  # 17:59 UTC = 19:59 in Paris
-    await schedule.look_now()
+    await schedules_checked(bot)
     assert await released_through(bot.db, guild.id) == 2
     clock.advance(minutes=1)
-    await schedule.look_now()
+    await schedules_checked(bot)
     assert await released_through(bot.db, guild.id) == 3
     ch3 = await town.parts(3)
     posted = len(fake.history(setup.story))
     assert posted == len(ch1) + len(ch2) + len(ch3) and "Chapter 3 of 6" in fake.history(setup.story)[len(ch1) + len(ch2)]["content"]
     clock.advance(hours=1)
-    await schedule.look_now()
+    await schedules_checked(bot)
     assert len(fake.history(setup.story)) == posted and await released_through(bot.db, guild.id) == 3
     before = {
         "list": await town.say("chapter list", reader),
@@ -258,10 +258,10 @@ async def test_a_day_in_the_life_of_a_community(seeded: Settings, bot_factory, f
     assert again["id"] == post["id"] == still["id"] and "**4 likes** (forum 1 + Discord 3)" in text_of(again)
     # …and the weekly schedule still fires after the restart: Wednesday 20:00 in Paris releases chapter 4.
     clock.advance(days=1, hours=22, minutes=59)  # Wednesday 17:59 UTC = 19:59 in Paris
-    await bot.get_cog("Schedule").look_now()
+    await schedules_checked(bot)
     assert await released_through(bot.db, guild.id) == 3
     clock.advance(minutes=1)
-    await bot.get_cog("Schedule").look_now()
+    await schedules_checked(bot)
     assert await released_through(bot.db, guild.id) == 4
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.render import escape_markdown
 from bot.storage import quiz as store
+from bot.text import escape_markdown
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import mark_released
 from tests.quiz_support import FiredTimer, ManualClock

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import SHIPPED_THREAD
-from bot.publishing import (
+from bot.chapters.publishing import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
     SEND_MESSAGES,
@@ -21,6 +20,7 @@ from bot.publishing import (
     part_nonce,
     thread_name,
 )
+from bot.config import SHIPPED_THREAD
 from bot.storage import open_database, release_log
 from bot.storage.releases import released_chapters, released_through
 from bot.storage.story import load_chapter
@@ -127,7 +127,7 @@ async def test_release_posts_parts_in_order_then_records_everything(conn) -> Non
     outcome = await publisher(conn, d).release_next(1, 10)
     chapter = await load_chapter(conn, 1)
     assert chapter is not None
-    from bot.render import render_chapter
+    from bot.chapters.render import render_chapter
     expected = render_chapter(chapter, number=1, total=6)
     assert outcome.status == "released" and outcome.chapter == 1 and outcome.parts == len(expected) >= 2
     assert [m["payload"]["content"] for m in d.history(10)] == [p["content"] for p in expected]

@@ -14,20 +14,18 @@ from typing import Any
 
 import pytest
 
-from bot.render import (
+from bot.chapters.render import (
     MAX_PIECE,
     NO_PICTURE,
     NOTES_TITLE,
     PICTURE_MARK,
-    ZWSP,
-    discord_len,
-    escape_markdown,
     message_lower_bound,
     render_chapter,
     text_unit,
 )
 from bot.story.model import Block, Chapter
 from bot.story.parser import parse_thread
+from bot.text import ZWSP, discord_len, escape_markdown
 
 SEED = Path(__file__).resolve().parents[2] / "data" / "aar-thread.txt"
 SEED_CHAPTERS = parse_thread(SEED.read_text(encoding="utf-8")).chapters

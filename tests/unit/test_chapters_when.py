@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import schedule_service as service
-from bot.publishing import ReleaseOutcome
-from bot.scheduling import ScheduleError, parse_when, resolve_zone, restore_when, suggest_zones, to_iso
+from bot.chapters import schedules as service
+from bot.chapters.publishing import ReleaseOutcome
+from bot.chapters.when import ScheduleError, parse_when, resolve_zone, restore_when, suggest_zones, to_iso
 from bot.storage import open_database
 from bot.storage.guilds import update_guild_settings
 

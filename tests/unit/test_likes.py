@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import text
 from bot.config import SHIPPED_THREAD
 from bot.likes import chapter_likes, emoji, hall_of_fame, reconcile, render, tally
 from bot.likes.coalesce import Coalescer
@@ -364,8 +365,10 @@ async def test_only_released_chapters_are_counted_or_named(db, ingest):
     await ingest.flush()
     assert sorted(await chapter_likes(db, G1)) == [1, 2, 3]
     assert await tally.likes_of(db, G1, 4) is None
-    assert await tally.chapter_report(db, G1, 4) == tally.NotReleased(4)
-    assert await tally.chapter_report(db, G1, 99) == tally.NotReleased(99)
+    for number in (4, 99):
+        with pytest.raises(tally.NotReleased) as refused:
+            await tally.chapter_report(db, G1, number)
+        assert refused.value.number == number
     assert [r.number for r in await tally.top_chapters(db, G1)] == [2, 3, 1]
     assert await tally.top_readers(db, G1) == []  # Alice only reacted on the unreleased chapter
     await db.execute("UPDATE releases SET status = 'done', completed_at = '2026-01-02' WHERE chapter_number = 4")
@@ -447,12 +450,12 @@ def test_cards_stay_within_discord_limits():
     many = [tally.EmojiCount(f"custom:{i}", f"<:emoji_with_a_long_name_{i}:{10**17 + i}>", i) for i in range(500)]
     report = tally.ChapterLikes(3, "*Bold* " * 100, LIKE, tally.LikeCount(1, 2), many)
     card = render.chapter_card(report, lambda s: s.replace("*", "\\*"))
-    assert len(card.title) <= render.TITLE_LIMIT and card.title.startswith("Chapter 3: \\*Bold\\*")
-    assert all(len(v) <= render.FIELD_VALUE_LIMIT for _, v, _ in card.fields)
-    assert card.fields[-1][1].endswith("more") and card.size() <= render.TOTAL_LIMIT
+    assert len(card.title) <= text.MAX_TITLE and card.title.startswith("Chapter 3: \\*Bold\\*")
+    assert all(len(v) <= text.MAX_FIELD_VALUE for _, v, _ in card.fields)
+    assert card.fields[-1][1].endswith("more") and card.size() <= text.MAX_EMBEDS_TOTAL
     ranked = [tally.RankedChapter(i, i, "x" * 300, tally.LikeCount(1, i)) for i in range(1, 60)]
     top = render.top_card(ranked, str)
-    assert len(top.description) <= render.DESCRIPTION_LIMIT and top.size() <= render.TOTAL_LIMIT
+    assert len(top.description) <= text.MAX_DESCRIPTION and top.size() <= text.MAX_EMBEDS_TOTAL
     readers = render.readers_card([store.ReaderRow(10**18, 2, 3)])
     assert "<@1000000000000000000> — reacted to 2 chapters (3 reactions)" in readers.description
     assert "not out yet" in render.not_released_text(5)

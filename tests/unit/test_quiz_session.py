@@ -131,13 +131,16 @@ def test_chapters_option_parses_and_never_goes_past_what_is_released() -> None:
     assert parse_chapters("1-2", 3) == [1, 2]
     assert parse_chapters("3-1", 3) == [1, 2, 3]
     assert parse_chapters("1, 3", 3) == [1, 3]
-    too_far = parse_chapters("2-4", 3)
-    assert isinstance(too_far, Refusal) and "chapters 1–3 are out" in too_far.message
-    assert "4" not in too_far.message.replace("'2-4'", "")  # says what is out, not what exists beyond
-    nonsense = parse_chapters("chapter two", 3)
-    assert isinstance(nonsense, Refusal) and "like `2`, `1-3` or `1,3`" in nonsense.message
+    with pytest.raises(Refusal) as too_far:
+        parse_chapters("2-4", 3)
+    assert "chapters 1–3 are out" in too_far.value.message
+    assert "4" not in too_far.value.message.replace("'2-4'", "")  # says what is out, not what exists beyond
+    with pytest.raises(Refusal) as nonsense:
+        parse_chapters("chapter two", 3)
+    assert "like `2`, `1-3` or `1,3`" in nonsense.value.message
     for odd in ("²", "1-²", "9" * 5000, "1-" + "9" * 5000):  # a digit int() refuses; more digits than it takes
-        assert isinstance(parse_chapters(odd, 3), Refusal)
+        with pytest.raises(Refusal):
+            parse_chapters(odd, 3)
     assert chapters_label([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"
 
 
@@ -145,8 +148,9 @@ def test_chapters_option_parses_and_never_goes_past_what_is_released() -> None:
 
 async def test_nothing_to_quiz_on_before_the_first_release(conn: aiosqlite.Connection) -> None:
     service = QuizService(conn, lambda: T0)
-    refusal = await service.plan(GUILD, 10, None)
-    assert isinstance(refusal, Refusal) and "nothing to quiz on yet" in refusal.message
+    with pytest.raises(Refusal) as refusal:
+        await service.plan(GUILD, 10, None)
+    assert "nothing to quiz on yet" in refusal.value.message
 
 
 async def test_plans_only_ever_draw_on_released_chapters(conn: aiosqlite.Connection) -> None:

@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
 
-from bot.render import echo_input
+from bot.errors import UserError
+from bot.text import echo_input
 
 MAX_INTERVAL_DAYS = 365
 
@@ -30,7 +31,7 @@ _EXAMPLES_TEXT = "Examples that work: " + ", ".join(WHEN_EXAMPLES) + "."
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(UserError, ValueError):
     """A `when:` or time zone the bot cannot use; the message says why and shows what works."""
 
 

@@ -26,73 +26,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.story.model import Block, Chapter
-
-MAX_CONTENT = 2000
-MAX_EMBEDS = 10
-MAX_DESCRIPTION = 4096
-MAX_EMBEDS_TOTAL = 6000
+from bot.text import (
+    MAX_CONTENT,
+    MAX_DESCRIPTION,
+    MAX_EMBEDS,
+    MAX_EMBEDS_TOTAL,
+    discord_len,
+    escape_markdown,
+)
 
 NOTES_TITLE = "Author's notes"
 PARAGRAPH_SEP = "\n\n"
 NOTE_SEP = "\n"
 PICTURE_MARK = "\N{FRAME WITH PICTURE}\ufe0f"
 NO_PICTURE = "(picture not available)"
-ZWSP = "\u200b"
 
 Payload = dict[str, Any]
-
-
-# --- escaping ----------------------------------------------------------------------------------------
-
-_URL = r"(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]"
-_ESCAPE = re.compile(
-    rf"(?P<url>{_URL})"
-    r"|(?P<char>[\\*_~|`\[])"
-    r"|(?P<mention>@(?=everyone\b|here\b))"
-    r"|(?P<angle><(?=[@#/:]|a:|t:|id:))"
-    r"|(?P<start>^[ \t]*(?:[#>-]|\+(?=\s)|\d+(?=\.\s|\.$)))",
-    re.MULTILINE,
-)
-
-
-def _escape_match(match: re.Match[str]) -> str:
-    kind = match.lastgroup
-    text = match.group(0)
-    if kind == "url":
-        return text  # escaping inside a link would break it; Discord shows URLs as written anyway
-    if kind == "char":
-        return "\\" + text
-    if kind in ("mention", "angle"):
-        return text + ZWSP
-    # Line-start markdown (headings, quotes, lists, subtext): escape its marker.
-    stripped = text.lstrip(" \t")
-    indent = text[: len(text) - len(stripped)]
-    if stripped[0].isdigit():
-        return indent + stripped + "\\"  # "1. x" → "1\. x": the backslash goes before the dot
-    return indent + "\\" + stripped
-
-
-def escape_markdown(text: str) -> str:
-    """Text as Discord shows it literally: markdown escaped, URLs intact, mentions unable to ping.
-
-    Every line start is treated as one (headings, quotes and lists only form there), so a piece of text
-    can be escaped on its own and still be safe wherever a message happens to start with it.
-    """
-    return _ESCAPE.sub(_escape_match, text)
-
-
-def echo_input(text: str, limit: int = 60) -> str:
-    """A member's option value quoted back in a reply, cut to `limit` characters.
-
-    A string option takes up to 6,000 characters: quoted whole, a refusal would pass Discord's 2,000 and
-    fail to send, leaving the member with the generic error instead of the reason.
-    """
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def discord_len(text: str) -> int:
-    """Length in UTF-16 code units: additive, and never below the count Discord checks its limits by."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 # --- splitting text into pieces that may be separated ------------------------------------------------

@@ -14,8 +14,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.publishing import Publisher, ReleaseOutcome
-from bot.scheduling import ScheduleError, When, parse_when, resolve_zone, restore_when, to_iso
+from bot.chapters.publishing import Publisher, ReleaseOutcome
+from bot.chapters.when import ScheduleError, When, parse_when, resolve_zone, restore_when, to_iso
 from bot.storage import release_log
 from bot.storage import schedules as store
 from bot.storage.guilds import get_guild_settings

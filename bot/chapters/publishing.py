@@ -30,17 +30,18 @@ from typing import Any, Literal, Protocol
 
 import aiosqlite
 
+from bot.chapters.render import render_chapter
 from bot.storage import release_log
 from bot.storage.story import chapter_count, load_chapter
 from bot.story.model import Chapter
+from bot.text import MAX_NONCE, MAX_THREAD_NAME, clip
 
 log = logging.getLogger(__name__)
 
+VIEW_CHANNEL = "View Channel"
 SEND_MESSAGES = "Send Messages"
 EMBED_LINKS = "Embed Links"
 CREATE_PUBLIC_THREADS = "Create Public Threads"
-THREAD_NAME_MAX = 100
-NONCE_LENGTH = 25  # Discord accepts nonces of up to 25 characters
 
 Payload = dict[str, Any]
 RenderFn = Callable[..., list[Payload]]
@@ -60,6 +61,28 @@ class ReleaseForbidden(PublishError):
 
 class ChannelGone(PublishError):
     """The release's channel no longer exists (Discord: Unknown Channel): its messages went with it."""
+
+
+def needed_permissions(*, thread: bool) -> list[str]:
+    """The permissions a release needs in its channel, in the order it needs them."""
+    needed = [VIEW_CHANNEL, SEND_MESSAGES, EMBED_LINKS]
+    return [*needed, CREATE_PUBLIC_THREADS] if thread else needed
+
+
+@dataclass(frozen=True)
+class ChannelPermissions:
+    """What Discord said the bot may do in one channel, by permission name.
+
+    A `/chapter next` interaction carries the bot's permissions in the interaction's channel
+    (`app_permissions`): fresher than any cache, and the only source the cache cannot contradict.  The
+    cog passes them to the release explicitly; the engine trusts them over the `Sender`'s own view.
+    """
+
+    channel_id: int
+    granted: frozenset[str]
+
+    def missing(self, *, thread: bool) -> list[str]:
+        return [name for name in needed_permissions(thread=thread) if name not in self.granted]
 
 
 class Sender(Protocol):
@@ -111,7 +134,7 @@ class Publisher:
     conn: aiosqlite.Connection
     sender: Sender
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    render: RenderFn | None = None
+    render: RenderFn = render_chapter
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     def lock(self, guild_id: int) -> asyncio.Lock:
@@ -119,17 +142,19 @@ class Publisher:
 
     async def release_next(self, guild_id: int, channel_id: int, *, threads: bool = True,
                            schedule_id: int | None = None, schedule_slot: str | None = None,
-                           precheck: bool = True, finish_interrupted_first: bool = False) -> ReleaseOutcome:
+                           precheck: bool = True, finish_interrupted_first: bool = False,
+                           known: ChannelPermissions | None = None) -> ReleaseOutcome:
         """Release the guild's next chapter into `channel_id`.
 
         Releases go out in order and one at a time, so an interrupted release of this guild is finished
         first.  By default that finished chapter is the answer (a moderator's `/chapter next` asked for
         "the next chapter", and that was it); with `finish_interrupted_first` (a schedule slot, which
-        stands for a new chapter) the next chapter is released after it.
+        stands for a new chapter) the next chapter is released after it.  `known`: what Discord just
+        said the bot may do in a channel (see `ChannelPermissions`).
         """
         async with self.lock(guild_id):
             for release in await release_log.unfinished_releases(self.conn, guild_id):
-                outcome = _replace(await self._drive(release), resumed=True)
+                outcome = _replace(await self._drive(release, known=known), resumed=True)
                 if outcome.status == "channel_gone" and release.channel_id != channel_id:
                     continue  # forgotten: its chapter goes out afresh in the channel asked for now
                 if outcome.status != "released" or not finish_interrupted_first:
@@ -144,7 +169,7 @@ class Publisher:
             if chapter is None:  # a gap in the imported numbering: nothing sensible to release
                 return ReleaseOutcome("failed", guild_id, number, total=total, error=f"chapter {number} is missing")
             if precheck:
-                missing = await self.sender.missing_permissions(channel_id, thread=threads)
+                missing = await self._missing(channel_id, thread=threads, known=known)
                 if missing:
                     return ReleaseOutcome("forbidden", guild_id, number, chapter.title, total, channel_id,
                                           missing_permission=missing[0])
@@ -158,7 +183,7 @@ class Publisher:
                 return ReleaseOutcome("busy", guild_id, number, total=total, error="already claimed")
             release = await release_log.get_release(self.conn, guild_id, number)
             assert release is not None
-            return await self._drive(release, fresh=True)
+            return await self._drive(release, fresh=True, known=known)
 
     async def resume(self, guild_id: int | None = None) -> list[ReleaseOutcome]:
         """Finish every interrupted release (of one guild, or all): what a fresh start does first."""
@@ -171,18 +196,23 @@ class Publisher:
                 outcomes.append(_replace(await self._drive(current), resumed=True))
         return outcomes
 
-    async def _drive(self, release: release_log.ReleaseRow, *, fresh: bool = False) -> ReleaseOutcome:
-        """Take a claimed release from wherever it stopped to done; the caller holds the guild lock."""
+    async def _missing(self, channel_id: int, *, thread: bool, known: ChannelPermissions | None) -> list[str]:
+        if known is not None and known.channel_id == channel_id:
+            return known.missing(thread=thread)
+        return await self.sender.missing_permissions(channel_id, thread=thread)
+
+    async def _drive(self, release: release_log.ReleaseRow, *, fresh: bool = False,
+                     known: ChannelPermissions | None = None) -> ReleaseOutcome:
+        """Take a claimed release from wherever it stopped to done; the caller holds the guild lock.
+
+        Every release row holds its plan (`claim_release` stores the payloads with the claim), so the
+        parts are sent exactly as planned, even if the story was re-imported since.
+        """
         guild_id, number, channel_id = release.guild_id, release.chapter_number, release.channel_id
         chapter = await load_chapter(self.conn, number)
         title = chapter.title if chapter else None
         total = await chapter_count(self.conn)
         payloads = release.payloads
-        if not payloads:  # a legacy row without a stored plan: plan it now
-            if chapter is None:
-                return ReleaseOutcome("failed", guild_id, number, title, total, channel_id,
-                                      error=f"chapter {number} is missing")
-            payloads = self._render(chapter, number, total)
         done = await release_log.parts(self.conn, guild_id, number)
         thread_id = release.thread_id
         first_message_id = done[0].message_id if 0 in done else None
@@ -201,6 +231,9 @@ class Publisher:
                         thread_id = await self.sender.open_thread(channel_id, message_id, release.thread_name)
                         await release_log.record_thread(self.conn, guild_id, number, thread_id)
         except ReleaseForbidden as exc:
+            if known is not None and known.channel_id == channel_id:
+                named = known.missing(thread=exc.permission == CREATE_PUBLIC_THREADS)
+                exc = ReleaseForbidden(named[0], str(exc)) if named else exc
             nothing_out = fresh and first_message_id is None
             if nothing_out:
                 await release_log.abandon_release(self.conn, guild_id, number)
@@ -241,10 +274,7 @@ class Publisher:
         return message_id
 
     def _render(self, chapter: Chapter, number: int, total: int) -> list[Payload]:
-        render = self.render
-        if render is None:
-            from bot.render import render_chapter as render
-        return [_payload_only(p) for p in render(chapter, number=number, total=total)]
+        return [_payload_only(p) for p in self.render(chapter, number=number, total=total)]
 
     def _now(self) -> str:
         return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -253,15 +283,12 @@ class Publisher:
 def part_nonce(guild_id: int, chapter: int, index: int, started_at: str) -> str:
     """A nonce unique to this part of this release attempt, and the same every time it is recomputed."""
     digest = hashlib.sha256(f"aar:{guild_id}:{chapter}:{index}:{started_at}".encode()).hexdigest()
-    return digest[:NONCE_LENGTH]
+    return digest[:MAX_NONCE]
 
 
 def thread_name(chapter: Chapter) -> str:
     """The discussion thread's name: the chapter's title, within Discord's 100 characters."""
-    name = " ".join((chapter.title or chapter.threadmark or "Discussion").split())
-    if len(name) > THREAD_NAME_MAX:
-        name = name[: THREAD_NAME_MAX - 1].rstrip() + "…"
-    return name
+    return clip(" ".join((chapter.title or chapter.threadmark or "Discussion").split()), MAX_THREAD_NAME)
 
 
 def _payload_only(message: Payload) -> Payload:

@@ -1,0 +1,135 @@
+"""The release engine's `Sender` on discord.py (`bot.chapters.publishing.Sender`).
+
+It posts through discord.py's HTTP client (`handle_message_parameters` + `http.send_message`, as
+`Messageable.send` does), which sends `enforce_nonce: true` with a nonce, waits out 429s and retries 5xx;
+it only turns what is left (403, other HTTP errors) into the engine's `ReleaseForbidden` / `PublishError`,
+naming the permission the bot lacks.  Channels are addressed by id, so no cache is needed to send.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import aiohttp
+import discord
+
+from bot.chapters.publishing import (
+    CREATE_PUBLIC_THREADS,
+    EMBED_LINKS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    ChannelGone,
+    ChannelPermissions,
+    PublishError,
+    ReleaseForbidden,
+)
+
+HISTORY_LOOKBACK = 25
+THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: discussion of a chapter goes on for days
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+UNKNOWN_CHANNEL = 10003
+
+
+def channel_permissions(channel_id: int, perms: discord.Permissions) -> ChannelPermissions:
+    """discord.py's permissions in a channel as the engine's Discord-free `ChannelPermissions`."""
+    granted = {VIEW_CHANNEL: perms.view_channel, SEND_MESSAGES: perms.send_messages,
+               EMBED_LINKS: perms.embed_links, CREATE_PUBLIC_THREADS: perms.create_public_threads}
+    return ChannelPermissions(channel_id, frozenset(name for name, has in granted.items() if has))
+
+
+class DiscordSender:
+    """`bot.chapters.publishing.Sender` on discord.py."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self.bot = bot
+
+    def _cached(self, channel_id: int) -> ChannelPermissions | None:
+        """The bot's permissions in the channel as the cache knows them (None when it does not)."""
+        channel = self.bot.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        if channel is None or guild is None or guild.me is None or isinstance(channel, discord.abc.PrivateChannel):
+            return None
+        return channel_permissions(channel_id, channel.permissions_for(guild.me))
+
+    async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
+        perms = self._cached(channel_id)
+        return perms.missing(thread=thread) if perms is not None else []
+
+    def _forbidden(self, channel_id: int, error: discord.Forbidden, *, operation: str,
+                   has_embeds: bool = False) -> ReleaseForbidden:
+        perms = self._cached(channel_id)
+        known = perms.missing(thread=operation == "thread") if perms is not None else []
+        if known:
+            name = known[0]
+        elif operation == "thread":
+            name = CREATE_PUBLIC_THREADS
+        else:
+            name = f"{SEND_MESSAGES} or {EMBED_LINKS}" if has_embeds else SEND_MESSAGES
+        return ReleaseForbidden(name, f"Discord refused ({error.status} {error.code}): {error.text}")
+
+    async def send(self, channel_id: int, payload: dict[str, Any], *, nonce: str) -> int:
+        embeds = list(payload.get("embeds") or [])
+        # discord.py builds the body (nonce → `enforce_nonce: true`); the rendered embeds go in as rendered,
+        # since a round trip through discord.Embed would add fields the preview lacks.  The raw HTTP route
+        # does not apply the bot-wide AllowedMentions, so it is passed here deliberately.
+        with discord.http.handle_message_parameters(content=payload.get("content") or None, nonce=nonce,
+                                                    allowed_mentions=self.bot.allowed_mentions) as params:
+            assert params.payload is not None
+            if embeds:
+                params.payload["embeds"] = embeds
+            try:
+                data = await self.bot.http.send_message(channel_id, params=params)
+            except discord.Forbidden as exc:
+                raise self._forbidden(channel_id, exc, operation="send", has_embeds=bool(embeds)) from exc
+            except discord.NotFound as exc:
+                raise _gone_or_failed(exc) from exc
+            except discord.HTTPException as exc:
+                raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
+            except (OSError, aiohttp.ClientError) as exc:  # the connection itself failed
+                raise PublishError(f"could not reach Discord: {exc!r}") from exc
+        return int(data["id"])
+
+    async def find_sent(self, channel_id: int, payload: dict[str, Any], *, nonce: str,
+                        after: int | None) -> int | None:
+        channel = self.bot.get_partial_messageable(channel_id)
+        me = self.bot.user.id if self.bot.user else None
+        want_content = payload.get("content") or ""
+        want_embeds = len(payload.get("embeds") or [])
+        try:
+            async for message in channel.history(limit=HISTORY_LOOKBACK,
+                                                 after=discord.Object(after) if after else None):
+                if message.author.id != me:
+                    continue
+                if message.nonce is not None and str(message.nonce) == nonce:
+                    return message.id
+                # Discord does not always echo nonces in history: the same text and embeds is the same part.
+                if message.nonce is None and message.content == want_content \
+                        and len(message.embeds) == want_embeds:
+                    return message.id
+        except discord.Forbidden as exc:
+            raise ReleaseForbidden("Read Message History", str(exc)) from exc
+        except discord.NotFound as exc:
+            raise _gone_or_failed(exc) from exc
+        except discord.HTTPException as exc:
+            raise PublishError(f"could not read the channel's recent messages: {exc}") from exc
+        return None
+
+    async def open_thread(self, channel_id: int, message_id: int, name: str) -> int:
+        try:
+            # The HTTP route directly: a PartialMessage cannot open threads without cached guild info.
+            thread = await self.bot.http.start_thread_with_message(
+                channel_id, message_id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+        except discord.Forbidden as exc:
+            raise self._forbidden(channel_id, exc, operation="thread") from exc
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_EXISTS:  # opened before a crash: a message's thread has the message's id
+                return message_id
+            raise PublishError(f"could not open the discussion thread: {exc}") from exc
+        return int(thread["id"])
+
+
+def _gone_or_failed(error: discord.NotFound) -> PublishError:
+    """Unknown Channel means the release can never finish there; any other 404 is an ordinary failure."""
+    if error.code == UNKNOWN_CHANNEL:
+        return ChannelGone(f"Discord answered 404 ({error.code}): {error.text}")
+    return PublishError(f"Discord answered 404 ({error.code}): {error.text}")
