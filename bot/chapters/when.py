@@ -56,10 +56,6 @@ class When:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.zone)
 
-    @property
-    def repeats(self) -> bool:
-        return self.kind != "once"
-
     def first_run(self, now: datetime) -> datetime:
         """The first due instant (UTC) of a schedule created at `now`: strictly in the future."""
         _require_aware(now)

@@ -23,9 +23,10 @@ from rapidfuzz import fuzz, process
 from bot.characters import store
 from bot.characters.text import search_key
 from bot.storage.releases import jump_url, released_chapters, released_through
+from bot.text import MAX_CHOICE_NAME, MAX_CHOICES
 
 MAX_QUERY = 100  # longer input is refused, not searched: no name in the cast is anywhere near it
-MAX_SUGGESTIONS = 25  # Discord's limit for autocomplete results
+MAX_SUGGESTIONS = MAX_CHOICES  # Discord's limit for autocomplete results
 FUZZY_CUTOFF = 55.0  # below this a spelling is not considered similar at all
 FUZZY_POOL = 4 * MAX_SUGGESTIONS  # best fuzzy spellings kept: enough for 25 distinct people
 ACCEPT_SCORE = 88.0  # a misspelling this close to one character (and clearly closer than any other) answers
@@ -285,7 +286,7 @@ class CharacterService:
             name = scored.character.name
             shown_alias = not _contains_words(search_key(name), search_key(scored.spelling))
             label = f"{name} ({scored.spelling})" if shown_alias else name
-            suggestions.append(Suggestion(label if len(label) <= 100 else name[:100], name))
+            suggestions.append(Suggestion(label if len(label) <= MAX_CHOICE_NAME else name[:MAX_CHOICE_NAME], name))
         return suggestions
 
     async def look_up(self, guild_id: int, text: str) -> LookupResult:

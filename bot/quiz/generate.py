@@ -31,11 +31,13 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from bot.quiz.model import OPTION_COUNT, Question
+from bot.text import clip
 
 BLANK = "_____"
 MIN_SENTENCE, MAX_SENTENCE = 40, 350
 DISTRACTORS = OPTION_COUNT - 1
 MAX_OPTION = 75
+MAX_QUOTE = 300  # an explanation quotes its sentence whole up to this length
 MAX_DRAWS = 60  # random distractor candidates tried for a question before giving it up
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -281,7 +283,7 @@ def _assemble(key: str, chapter: int, prompt: str, right: str, distractors: list
 
 
 def _quote(sentence: str, chapter: int, title: str) -> str:
-    text = sentence if len(sentence) <= 300 else sentence[:297].rstrip() + "…"
+    text = sentence if len(sentence) <= MAX_QUOTE else clip(sentence, MAX_QUOTE - 2)
     return f"“{text}” (chapter {chapter}, {title})"
 
 
@@ -494,16 +496,4 @@ class Generator:
 
 def _chapter_label(number: int, title: str) -> str:
     label = f"{number}. {title}"
-    return label if len(label) <= MAX_OPTION else label[:MAX_OPTION - 1].rstrip() + "…"
-
-
-def generate_questions(chapters: Sequence[SourceChapter], people: Sequence[Person] = (),
-                       only: Iterable[int] | None = None) -> list[Question]:
-    """Every question the text of `chapters` supports, about the chapters in `only` (default: all).
-
-    Distractors come from `chapters` only: pass exactly the chapters a guild has released.
-    """
-    generator = Generator(chapters, people)
-    allowed = set(generator.chapters)
-    numbers = sorted(allowed if only is None else set(only) & allowed)
-    return generator.cloze(numbers) + generator.who(numbers, allowed) + generator.which_chapter(numbers, allowed)
+    return clip(label, MAX_OPTION)

@@ -13,11 +13,21 @@ from dataclasses import dataclass
 from bot.quiz.model import LETTERS, Question
 from bot.quiz.session import QuizSession, Reveal
 from bot.storage.quiz import ScoreRow
-from bot.text import escape_markdown
+from bot.text import (
+    MAX_BUTTON_LABEL,
+    MAX_DESCRIPTION,
+    MAX_FIELD_VALUE,
+    MAX_FOOTER,
+    MAX_TITLE,
+    and_more,
+    clip,
+    escape_markdown,
+    lines_within,
+    plural,
+)
 
 CUSTOM_ID_PREFIX = "aarquiz"
 CUSTOM_ID_PATTERN = rf"{CUSTOM_ID_PREFIX}:(?P<game>\d+):(?P<position>\d+):(?P<option>\d)"
-TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_LIMIT, FOOTER_LIMIT, LABEL_LIMIT = 256, 4096, 1024, 2048, 80
 SCOREBOARD_ROWS = 20
 COLOUR_QUESTION, COLOUR_REVEAL, COLOUR_END = 0x3B6EA8, 0x2E8B57, 0xB8860B
 
@@ -43,26 +53,6 @@ class Screen:
     buttons: tuple[ButtonSpec, ...] = ()
 
 
-def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
-
-
-def _lines_within(lines: list[str], limit: int) -> str:
-    """Join whole lines within `limit`, ending with "…and N more" when some had to be left out."""
-    out: list[str] = []
-    used = 0
-    for i, line in enumerate(lines):
-        need = used + len(line) + (1 if out else 0)
-        last = i == len(lines) - 1
-        reserve = 0 if last else len(f"\n…and {len(lines) - i - 1} more")
-        if need + reserve > limit:
-            out.append(f"…and {len(lines) - i} more")
-            break
-        out.append(line)
-        used = need
-    return "\n".join(out)
-
-
 def _option_lines(question: Question, mark_right: bool) -> list[str]:
     lines = []
     for i, option in enumerate(question.options):
@@ -72,8 +62,8 @@ def _option_lines(question: Question, mark_right: bool) -> list[str]:
 
 
 def _title(session: QuizSession, suffix: str) -> str:
-    return cut(f"Quiz · question {session.position + 1} of {len(session.questions)} · chapter "
-               f"{session.question.chapter}{suffix}", TITLE_LIMIT)
+    return clip(f"Quiz · question {session.position + 1} of {len(session.questions)} · chapter "
+               f"{session.question.chapter}{suffix}", MAX_TITLE)
 
 
 def _mode_line(session: QuizSession) -> str:
@@ -88,13 +78,13 @@ def question_screen(session: QuizSession) -> Screen:
                         f"⏳ Time runs out <t:{deadline}:R>."])
     embed = {
         "title": _title(session, ""),
-        "description": cut(body, DESCRIPTION_LIMIT),
+        "description": clip(body, MAX_DESCRIPTION),
         "color": COLOUR_QUESTION,
-        "footer": {"text": cut(f"{_mode_line(session)} · one answer each, no changes · faster right answers "
-                               "score more", FOOTER_LIMIT)},
+        "footer": {"text": clip(f"{_mode_line(session)} · one answer each, no changes · faster right answers "
+                               "score more", MAX_FOOTER)},
     }
     buttons = tuple(ButtonSpec(custom_id(session.game_id, session.position, i),
-                               cut(f"{LETTERS[i]}. {option}", LABEL_LIMIT), "primary")
+                               clip(f"{LETTERS[i]}. {option}", MAX_BUTTON_LABEL), "primary")
                     for i, option in enumerate(question.options))
     return Screen(embed, buttons)
 
@@ -104,7 +94,7 @@ def reveal_screen(session: QuizSession, reveal: Reveal) -> Screen:
     right = reveal.right
     answered = len(reveal.answers)
     lines = [f"<@{a.user_id}> +{a.points}" for a in right]
-    who = _lines_within(lines, FIELD_LIMIT) if lines else "Nobody this time."
+    who = lines_within(lines, MAX_FIELD_VALUE) if lines else "Nobody this time."
     body = "\n\n".join([
         escape_markdown(question.prompt), "\n".join(_option_lines(question, True)),
         f"**Answer: {LETTERS[question.answer]}. {escape_markdown(question.right_option)}**",
@@ -113,13 +103,13 @@ def reveal_screen(session: QuizSession, reveal: Reveal) -> Screen:
     next_text = "next question coming up" if session.has_next else "scoreboard next"
     embed = {
         "title": _title(session, " · answer"),
-        "description": cut(body, DESCRIPTION_LIMIT),
+        "description": clip(body, MAX_DESCRIPTION),
         "color": COLOUR_REVEAL,
-        "fields": [{"name": cut(f"Right: {len(right)} of {answered} answer{'s' if answered != 1 else ''}",
-                                TITLE_LIMIT), "value": who, "inline": False}],
-        "footer": {"text": cut(f"{_mode_line(session)} · {next_text}", FOOTER_LIMIT)},
+        "fields": [{"name": clip(f"Right: {len(right)} of {plural(answered, 'answer')}",
+                                MAX_TITLE), "value": who, "inline": False}],
+        "footer": {"text": clip(f"{_mode_line(session)} · {next_text}", MAX_FOOTER)},
     }
-    buttons = tuple(ButtonSpec(custom_id(session.game_id, reveal.position, i), cut(f"{LETTERS[i]}. {option}", LABEL_LIMIT),
+    buttons = tuple(ButtonSpec(custom_id(session.game_id, reveal.position, i), clip(f"{LETTERS[i]}. {option}", MAX_BUTTON_LABEL),
                                "success" if i == question.answer else "secondary", disabled=True)
                     for i, option in enumerate(question.options))
     return Screen(embed, buttons)
@@ -132,21 +122,21 @@ END_TITLES = {"finished": "Quiz over · scoreboard", "stopped": "Quiz stopped ·
 def scoreboard_screen(session: QuizSession) -> Screen:
     totals = session.totals()
     asked = session.position + 1
-    lines = [f"**{rank}.** <@{uid}> · {points} point{'s' if points != 1 else ''} ({right}/{count} right)"
+    lines = [f"**{rank}.** <@{uid}> · {plural(points, 'point')} ({right}/{count} right)"
              for rank, (uid, points, right, count) in enumerate(totals[:SCOREBOARD_ROWS], start=1)]
     if len(totals) > SCOREBOARD_ROWS:
-        lines.append(f"…and {len(totals) - SCOREBOARD_ROWS} more")
+        lines.append(and_more(len(totals) - SCOREBOARD_ROWS))
     if not lines:
         lines = ["Nobody answered."]
     status = session.ended or "finished"
-    note = f"{asked} of {len(session.questions)} question{'s' if len(session.questions) != 1 else ''} asked."
+    note = f"{asked} of {plural(len(session.questions), 'question')} asked."
     if status == "stopped":
         note = (f"Stopped by <@{session.ended_by}> after " if session.ended_by else "Stopped after ") + \
             f"{asked} of {len(session.questions)} questions; the points earned are kept."
-    description = _lines_within(lines, DESCRIPTION_LIMIT - len(note) - 2) + "\n\n" + note
+    description = lines_within(lines, MAX_DESCRIPTION - len(note) - 2) + "\n\n" + note
     embed = {
         "title": END_TITLES[status],
-        "description": cut(description, DESCRIPTION_LIMIT),
+        "description": clip(description, MAX_DESCRIPTION),
         "color": COLOUR_END,
         "footer": {"text": "Points add up on /quiz leaderboard · /quiz stats for your record"},
     }
@@ -157,10 +147,10 @@ def leaderboard_embed(rows: list[ScoreRow], guild_name: str) -> dict:
     if not rows:
         return {"title": "Quiz leaderboard", "description": "Nobody has answered a quiz question here yet. "
                 "Start one with `/quiz start`.", "color": COLOUR_END}
-    lines = [f"**{rank}.** <@{r.user_id}> · {r.score} points · {r.games} game{'s' if r.games != 1 else ''} · "
+    lines = [f"**{rank}.** <@{r.user_id}> · {r.score} points · {plural(r.games, 'game')} · "
              f"{round(r.accuracy * 100)}% right ({r.correct}/{r.answers})" for rank, r in enumerate(rows, start=1)]
-    return {"title": cut(f"Quiz leaderboard · {guild_name}", TITLE_LIMIT),
-            "description": _lines_within(lines, DESCRIPTION_LIMIT), "color": COLOUR_END}
+    return {"title": clip(f"Quiz leaderboard · {guild_name}", MAX_TITLE),
+            "description": lines_within(lines, MAX_DESCRIPTION), "color": COLOUR_END}
 
 
 def stats_embed(user_id: int, record: tuple[ScoreRow, int] | None) -> dict:

@@ -19,13 +19,13 @@ from bot.chapters.render import (
     NO_PICTURE,
     NOTES_TITLE,
     PICTURE_MARK,
-    message_lower_bound,
     render_chapter,
     text_unit,
 )
 from bot.story.model import Block, Chapter
 from bot.story.parser import parse_thread
-from bot.text import ZWSP, discord_len, escape_markdown
+from bot.text import ZWSP, escape_markdown
+from tests.render_bounds import message_lower_bound
 
 SEED = Path(__file__).resolve().parents[2] / "data" / "aar-thread.txt"
 SEED_CHAPTERS = parse_thread(SEED.read_text(encoding="utf-8")).chapters
@@ -264,40 +264,6 @@ def test_rendering_is_deterministic_and_json_ready() -> None:
     assert json.loads(json.dumps(first)) == render_chapter(chapter, number=6, total=TOTAL)
 
 
-# --- escaping -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("raw", "escaped"), [
-    ("*italic* and **bold**", "\\*italic\\* and \\*\\*bold\\*\\*"),
-    ("snake_case __under__", "snake\\_case \\_\\_under\\_\\_"),
-    ("~~strike~~ ||spoiler|| `code`", "\\~\\~strike\\~\\~ \\|\\|spoiler\\|\\| \\`code\\`"),
-    ("back\\slash", "back\\\\slash"),
-    ("# Heading", "\\# Heading"),
-    ("-# subtext", "\\-# subtext"),
-    ("> quote", "\\> quote"),
-    ("- item", "\\- item"),
-    ("1. first", "1\\. first"),
-    ("[masked](https://example.com)", "\\[masked](https://example.com)"),
-    ("see https://example.com/a_b_c here", "see https://example.com/a_b_c here"),
-    ("1931-35: a mid-line - dash > and # stay", "1931-35: a mid-line - dash > and # stay"),
-    ("@everyone and @here", f"@{ZWSP}everyone and @{ZWSP}here"),
-    ("<@123> <@!4> <@&5> <#6> </cmd:7> <t:8:R> <:e:9> <a:e:9>",
-     f"<{ZWSP}@123> <{ZWSP}@!4> <{ZWSP}@&5> <{ZWSP}#6> <{ZWSP}/cmd:7> <{ZWSP}t:8:R> <{ZWSP}:e:9> <{ZWSP}a:e:9>"),
-    ("mail me@example.com, 3 < 4", "mail me@example.com, 3 < 4"),
-])
-def test_escape_markdown(raw: str, escaped: str) -> None:
-    assert escape_markdown(raw) == escaped
-    assert unmark(escaped).replace(ZWSP, "") == raw
-
-
-def test_escaping_matches_discord_py_where_both_escape() -> None:
-    """discord.py's own escaper (not importable from bot/) agrees on the inline marks."""
-    import discord
-
-    for raw in ("*a* **b** _c_ __d__ ~~e~~ ||f|| `g`", "x\\y", "# h", "> q"):
-        assert escape_markdown(raw) == discord.utils.escape_markdown(raw)
-
-
 def test_text_is_cut_into_whole_sentences() -> None:
     raw = ('Gen. Zhukov arrived. And then.. in the middle of it all, V. Blyukher said "Go!" '
            "1937 came? Yes!  Two spaces (kept). e.g. lower after a dot stays. The end...")
@@ -307,13 +273,6 @@ def test_text_is_cut_into_whole_sentences() -> None:
         "Yes!", "Two spaces (kept). e.g. lower after a dot stays.", "The end...",
     ]
     assert unit.chunk(0, len(unit.pieces)) == raw  # the original spacing survives
-
-
-def test_discord_len_counts_utf16_units() -> None:
-    assert discord_len("abc") == 3
-    assert discord_len("José") == 4
-    assert discord_len(PICTURE_MARK) == 3  # U+1F5BC is two UTF-16 units, then VS16
-    assert discord_len("😀😀") == 4
 
 
 # --- synthetic chapters ---------------------------------------------------------------------------

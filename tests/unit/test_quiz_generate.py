@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 
 import pytest
 
@@ -18,13 +19,24 @@ from bot.quiz.generate import (
     date_key,
     date_label,
     fold,
-    generate_questions,
     names_the_person,
     number_value,
     occurs,
 )
 from bot.quiz.model import Question
 from tests.quiz_support import SeedSource, seed_source
+
+
+def generate_questions(chapters: Sequence[SourceChapter], people: Sequence[Person] = (),
+                       only: Iterable[int] | None = None) -> list[Question]:
+    """Every question the text of `chapters` supports, about the chapters in `only` (default: all).
+
+    Distractors come from `chapters` only: pass exactly the chapters a guild has released.
+    """
+    generator = Generator(chapters, people)
+    allowed = set(generator.chapters)
+    numbers = sorted(allowed if only is None else set(only) & allowed)
+    return generator.cloze(numbers) + generator.who(numbers, allowed) + generator.which_chapter(numbers, allowed)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,101 @@
+"""The schedule service against a real (in-memory) database and a recording publisher: adding, firing
+once after downtime, skipping a slot already claimed, pausing, resuming, cancelling, guild isolation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.chapters import schedules as service
+from bot.chapters.publishing import ReleaseOutcome
+from bot.chapters.when import ScheduleError, to_iso
+from bot.storage import open_database
+from bot.storage.guilds import update_guild_settings
+
+NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # a Wednesday, the week Europe springs forward
+
+
+# --- the schedule service ---------------------------------------------------------------------------
+
+class RecordingPublisher:
+    """Stands in for the release engine: records what the schedule service asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    async def release_next(self, guild_id: int, channel_id: int, **kw: object) -> ReleaseOutcome:
+        self.calls.append({"guild": guild_id, "channel": channel_id, **kw})
+        return ReleaseOutcome("released", guild_id, len(self.calls))
+
+
+@pytest.fixture
+async def conn():
+    connection = await open_database(":memory:")
+    yield connection
+    await connection.close()
+
+
+async def test_service_defaults_to_the_guild_zone_and_fires_once_after_downtime(conn) -> None:
+    await update_guild_settings(conn, 1, timezone="Europe/Paris", story_channel_id=555)
+    info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone=None, created_by=9,
+                                      channel_id=77, now=NOW)
+    assert info.when.zone == "Europe/Paris" and info.next_run_at == datetime(2026, 3, 25, 19, 0, tzinfo=UTC)
+    publisher = RecordingPublisher()
+    assert await service.run_due(conn, publisher, NOW) == []
+    # The bot was down for three evenings: it fires once and moves to the next evening after now.
+    late = datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    fired = await service.run_due(conn, publisher, late)
+    assert [f.schedule_id for f in fired] == [info.id]
+    assert publisher.calls == [{"guild": 1, "channel": 555, "threads": True, "schedule_id": info.id,
+                                "schedule_slot": "2026-03-25T19:00:00Z", "finish_interrupted_first": True}]
+    assert fired[0].next_run_at == datetime(2026, 3, 28, 19, 0, tzinfo=UTC)
+    assert await service.run_due(conn, publisher, late) == []
+    assert len(publisher.calls) == 1
+
+
+async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> None:
+    """A crash after the release was claimed but before the schedule moved on: the slot does not fire again."""
+    from bot.storage import release_log
+
+    await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (1, 't', 'T', 'h')")
+    info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone="UTC", created_by=None,
+                                      channel_id=77, now=NOW)
+    assert info.next_run_at is not None
+    await release_log.claim_release(conn, guild_id=1, chapter=1, channel_id=77, payloads=[{"content": "x"}],
+                                    thread_name=None, started_at="s", schedule_id=info.id,
+                                    schedule_slot=to_iso(info.next_run_at))
+    publisher = RecordingPublisher()
+    fired = await service.run_due(conn, publisher, info.next_run_at + timedelta(minutes=1))
+    assert [(f.schedule_id, f.outcome) for f in fired] == [(info.id, None)]
+    assert publisher.calls == []
+    [row] = await service.list_schedules(conn, 1)
+    assert row.next_run_at == info.next_run_at + timedelta(days=1)
+
+
+async def test_service_pause_resume_cancel_and_guild_isolation(conn) -> None:
+    a = await service.add_schedule(conn, guild_id=1, when_text="every monday 18:00", zone="UTC", created_by=None,
+                                   channel_id=5, now=NOW)
+    once = await service.add_schedule(conn, guild_id=1, when_text="2026-03-26 10:00", zone="UTC",
+                                      created_by=None, channel_id=5, now=NOW)
+    other = await service.add_schedule(conn, guild_id=2, when_text="daily 08:00", zone="UTC", created_by=None,
+                                       channel_id=6, now=NOW)
+    assert [s.id for s in await service.list_schedules(conn, 1)] == [once.id, a.id]
+    with pytest.raises(ScheduleError, match="no live schedule"):
+        await service.cancel_schedule(conn, 1, other.id, NOW)  # another guild's id is unknown here
+    paused = await service.pause(conn, 1)
+    assert {p.id for p in paused} == {a.id, once.id}
+    publisher = RecordingPublisher()
+    two_weeks = NOW + timedelta(days=14)
+    fired = await service.run_due(conn, publisher, two_weeks)
+    assert [f.guild_id for f in fired] == [2]  # only the unpaused guild
+    resumed, expired = await service.resume(conn, 1, two_weeks)
+    assert [r.id for r in resumed] == [a.id] and [e.id for e in expired] == [once.id]
+    assert resumed[0].next_run_at == datetime(2026, 4, 13, 18, 0, tzinfo=UTC)  # next Monday after now
+    assert await service.run_due(conn, publisher, two_weeks) == []  # resumed past now; guild 2 moved on
+    assert len(publisher.calls) == 1
+    cancelled = await service.cancel_schedule(conn, 1, a.id, two_weeks)
+    assert cancelled.id == a.id
+    assert await service.list_schedules(conn, 1) == []
+    with pytest.raises(ScheduleError):
+        await service.cancel_schedule(conn, 1, a.id, two_weeks)
