@@ -232,5 +232,5 @@ def run_bot(settings: Settings) -> int:
     if not settings.token:
         print("aar-bot: DISCORD_TOKEN is not set; set it in the environment or in a .env file.", file=sys.stderr)
         return EXIT_USAGE
-    discord.utils.setup_logging(level=settings.log_level)
+    discord.utils.setup_logging(level=logging.getLevelNamesMapping()[settings.log_level])
     return asyncio.run(_run(settings))

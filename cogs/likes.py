@@ -138,19 +138,19 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
 
     async def _reconcile_part(self, part: ReleasePart) -> int:
         """Re-read one release message's reactions; 1 if it was read, 0 if it could not be."""
-        assert self.ingest is not None
-        channel = self.bot.get_channel(part.channel_id) or self.bot.get_partial_messageable(
-            part.channel_id, guild_id=part.guild_id)
+        ingest = self.ingest
+        assert ingest is not None
+        channel = self.bot.get_partial_messageable(part.channel_id, guild_id=part.guild_id)
         max_users = self.limits.max_users
 
         async def fetch() -> SnapshotData:
-            message = await channel.fetch_message(part.message_id)  # type: ignore[union-attr]
+            message = await channel.fetch_message(part.message_id)
             pairs: set[tuple[int, str]] = set()
             partial: set[str] = set()
             for reaction in message.reactions:
                 key = key_of(reaction.emoji)
                 if isinstance(reaction.emoji, discord.PartialEmoji | discord.Emoji) and reaction.emoji.id:
-                    self.ingest.note_emoji_name(key, reaction.emoji.name or "emoji", reaction.emoji.animated)
+                    ingest.note_emoji_name(key, reaction.emoji.name or "emoji", reaction.emoji.animated)
                 kinds = [discord.ReactionType.normal]
                 if reaction.burst_count:
                     kinds.append(discord.ReactionType.burst)
@@ -165,7 +165,7 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
             return SnapshotData(frozenset(pairs), frozenset(partial))
 
         try:
-            await self.ingest.reconcile_message(part.message_id, fetch)
+            await ingest.reconcile_message(part.message_id, fetch)
         except discord.NotFound:
             _log.info("likes: release message %s (chapter %s) is gone", part.message_id, part.chapter_number)
             return 0
@@ -187,17 +187,16 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
         if action is None:
             return
         embed = to_embed(render.hall_of_fame_card(action).embed())
-        channel = self.bot.get_channel(action.channel_id) or self.bot.get_partial_messageable(
-            action.channel_id, guild_id=action.guild_id)
+        channel = self.bot.get_partial_messageable(action.channel_id, guild_id=action.guild_id)
         now = self.bot.clock().isoformat()
         try:
             if action.kind == "post":
-                message = await channel.send(embed=embed)  # type: ignore[union-attr]
+                message = await channel.send(embed=embed)
                 await hall_of_fame.record_shown(self.bot.db, action, message.id, now)
             else:
                 assert action.message_id is not None
                 # Deliberate: discord.py applies the bot-wide AllowedMentions to an edit only with content.
-                await channel.get_partial_message(action.message_id).edit(  # type: ignore[union-attr]
+                await channel.get_partial_message(action.message_id).edit(
                     embed=embed, allowed_mentions=self.bot.allowed_mentions)
                 await hall_of_fame.record_shown(self.bot.db, action, action.message_id, now)
         except discord.NotFound:

@@ -181,9 +181,9 @@ class Publisher:
             )
             if not claimed:
                 return ReleaseOutcome("busy", guild_id, number, total=total, error="already claimed")
-            release = await release_log.get_release(self.conn, guild_id, number)
-            assert release is not None
-            return await self._drive(release, fresh=True, known=known)
+            planned = await release_log.get_release(self.conn, guild_id, number)
+            assert planned is not None
+            return await self._drive(planned, fresh=True, known=known)
 
     async def resume(self, guild_id: int | None = None) -> list[ReleaseOutcome]:
         """Finish every interrupted release (of one guild, or all): what a fresh start does first."""

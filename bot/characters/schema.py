@@ -165,6 +165,7 @@ def _validate_member(entry: dict[str, Any], where: str, sides: list[str], proble
     notes = _validate_notes(entry.get("notes"), where, problems)
     if len(problems) > start:
         return None
+    assert isinstance(key, str) and isinstance(name, str) and isinstance(side, str)  # validated above
     member = CastMember(key, name, side, aliases, not_matching, notes)
     known = {search_key(a.text) for a in member.spellings}
     for phrase in not_matching:
@@ -203,6 +204,7 @@ def _validate_aliases(value: Any, where: str, problems: list[str]) -> list[Alias
         if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 1):
             problems.append(f"{label} ({text!r}): `since` must be a chapter number (1 or more)")
             continue
+        assert isinstance(text, str)  # validated above
         aliases.append(Alias(text, case_sensitive, since))
     return aliases
 

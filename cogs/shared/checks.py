@@ -8,7 +8,7 @@ from `ModeratorCog` (one check for the cog); a moderator command in a group ever
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
@@ -36,11 +36,11 @@ async def member_is_moderator(bot: AARBot, interaction: discord.Interaction) -> 
                         moderator_role_id=settings.moderator_role_id)
 
 
-async def require_moderator(interaction: discord.Interaction[AARBot]) -> bool:
+async def require_moderator(interaction: discord.Interaction) -> bool:
     """Pass a moderator; refuse anyone else with the reason (the tree's error handler shows it)."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage(SERVER_ONLY)
-    if not await member_is_moderator(interaction.client, interaction):
+    if not await member_is_moderator(cast("AARBot", interaction.client), interaction):
         raise app_commands.CheckFailure(NOT_A_MODERATOR)
     return True
 
@@ -53,5 +53,5 @@ def moderator_only() -> Any:
 class ModeratorCog(commands.GroupCog):
     """A command group for moderators only: every command and subcommand is checked once, here."""
 
-    async def interaction_check(self, interaction: discord.Interaction[AARBot]) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await require_moderator(interaction)
