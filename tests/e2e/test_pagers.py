@@ -32,7 +32,8 @@ async def test_read_pages_turn_after_a_restart(seeded, bot_factory, fake_discord
     await first.close()
 
     second = await bot_factory()  # a new process: nothing of the first one's views survives
-    click = await fake_discord.click(message, by_label(message, "Next")["custom_id"], member=guild_setup.member)
+    next_page = by_label(message, "Next")["custom_id"]
+    click = await fake_discord.click(message, next_page, member=guild_setup.member)
     await click.wait_response()
     assert record.message is not None and record.message["content"] == pages[1]["content"]
     assert by_label(record.message, "Page")["label"] == f"Page 2 of {len(pages)}"
@@ -49,8 +50,8 @@ async def test_both_pagers_show_the_same_buttons(seeded, bot_factory, fake_disco
                                        member=guild_setup.member)
 
     def look(message: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return [(c.get("label", "").split(" ")[0], c.get("emoji", {}).get("name"), c["style"], c.get("disabled"))
-                for c in buttons(message)]
+        return [(c.get("label", "").split(" ")[0], c.get("emoji", {}).get("name"), c["style"],
+                 c.get("disabled")) for c in buttons(message)]
 
     assert look(await read.wait_message()) == look(await roster.wait_message()) == [
         ("Previous", "◀️", 2, True), ("Page", None, 2, True), ("Next", "▶️", 1, False)]
