@@ -314,28 +314,13 @@ class Counter(discord.ui.View):
         self.count += 1
         await interaction.response.edit_message(content=f"count {self.count}")
 
-    @discord.ui.button(label="Name", custom_id="test:name")
-    async def ask(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(NameModal())
 
-
-class NameModal(discord.ui.Modal, title="Your name"):
-    name = discord.ui.TextInput(label="Name", custom_id="name")
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(f"hello {self.name.value}", ephemeral=True)
-
-
-async def test_button_click_and_modal(running_bot, fake_discord: FakeDiscord, guild_setup) -> None:
+async def test_button_click(running_bot, fake_discord: FakeDiscord, guild_setup) -> None:
     message = await running_bot.get_channel(guild_setup.general.id).send("count 0", view=Counter())
-    click = await fake_discord.click(fake_discord.messages[message.id], "test:count", member=guild_setup.member)
+    click = await fake_discord.click(fake_discord.messages[message.id], "test:count",
+                                     member=guild_setup.member)
     assert (await click.wait_response())["type"] == 7
     assert fake_discord.messages[message.id]["content"] == "count 1"
-    opened = await fake_discord.click(message.id, "test:name", member=guild_setup.member)
-    assert (await opened.wait_response())["type"] == 9
-    submitted = await fake_discord.submit_modal(opened, {"name": "Ada"})
-    reply = await submitted.wait_message()
-    assert reply["content"] == "hello Ada" and reply["flags"] & EPHEMERAL
     with pytest.raises(TestApiError):
         await fake_discord.click(message.id, "no-such-button")
 

@@ -8,9 +8,11 @@
 """
 
 from . import models, validation
+from .errors import DiscordError, TestApiError
 from .models import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
+    EPHEMERAL,
     MANAGE_GUILD,
     MANAGE_MESSAGES,
     Channel,
@@ -19,19 +21,11 @@ from .models import (
     Role,
     User,
 )
-from .server import (
-    EPHEMERAL,
-    DiscordError,
-    FakeDiscord,
-    GuildSetup,
-    Interaction,
-    InteractionResponse,
-    RecordedRequest,
-    TestApiError,
-)
+from .records import GuildSetup, Interaction, InteractionResponse, RecordedRequest
+from .server import FakeDiscord
 
 __all__ = [
-    "ADMINISTRATOR", "ALL_PERMISSIONS", "EPHEMERAL", "MANAGE_GUILD", "MANAGE_MESSAGES", "Channel", "DiscordError",
-    "FakeDiscord", "Guild", "GuildSetup", "Interaction", "InteractionResponse", "Member", "RecordedRequest", "Role",
-    "TestApiError", "User", "models", "validation",
+    "ADMINISTRATOR", "ALL_PERMISSIONS", "EPHEMERAL", "MANAGE_GUILD", "MANAGE_MESSAGES", "Channel",
+    "DiscordError", "FakeDiscord", "Guild", "GuildSetup", "Interaction", "InteractionResponse", "Member",
+    "RecordedRequest", "Role", "TestApiError", "User", "models", "validation",
 ]

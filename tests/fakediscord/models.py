@@ -29,9 +29,14 @@ CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL_PERMISSIONS = (1 << 53) - 1
 
+# Message flags.
+HAS_THREAD = 1 << 5
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+
 EVERYONE_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ADD_REACTIONS | EMBED_LINKS
-                        | ATTACH_FILES | USE_EXTERNAL_EMOJIS | USE_APPLICATION_COMMANDS | CREATE_PUBLIC_THREADS
-                        | SEND_MESSAGES_IN_THREADS)
+                        | ATTACH_FILES | USE_EXTERNAL_EMOJIS | USE_APPLICATION_COMMANDS
+                        | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS)
 BOT_PERMISSIONS = EVERYONE_PERMISSIONS | MANAGE_MESSAGES | MANAGE_THREADS | CREATE_PRIVATE_THREADS
 
 _counter = itertools.count()
@@ -56,9 +61,11 @@ class Role:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": str(self.id), "name": self.name, "permissions": str(self.permissions), "position": self.position,
-            "color": 0, "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
-            "hoist": False, "managed": False, "mentionable": False, "flags": 0, "icon": None, "unicode_emoji": None,
+            "id": str(self.id), "name": self.name, "permissions": str(self.permissions),
+            "position": self.position, "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False, "managed": False, "mentionable": False, "flags": 0, "icon": None,
+            "unicode_emoji": None,
         }
 
 
@@ -137,7 +144,8 @@ class Channel:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": str(self.id), "type": self.type, "name": self.name, "position": 0, "permission_overwrites": [],
+            "id": str(self.id), "type": self.type, "name": self.name, "position": 0,
+            "permission_overwrites": [],
             "nsfw": False, "topic": self.topic, "rate_limit_per_user": 0, "flags": 0,
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "last_message_id": str(max(self.messages)) if self.messages else None,
@@ -147,9 +155,11 @@ class Channel:
         if self.is_thread:
             data.update({
                 "owner_id": str(self.owner_id) if self.owner_id else None,
-                "message_count": len(self.messages), "member_count": 1, "total_message_sent": len(self.messages),
+                "message_count": len(self.messages), "member_count": 1,
+                "total_message_sent": len(self.messages),
                 "thread_metadata": {"archived": self.archived, "auto_archive_duration": 1440,
-                                    "archive_timestamp": iso_now(), "locked": False, "create_timestamp": iso_now()},
+                                    "archive_timestamp": iso_now(), "locked": False,
+                                    "create_timestamp": iso_now()},
             })
         return data
 
@@ -193,7 +203,8 @@ class Guild:
             "joined_at": self.created_at, "icon": None, "splash": None, "banner": None, "description": None,
             "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
             "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "premium_subscription_count": 0,
-            "preferred_locale": "en-US", "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
+            "preferred_locale": "en-US", "system_channel_id": None, "system_channel_flags": 0,
+            "rules_channel_id": None,
             "afk_channel_id": None, "afk_timeout": 300, "vanity_url_code": None, "max_members": 500000,
             "application_id": None, "public_updates_channel_id": None, "max_video_channel_users": 25,
         }

@@ -30,7 +30,6 @@ MAX_BUTTONS_PER_ROW = 5
 MAX_CUSTOM_ID = 100
 MAX_SELECT_OPTIONS = 25
 MAX_AUTOCOMPLETE_CHOICES = 25
-MAX_MODAL_TITLE = 45
 
 Errors = dict[str, Any]
 
@@ -75,7 +74,8 @@ def validate_embeds(embeds: list[dict[str, Any]] | None, errors: Errors) -> None
         _max_len(errors, p + ("description",), embed.get("description"), MAX_EMBED_DESCRIPTION)
         fields = embed.get("fields") or []
         if len(fields) > MAX_EMBED_FIELDS:
-            add_error(errors, p + ("fields",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBED_FIELDS} or fewer in length.")
+            add_error(errors, p + ("fields",), "BASE_TYPE_MAX_LENGTH",
+                      f"Must be {MAX_EMBED_FIELDS} or fewer in length.")
         for j, field in enumerate(fields):
             for key in ("name", "value"):
                 if not field.get(key):
@@ -85,24 +85,24 @@ def validate_embeds(embeds: list[dict[str, Any]] | None, errors: Errors) -> None
         _max_len(errors, p + ("footer", "text"), (embed.get("footer") or {}).get("text"), MAX_FOOTER_TEXT)
         _max_len(errors, p + ("author", "name"), (embed.get("author") or {}).get("name"), MAX_AUTHOR_NAME)
     if sum(embed_size(e) for e in embeds) > MAX_EMBEDS_TOTAL:
-        add_error(errors, ("embeds",), "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBEDS_TOTAL}")
+        add_error(errors, ("embeds",), "MAX_EMBED_SIZE_EXCEEDED",
+                  f"Embed size exceeds maximum size of {MAX_EMBEDS_TOTAL}")
 
 
 def _walk_components(components: list[dict[str, Any]]):
     for component in components or []:
         yield component
         yield from _walk_components(component.get("components") or [])
-        if isinstance(component.get("component"), dict):
-            yield component["component"]
         if isinstance(component.get("accessory"), dict):
             yield component["accessory"]
 
 
-def validate_components(components: list[dict[str, Any]] | None, errors: Errors, *, modal: bool = False) -> None:
+def validate_components(components: list[dict[str, Any]] | None, errors: Errors) -> None:
     if not components:
         return
     if len(components) > MAX_ACTION_ROWS:
-        add_error(errors, ("components",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ACTION_ROWS} or fewer in length.")
+        add_error(errors, ("components",), "BASE_TYPE_MAX_LENGTH",
+                  f"Must be {MAX_ACTION_ROWS} or fewer in length.")
     for i, row in enumerate(components):
         if row.get("type") == 1:
             children = row.get("components") or []
@@ -111,7 +111,7 @@ def validate_components(components: list[dict[str, Any]] | None, errors: Errors,
             if len(buttons) > MAX_BUTTONS_PER_ROW:
                 add_error(errors, ("components", i, "components"), "BASE_TYPE_MAX_LENGTH",
                           f"Must be {MAX_BUTTONS_PER_ROW} or fewer in length.")
-            if others and (len(children) > 1) and not modal:
+            if others and (len(children) > 1):
                 add_error(errors, ("components", i, "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
                           "The specified component exceeds the maximum width")
     for component in _walk_components(components):
@@ -138,23 +138,17 @@ def is_empty_message(payload: dict[str, Any], files: int = 0) -> bool:
                 or payload.get("sticker_ids") or payload.get("poll") or files)
 
 
-def validate_modal(payload: dict[str, Any]) -> Errors:
-    errors: Errors = {}
-    _max_len(errors, ("title",), payload.get("title"), MAX_MODAL_TITLE)
-    _max_len(errors, ("custom_id",), payload.get("custom_id"), MAX_CUSTOM_ID)
-    validate_components(payload.get("components"), errors, modal=True)
-    return errors
-
-
 def validate_autocomplete(payload: dict[str, Any]) -> Errors:
     errors: Errors = {}
     choices = payload.get("choices") or []
     if len(choices) > MAX_AUTOCOMPLETE_CHOICES:
-        add_error(errors, ("choices",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_AUTOCOMPLETE_CHOICES} or fewer in length.")
+        add_error(errors, ("choices",), "BASE_TYPE_MAX_LENGTH",
+                  f"Must be {MAX_AUTOCOMPLETE_CHOICES} or fewer in length.")
     for i, choice in enumerate(choices):
         name = choice.get("name") or ""
         if not 1 <= len(name) <= 100:
-            add_error(errors, ("choices", i, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            add_error(errors, ("choices", i, "name"), "BASE_TYPE_BAD_LENGTH",
+                      "Must be between 1 and 100 in length.")
     return errors
 
 
@@ -169,7 +163,8 @@ def _name_char_ok(ch: str) -> bool:
         return True
     cp = ord(ch)
     # Devanagari (+ Extended, Vedic Extensions), Thai.
-    return 0x0900 <= cp <= 0x097F or 0xA8E0 <= cp <= 0xA8FF or 0x1CD0 <= cp <= 0x1CFF or 0x0E00 <= cp <= 0x0E7F
+    return (0x0900 <= cp <= 0x097F or 0xA8E0 <= cp <= 0xA8FF or 0x1CD0 <= cp <= 0x1CFF
+            or 0x0E00 <= cp <= 0x0E7F)
 
 
 def valid_chat_input_name(name: str) -> bool:
@@ -187,7 +182,8 @@ def _check_name_description(errors: Errors, path: tuple, obj: dict[str, Any], ch
                       f"Must be between 1 and {MAX_DESCRIPTION} in length.")
     else:
         if not 1 <= len(name) <= MAX_NAME:
-            add_error(errors, path + ("name",), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_NAME} in length.")
+            add_error(errors, path + ("name",), "BASE_TYPE_BAD_LENGTH",
+                      f"Must be between 1 and {MAX_NAME} in length.")
         if obj.get("description"):
             add_error(errors, path + ("description",), "APPLICATION_COMMAND_INVALID_DESCRIPTION",
                       "Context menu commands cannot have a description")
@@ -206,20 +202,24 @@ def _option_chars(option: dict[str, Any]) -> int:
 
 def _validate_options(errors: Errors, path: tuple, options: list[dict[str, Any]]) -> None:
     if len(options) > MAX_OPTIONS:
-        add_error(errors, path + ("options",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_OPTIONS} or fewer in length.")
+        add_error(errors, path + ("options",), "BASE_TYPE_MAX_LENGTH",
+                  f"Must be {MAX_OPTIONS} or fewer in length.")
     seen: set[str] = set()
     for i, option in enumerate(options):
         p = path + ("options", i)
         _check_name_description(errors, p, option, chat_input=True)
         if option.get("name") in seen:
-            add_error(errors, p + ("name",), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name already exists")
+            add_error(errors, p + ("name",), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                      "Option name already exists")
         seen.add(option.get("name"))
         choices = option.get("choices") or []
         if len(choices) > MAX_CHOICES:
-            add_error(errors, p + ("choices",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CHOICES} or fewer in length.")
+            add_error(errors, p + ("choices",), "BASE_TYPE_MAX_LENGTH",
+                      f"Must be {MAX_CHOICES} or fewer in length.")
         for j, choice in enumerate(choices):
             if not 1 <= len(choice.get("name") or "") <= 100:
-                add_error(errors, p + ("choices", j, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+                add_error(errors, p + ("choices", j, "name"), "BASE_TYPE_BAD_LENGTH",
+                          "Must be between 1 and 100 in length.")
         if option.get("type") in (1, 2):
             _validate_options(errors, p, option.get("options") or [])
 
@@ -231,7 +231,8 @@ def validate_command(command: dict[str, Any], errors: Errors, index: int) -> Non
     if chat_input:
         _validate_options(errors, path, command.get("options") or [])
         if _option_chars(command) > MAX_COMMAND_TOTAL:
-            add_error(errors, path, "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds maximum size ({MAX_COMMAND_TOTAL})")
+            add_error(errors, path, "APPLICATION_COMMAND_TOO_LARGE",
+                      f"Command exceeds maximum size ({MAX_COMMAND_TOTAL})")
 
 
 def validate_commands(commands: list[dict[str, Any]], *, global_: bool) -> Errors:
@@ -243,6 +244,7 @@ def validate_commands(commands: list[dict[str, Any]], *, global_: bool) -> Error
         validate_command(command, errors, i)
         key = (command.get("type", 1), command.get("name"))
         if key in seen:
-            add_error(errors, (i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
+            add_error(errors, (i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                      "Application command names must be unique")
         seen.add(key)
     return errors

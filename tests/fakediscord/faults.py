@@ -1,0 +1,105 @@
+"""Fault injection: answer requests with 429/5xx instead of handling them, or deny operations in a channel."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .errors import DiscordError, TestApiError, json_response
+from .models import (
+    ADD_REACTIONS,
+    BOT_PERMISSIONS,
+    CREATE_PRIVATE_THREADS,
+    CREATE_PUBLIC_THREADS,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    Channel,
+)
+from .state import World
+
+# Operations `FakeDiscord.forbid` can deny in a channel, and the permission bits they need.
+OPERATIONS = {
+    "send_messages": SEND_MESSAGES | SEND_MESSAGES_IN_THREADS,
+    "create_thread": CREATE_PUBLIC_THREADS | CREATE_PRIVATE_THREADS,
+    "add_reaction": ADD_REACTIONS,
+}
+
+
+@dataclass
+class Fault:
+    status: int
+    method: str | None
+    path: re.Pattern[str] | None
+    times: int
+    retry_after: float
+    global_: bool
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.method is None or self.method == method)
+                and (self.path is None or self.path.search(path) is not None) and self.times > 0)
+
+    def response(self) -> web.Response:
+        """What Discord sends for this status: a 429 with every rate-limit header discord.py reads."""
+        if self.status == 429:
+            headers = {"Retry-After": str(max(1, round(self.retry_after))), "Via": "1.1 google",
+                       "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                       "X-RateLimit-Reset": str(time.time() + self.retry_after),
+                       "X-RateLimit-Reset-After": str(self.retry_after),
+                       "X-RateLimit-Scope": "global" if self.global_ else "user"}
+            if self.global_:
+                headers["X-RateLimit-Global"] = "true"
+            else:
+                headers["X-RateLimit-Bucket"] = "fakebucket"
+            body = {"message": "You are being rate limited.", "retry_after": self.retry_after,
+                    "global": self.global_, "code": 0}
+            return json_response(body, status=429, headers=headers)
+        if self.status == 403:
+            return json_response({"code": 50013, "message": "Missing Permissions"}, status=403)
+        return json_response({"code": 0, "message": f"{self.status}: injected fault"}, status=self.status)
+
+
+class Faults(World):
+    """FakeDiscord's part that injects faults: `inject_fault`, `forbid` / `allow`."""
+
+    def inject_fault(self, status: int, *, method: str | None = None, path: str | None = None, times: int = 1,
+                     retry_after: float = 0.05, global_: bool = False) -> Fault:
+        """Answer the next `times` matching requests with `status` (429, 500, 502, ...), not handling them."""
+        fault = Fault(status=status, method=method, path=re.compile(path) if path else None, times=times,
+                      retry_after=retry_after, global_=global_)
+        self._faults.append(fault)
+        return fault
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        """The first injected fault matching this request, used up by one."""
+        fault = next((f for f in self._faults if f.matches(method, path)), None)
+        if fault is not None:
+            fault.times -= 1
+        return fault
+
+    def forbid(self, channel: Channel | int, *operations: str) -> None:
+        """403 Missing Permissions (50013) in this channel for the given operations (default: all)."""
+        cid = channel if isinstance(channel, int) else channel.id
+        ops = set(operations or OPERATIONS)
+        unknown = ops - set(OPERATIONS)
+        if unknown:
+            raise TestApiError(f"unknown operations {unknown}; choose from {set(OPERATIONS)}")
+        self._forbidden.setdefault(cid, set()).update(ops)
+
+    def allow(self, channel: Channel | int) -> None:
+        self._forbidden.pop(channel if isinstance(channel, int) else channel.id, None)
+
+    def _check_allowed(self, channel_id: int, operation: str) -> None:
+        ch = self.channels.get(channel_id)
+        ids = {channel_id} | ({ch.parent_id} if ch and ch.parent_id else set())
+        if any(operation in self._forbidden.get(i, ()) for i in ids):
+            raise DiscordError(403, 50013, "Missing Permissions")
+
+    def app_permissions(self, channel: Channel) -> int:
+        """The bot's permissions in `channel` as interactions report them: less what `forbid` denies there."""
+        perms = BOT_PERMISSIONS
+        for op in self._forbidden.get(channel.id, set()) | self._forbidden.get(channel.parent_id or 0, set()):
+            perms &= ~OPERATIONS[op]
+        return perms

@@ -1,0 +1,177 @@
+"""REST handlers for channels: messages (history, send, edit, delete), reactions, and threads."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from .errors import DiscordError, form_error, json_response
+from .faults import Faults
+from .models import HAS_THREAD, Channel, snowflake
+from .reactions import Reactions, emoji_from_path, emoji_key
+from .rest import FILES_KEY, JSON_KEY
+
+
+class RestChannels(Reactions, Faults):
+    """FakeDiscord's part that answers /channels/..."""
+
+    def _channel(self, request: web.Request) -> Channel:
+        channel = self.channels.get(int(request.match_info["cid"]))
+        if channel is None:
+            raise DiscordError(404, 10003, "Unknown Channel")
+        return channel
+
+    def _message(self, channel: Channel, mid: str) -> dict[str, Any]:
+        msg = channel.messages.get(int(mid))
+        if msg is None:
+            raise DiscordError(404, 10008, "Unknown Message")
+        return msg
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        return json_response(self._channel(request).to_dict())
+
+    # --- messages --------------------------------------------------------------------------------
+
+    async def _channel_messages(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if request.method == "GET":
+            q = request.query
+            limit = min(max(int(q.get("limit", 50)), 1), 100)
+            ids = sorted(channel.messages)
+            if "after" in q:
+                picked = [i for i in ids if i > int(q["after"])][:limit]
+            elif "around" in q:
+                around = int(q["around"])
+                before = [i for i in ids if i < around][-(limit // 2):] if limit > 1 else []
+                picked = before + [i for i in ids if i >= around][: limit - len(before)]
+            else:
+                pool = [i for i in ids if i < int(q["before"])] if "before" in q else ids
+                picked = pool[-limit:]
+            return json_response([channel.messages[i] for i in sorted(picked, reverse=True)])
+        if request.method != "POST":
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+        self._check_allowed(channel.id, "send_messages")
+        if channel.archived:
+            raise DiscordError(400, 50083, "Thread is archived")
+        payload = self._validate_message(request[JSON_KEY], request[FILES_KEY])
+        nonce = payload.get("nonce")
+        if nonce is not None and payload.get("enforce_nonce"):
+            key = (channel.id, str(nonce))
+            seen = self._nonces.get(key)
+            if seen and time.monotonic() - seen[0] < self.nonce_window and seen[1] in channel.messages:
+                return json_response(channel.messages[seen[1]])
+        msg = self._create_message(channel, payload, author=self.bot_user, files=request[FILES_KEY])
+        if nonce is not None and payload.get("enforce_nonce"):
+            self._nonces[(channel.id, str(nonce))] = (time.monotonic(), int(msg["id"]))
+        return json_response(msg)
+
+    async def _channel_message(self, request: web.Request) -> web.StreamResponse:
+        channel = self._channel(request)
+        msg = self._message(channel, request.match_info["mid"])
+        if request.method == "GET":
+            return json_response(msg)
+        if request.method == "PATCH":
+            if msg["author"]["id"] != str(self.bot_user.id):
+                raise DiscordError(403, 50005, "Cannot edit a message authored by another user")
+            self._edit_message(msg, request[JSON_KEY] or {}, request[FILES_KEY])
+            return json_response(msg)
+        if request.method == "DELETE":
+            del channel.messages[int(msg["id"])]
+            self.messages.pop(int(msg["id"]), None)
+            return web.Response(status=204)
+        raise web.HTTPMethodNotAllowed(request.method, ["GET", "PATCH", "DELETE"])
+
+    # --- reactions -------------------------------------------------------------------------------
+
+    async def _reactions_all(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        msg = self._message(channel, request.match_info["mid"])
+        if request.method != "DELETE":
+            raise web.HTTPMethodNotAllowed(request.method, ["DELETE"])
+        await self.remove_all_reactions(msg)
+        return web.Response(status=204)
+
+    async def _reactions_emoji(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        msg = self._message(channel, request.match_info["mid"])
+        emoji = emoji_from_path(request.match_info["emoji"])
+        if request.method == "GET":
+            users = self._reactions.get((int(msg["id"]), emoji_key(emoji)), [])
+            after = int(request.query.get("after", 0))
+            limit = min(int(request.query.get("limit", 25)), 100)
+            picked = sorted(u for u in users if u > after)[:limit]
+            return json_response([self.users[u].to_dict() for u in picked])
+        if request.method == "DELETE":
+            await self.remove_emoji_reactions(msg, emoji)
+            return web.Response(status=204)
+        raise web.HTTPMethodNotAllowed(request.method, ["GET", "DELETE"])
+
+    async def _reaction_user(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        msg = self._message(channel, request.match_info["mid"])
+        emoji = emoji_from_path(request.match_info["emoji"])
+        who = request.match_info["user"]
+        uid = self.bot_user.id if who == "@me" else int(who)
+        if request.method == "PUT":
+            if who != "@me":
+                raise web.HTTPMethodNotAllowed(request.method, ["DELETE"])
+            self._check_allowed(channel.id, "add_reaction")
+            if self._apply_reaction(msg, emoji, uid, add=True) and self.echo_bot_reactions:
+                member = channel.guild.members.get(uid) if channel.guild else None
+                data = self._reaction_event(msg, emoji) | {"user_id": str(uid),
+                                                           "message_author_id": msg["author"]["id"]}
+                if member is not None:
+                    data["member"] = member.to_dict()
+                await self.dispatch("MESSAGE_REACTION_ADD", data)
+            return web.Response(status=204)
+        if request.method == "DELETE":
+            if (self._apply_reaction(msg, emoji, uid, add=False)
+                    and (uid != self.bot_user.id or self.echo_bot_reactions)):
+                await self.dispatch("MESSAGE_REACTION_REMOVE",
+                                    self._reaction_event(msg, emoji) | {"user_id": str(uid)})
+            return web.Response(status=204)
+        raise web.HTTPMethodNotAllowed(request.method, ["PUT", "DELETE"])
+
+    # --- threads ---------------------------------------------------------------------------------
+
+    async def _new_thread(self, parent: Channel, tid: int, body: dict[str, Any], type: int) -> Channel:
+        name = (body.get("name") or "").strip()
+        if not 1 <= len(name) <= 100:
+            raise form_error({"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH",
+                                                    "message": "Must be between 1 and 100 in length."}]}})
+        thread = Channel(id=tid, name=name, guild=parent.guild, type=type, parent_id=parent.id,
+                         owner_id=self.bot_user.id)
+        self.channels[tid] = thread
+        if parent.guild is not None:
+            parent.guild.channels.append(thread)
+        await self.dispatch("THREAD_CREATE", thread.to_dict() | {"newly_created": True})
+        return thread
+
+    async def _thread_from_message(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        msg = self._message(channel, request.match_info["mid"])
+        self._check_allowed(channel.id, "create_thread")
+        if int(msg["id"]) in self.channels:
+            raise DiscordError(400, 160004, "A thread has already been created for this message")
+        thread = await self._new_thread(channel, int(msg["id"]), request[JSON_KEY] or {}, 11)
+        msg["flags"] |= HAS_THREAD
+        msg["thread"] = thread.to_dict()
+        return json_response(thread.to_dict())
+
+    async def _thread_without_message(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        self._check_allowed(channel.id, "create_thread")
+        body = request[JSON_KEY] or {}
+        if channel.type == 15:
+            starter = self._validate_message(body.get("message"), request[FILES_KEY], nest="message")
+            thread = await self._new_thread(channel, snowflake(), body, 11)
+            msg = self._create_message(thread, starter, author=self.bot_user, files=request[FILES_KEY])
+            return json_response(thread.to_dict() | {"message": msg})
+        thread = await self._new_thread(channel, snowflake(), body, int(body.get("type") or 12))
+        return json_response(thread.to_dict())
+
+    async def _join_thread(self, request: web.Request) -> web.Response:
+        self._channel(request)
+        return web.Response(status=204)

@@ -1,0 +1,230 @@
+"""The fake's world and all its state: guilds, channels, members, messages, and building them for a test.
+
+`World` is the base every part of `FakeDiscord` (gateway, REST, interactions, driver) builds on: it holds
+every piece of state in one place, so each part only adds behaviour.  Everything that waits does so on
+`self._cond` (an asyncio.Condition notified on every change); nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import validation as v
+from .errors import DiscordError, form_error
+from .models import (
+    BOT_PERMISSIONS,
+    EPHEMERAL,
+    HAS_THREAD,
+    LOADING,
+    MANAGE_GUILD,
+    MANAGE_MESSAGES,
+    Channel,
+    Guild,
+    Member,
+    Role,
+    User,
+    iso_now,
+    snowflake,
+)
+from .records import GuildSetup, Interaction, RecordedRequest
+
+if TYPE_CHECKING:
+    from .faults import Fault
+
+
+class World:
+    """Guilds, channels, members and messages, plus what the other parts of the fake keep (below)."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "fake-token.AAR.do-not-leak",
+        response_window: float = 3.0,
+        followup_window: float = 15 * 60.0,
+        nonce_window: float = 300.0,
+        heartbeat_interval: float = 41.25,
+        echo_bot_reactions: bool = True,
+        privileged_intents_enabled: bool = False,
+    ) -> None:
+        self.token = token
+        self.response_window = response_window
+        self.followup_window = followup_window
+        self.nonce_window = nonce_window
+        self.heartbeat_interval = heartbeat_interval
+        self.echo_bot_reactions = echo_bot_reactions
+        self.privileged_intents_enabled = privileged_intents_enabled
+
+        # the world
+        self.application_id = snowflake()
+        self.bot_user = User(id=self.application_id, name="AAR Bot", bot=True)
+        self.users: dict[int, User] = {self.bot_user.id: self.bot_user}
+        self.guilds: dict[int, Guild] = {}
+        self.channels: dict[int, Channel] = {}
+        self.messages: dict[int, dict[str, Any]] = {}  # every message incl. ephemeral ones, by id
+        self._reactions: dict[tuple[int, str], list[int]] = {}  # (message id, emoji key) -> user ids
+        self._cond = asyncio.Condition()
+
+        # application commands (rest_application)
+        self.global_commands: list[dict[str, Any]] = []
+        self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        self.command_syncs: list[tuple[int | None, list[dict[str, Any]]]] = []
+        self._command_ids: dict[tuple[int | None, int, str], int] = {}
+
+        # interactions (driver, interactions)
+        self.interactions: dict[int, Interaction] = {}
+
+        # the gateway connection (gateway)
+        self.gateway_received: list[dict[str, Any]] = []  # ops from the client, tokens redacted
+        self.identify_count = 0
+        self.resume_count = 0
+        self.intents: int | None = None
+        self._ws: web.WebSocketResponse | None = None
+        self._send_lock = asyncio.Lock()
+        self._session_id: str | None = None
+        self._seq = 0
+        self._event_log: list[dict[str, Any]] = []
+        self._sockets: set[web.WebSocketResponse] = set()
+
+        # HTTP (rest, rest_channels, faults, server)
+        self.requests: list[RecordedRequest] = []
+        self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
+        self._faults: list[Fault] = []
+        self._forbidden: dict[int, set[str]] = {}
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    if TYPE_CHECKING:
+        # The one thing the world needs from another part: telling the bot.  `gateway.Gateway` implements it.
+        async def dispatch(self, event: str, data: dict[str, Any]) -> None: ...
+
+    async def _notify(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
+
+    # --- world building (test API) ---------------------------------------------------------------
+
+    async def add_guild(self, name: str = "Test Guild", channels: Iterable[str] = ("general",)) -> Guild:
+        """A guild the bot is in (dispatched as GUILD_CREATE when the bot is already connected)."""
+        owner = User(id=snowflake(), name=f"{name} owner")
+        self.users[owner.id] = owner
+        guild = Guild(id=snowflake(), name=name, owner_id=owner.id)
+        guild.members[owner.id] = Member(user=owner, guild=guild)
+        bot_role = Role(id=snowflake(), name="AAR Bot", permissions=BOT_PERMISSIONS, position=2)
+        guild.roles.append(bot_role)
+        guild.members[self.bot_user.id] = Member(user=self.bot_user, guild=guild, roles=[bot_role])
+        for channel_name in channels:
+            channel = Channel(id=snowflake(), name=channel_name, guild=guild)
+            guild.channels.append(channel)
+            self.channels[channel.id] = channel
+        self.guilds[guild.id] = guild
+        if self._session_id is not None:
+            await self.dispatch("GUILD_CREATE", guild.to_dict())
+        return guild
+
+    async def add_channel(self, guild: Guild, name: str, *, type: int = 0) -> Channel:
+        channel = Channel(id=snowflake(), name=name, guild=guild, type=type)
+        guild.channels.append(channel)
+        self.channels[channel.id] = channel
+        if self._session_id is not None:
+            await self.dispatch("CHANNEL_CREATE", channel.to_dict())
+        return channel
+
+    def add_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
+        role = Role(id=snowflake(), name=name, permissions=permissions, position=len(guild.roles) + 1)
+        guild.roles.append(role)
+        return role
+
+    def add_member(self, guild: Guild, name: str, *, roles: Iterable[Role] = (),
+                   permissions: int | None = None) -> Member:
+        """A member; `permissions` (an int bitfield) overrides what the roles would give."""
+        user = User(id=snowflake(), name=name)
+        self.users[user.id] = user
+        member = Member(user=user, guild=guild, roles=list(roles), explicit_permissions=permissions)
+        guild.members[user.id] = member
+        return member
+
+    async def add_standard_guild(self, name: str = "Test Guild") -> GuildSetup:
+        guild = await self.add_guild(name, channels=("general", "story"))
+        mod_role = self.add_role(guild, "Moderator", MANAGE_GUILD | MANAGE_MESSAGES)
+        return GuildSetup(
+            guild=guild, general=guild.channel("general"), story=guild.channel("story"),
+            moderator_role=mod_role, moderator=self.add_member(guild, "moddy", roles=[mod_role]),
+            member=self.add_member(guild, "reader"),
+        )
+
+    def history(self, channel: Channel | int) -> list[dict[str, Any]]:
+        """A channel's (non-ephemeral) messages, oldest first."""
+        cid = channel if isinstance(channel, int) else channel.id
+        return self.channels[cid].history
+
+    def post_as(self, member: Member, channel: Channel, content: str) -> dict[str, Any]:
+        """Put a member's message in a channel's history (not dispatched: the bot has no message intents)."""
+        return self._create_message(channel, {"content": content}, author=member.user)
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def _create_message(self, channel: Channel, payload: dict[str, Any], *, author: User,
+                        files: list[dict[str, Any]] = (), flags: int = 0, extra: dict[str, Any] | None = None,
+                        store_in_channel: bool = True) -> dict[str, Any]:
+        mid = snowflake()
+        msg: dict[str, Any] = {
+            "id": str(mid), "channel_id": str(channel.id), "author": author.to_dict(),
+            "content": payload.get("content") or "", "timestamp": iso_now(), "edited_timestamp": None,
+            "tts": bool(payload.get("tts")), "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [self._attachment(f) for f in files],
+            "embeds": [{"type": "rich"} | e for e in payload.get("embeds") or []],
+            "components": payload.get("components") or [], "reactions": [], "pinned": False, "type": 0,
+            "flags": (int(payload.get("flags") or 0) & (EPHEMERAL | 4 | 4096)) | flags,
+        }
+        if channel.guild is not None:
+            msg["guild_id"] = str(channel.guild.id)
+        if payload.get("nonce") is not None:
+            msg["nonce"] = payload["nonce"]
+        if payload.get("message_reference"):
+            msg["message_reference"] = payload["message_reference"]
+        msg.update(extra or {})
+        self.messages[mid] = msg
+        if store_in_channel and not msg["flags"] & EPHEMERAL:
+            channel.messages[mid] = msg
+        return msg
+
+    @staticmethod
+    def _attachment(f: dict[str, Any]) -> dict[str, Any]:
+        aid = snowflake()
+        return {"id": str(aid), "filename": f["filename"], "size": len(f["data"]),
+                "url": f"https://cdn.fake/attachments/{aid}/{f['filename']}",
+                "proxy_url": f"https://media.fake/attachments/{aid}/{f['filename']}",
+                "content_type": "application/octet-stream"}
+
+    @staticmethod
+    def _validate_message(payload: dict[str, Any] | None, files: list, *, require_content: bool = True,
+                          nest: str | None = None) -> dict[str, Any]:
+        payload = payload or {}
+        errors = v.validate_message(payload)
+        if errors:
+            raise form_error({nest: errors} if nest else errors)
+        if require_content and v.is_empty_message(payload, len(files)):
+            raise DiscordError(400, 50006, "Cannot send an empty message")
+        return payload
+
+    def _edit_message(self, msg: dict[str, Any], payload: dict[str, Any],
+                      files: list[dict[str, Any]]) -> None:
+        merged = {k: msg.get(k) for k in ("content", "embeds", "components")} | payload
+        self._validate_message(merged, files, require_content=False)
+        for key in ("content", "components"):
+            if key in payload:
+                msg[key] = payload[key] if payload[key] is not None else ("" if key == "content" else [])
+        if "embeds" in payload:
+            msg["embeds"] = [{"type": "rich"} | e for e in payload["embeds"] or []]
+        if "attachments" in payload or files:
+            kept = {str(a.get("id")) for a in payload.get("attachments") or []}
+            msg["attachments"] = [a for a in msg["attachments"] if a["id"] in kept] + [
+                self._attachment(f) for f in files]
+        if "flags" in payload and payload["flags"] is not None:
+            msg["flags"] = (msg["flags"] & (EPHEMERAL | HAS_THREAD)) | (int(payload["flags"]) & 4)
+        msg["flags"] &= ~LOADING
+        msg["edited_timestamp"] = iso_now()
