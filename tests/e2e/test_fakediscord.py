@@ -47,7 +47,8 @@ MESSAGE_CASES = {
     "author": lambda n: {"embeds": [embed(author={"name": "a" * n})]},
     "embeds total": lambda n: {"embeds": [{"description": "d" * 4000}, {"description": "d" * (n - 4000)}]},
     "action rows": lambda n: {"content": "c", "components": [
-        {"type": 1, "components": [{"type": 2, "style": 1, "label": "b", "custom_id": f"r{i}"}]} for i in range(n)]},
+        {"type": 1, "components": [{"type": 2, "style": 1, "label": "b", "custom_id": f"r{i}"}]}
+        for i in range(n)]},
     "buttons per row": lambda n: {"content": "c", "components": [{"type": 1, "components": [
         {"type": 2, "style": 1, "label": "b", "custom_id": f"b{i}"} for i in range(n)]}]},
     "custom_id": lambda n: {"content": "c", "components": [{"type": 1, "components": [
@@ -77,7 +78,8 @@ async def test_message_edit_is_validated_too(fake_discord: FakeDiscord, guild_se
 
 
 async def test_empty_message_rejected(fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
-    status, data = await rest(fake_discord, "POST", f"/channels/{guild_setup.general.id}/messages", {"content": ""})
+    status, data = await rest(fake_discord, "POST", f"/channels/{guild_setup.general.id}/messages",
+                              {"content": ""})
     assert status == 400 and data["code"] == 50006
 
 
@@ -97,8 +99,8 @@ COMMAND_CASES = {
     "description": (lambda n: [command(description="d" * n)], 100),
     "option description": (lambda n: [command(options=[option(description="d" * n)])], 100),
     "options": (lambda n: [command(options=[option(f"o{i}") for i in range(n)])], 25),
-    "choices": (lambda n: [command(options=[option(choices=[{"name": f"c{i}", "value": f"v{i}"} for i in range(n)])])],
-                25),
+    "choices": (lambda n: [command(options=[option(choices=[{"name": f"c{i}", "value": f"v{i}"}
+                                                            for i in range(n)])])], 25),
     "global commands": (lambda n: [command(f"c{i}") for i in range(n)], 100),
 }
 
@@ -119,7 +121,8 @@ async def test_command_total_size_limit(fake_discord: FakeDiscord) -> None:
     def build(extra: int) -> list[dict[str, Any]]:
         # command 1 + 99; three options of (2 + 98) + 25 choice names of 100; a last option 2 + 1 + 97
         full = [option(f"o{i}", description="d" * 98, type=4,
-                       choices=[{"name": f"{j:02d}".ljust(100, "n"), "value": j} for j in range(25)]) for i in range(3)]
+                       choices=[{"name": f"{j:02d}".ljust(100, "n"), "value": j} for j in range(25)])
+                for i in range(3)]
         last = option("o3", description="d", type=4, choices=[{"name": "n" * (97 + extra), "value": 0}])
         return [command("c", "d" * 99, options=[*full, last])]
 
@@ -146,7 +149,8 @@ async def test_context_menu_commands_have_no_description(fake_discord: FakeDisco
     path = f"/applications/{fake_discord.application_id}/commands"
     status, _ = await rest(fake_discord, "PUT", path, [{"name": "Like This", "type": 3}])
     assert status == 200
-    assert_invalid(*await rest(fake_discord, "PUT", path, [{"name": "Like This", "type": 3, "description": "x"}]))
+    assert_invalid(*await rest(fake_discord, "PUT", path,
+                               [{"name": "Like This", "type": 3, "description": "x"}]))
 
 
 # --- interactions ------------------------------------------------------------------------------------
@@ -185,7 +189,8 @@ async def test_autocomplete_choice_limit(fake_discord: FakeDiscord, guild_setup:
     assert status == 204 and len(record.choices) == 25
 
 
-async def test_interaction_message_limits_and_followups(fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+async def test_interaction_message_limits_and_followups(fake_discord: FakeDiscord,
+                                                        guild_setup: GuildSetup) -> None:
     record = await open_interaction(fake_discord, guild_setup)
     hook = f"{fake_discord.api_base}/webhooks/{fake_discord.application_id}/{record.token}"
     async with aiohttp.ClientSession() as session:
@@ -210,7 +215,8 @@ async def test_nonce_dedupe(fake_discord: FakeDiscord, guild_setup: GuildSetup) 
     _, second = await rest(fake_discord, "POST", path, body)
     assert first["id"] == second["id"]
     assert len(fake_discord.history(guild_setup.general)) == 1
-    _, other = await rest(fake_discord, "POST", path, {"content": "x", "nonce": "release-1-0"})  # not enforced
+    _, other = await rest(fake_discord, "POST", path,
+                          {"content": "x", "nonce": "release-1-0"})  # not enforced
     assert other["id"] != first["id"]
 
 
@@ -221,7 +227,8 @@ async def test_unauthorized_without_token(fake_discord: FakeDiscord) -> None:
 
 # --- the real discord.py client against the fake ------------------------------------------------------
 
-async def test_rate_limit_per_route_is_waited_out(running_bot, fake_discord: FakeDiscord, guild_setup) -> None:
+async def test_rate_limit_per_route_is_waited_out(running_bot, fake_discord: FakeDiscord,
+                                                  guild_setup) -> None:
     channel = running_bot.get_channel(guild_setup.general.id)
     fake_discord.inject_fault(429, method="POST", path=r"/channels/\d+/messages$", retry_after=0.05)
     message = await channel.send("hello")
@@ -239,7 +246,8 @@ async def test_global_rate_limit_is_waited_out(running_bot, fake_discord: FakeDi
 
 
 @pytest.mark.parametrize("status", [500, 502])
-async def test_server_error_is_retried(running_bot, fake_discord: FakeDiscord, guild_setup, status: int) -> None:
+async def test_server_error_is_retried(running_bot, fake_discord: FakeDiscord,
+                                       guild_setup, status: int) -> None:
     channel = running_bot.get_channel(guild_setup.general.id)
     fake_discord.inject_fault(status, method="POST", path=r"/messages$")
     await channel.send("hello")
@@ -247,7 +255,8 @@ async def test_server_error_is_retried(running_bot, fake_discord: FakeDiscord, g
     assert len(fake_discord.history(guild_setup.general)) == 1
 
 
-async def test_missing_permissions_surface_as_forbidden(running_bot, fake_discord: FakeDiscord, guild_setup) -> None:
+async def test_missing_permissions_surface_as_forbidden(running_bot, fake_discord: FakeDiscord,
+                                                        guild_setup) -> None:
     channel = running_bot.get_channel(guild_setup.story.id)
     message = await channel.send("before")
     fake_discord.forbid(guild_setup.story, "send_messages", "create_thread", "add_reaction")
@@ -282,7 +291,8 @@ async def test_resume_after_dropped_connection(running_bot, fake_discord: FakeDi
     assert (await record.wait_response())["type"] == 4
 
 
-async def test_messages_history_threads_reactions(running_bot, fake_discord: FakeDiscord, guild_setup) -> None:
+async def test_messages_history_threads_reactions(running_bot, fake_discord: FakeDiscord,
+                                                  guild_setup) -> None:
     channel = running_bot.get_channel(guild_setup.story.id)
     sent = [await channel.send(f"m{i}") for i in range(5)]
     newest_first = [m.content async for m in channel.history(limit=3)]
@@ -325,7 +335,8 @@ async def test_button_click(running_bot, fake_discord: FakeDiscord, guild_setup)
         await fake_discord.click(message.id, "no-such-button")
 
 
-async def test_invoke_checks_against_registered_commands(running_bot, fake_discord: FakeDiscord, guild_setup) -> None:
+async def test_invoke_checks_against_registered_commands(running_bot, fake_discord: FakeDiscord,
+                                                         guild_setup) -> None:
     with pytest.raises(TestApiError):
         await fake_discord.invoke("aar nonexistent", member=guild_setup.member)
     with pytest.raises(TestApiError):
