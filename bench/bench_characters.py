@@ -38,8 +38,8 @@ from bot.storage import open_database
 from bot.story.importer import import_story
 from bot.story.model import Block, Chapter, Story
 
-SYLLABLES = ["ka", "lo", "mir", "vo", "sta", "ne", "ri", "ta", "zo", "che", "vsk", "an", "ul", "ov", "ez", "ba",
-             "do", "gu", "rin", "sha", "ko", "lev", "ma", "ni", "pe", "tra", "us", "vi", "ja", "ro"]
+SYLLABLES = ["ka", "lo", "mir", "vo", "sta", "ne", "ri", "ta", "zo", "che", "vsk", "an", "ul", "ov", "ez",
+             "ba", "do", "gu", "rin", "sha", "ko", "lev", "ma", "ni", "pe", "tra", "us", "vi", "ja", "ro"]
 ACCENTED = str.maketrans({"a": "á", "e": "é", "o": "ö", "s": "ś", "z": "ż", "n": "ñ"})
 SIDES = [f"Faction {i}" for i in range(1, 21)]
 GUILDS = {1: 250, 2: 500}  # guild -> chapters released
@@ -65,8 +65,9 @@ def make_cast(rng: random.Random, count: int) -> tuple[Cast, dict[str, int]]:
             continue
         taken.update(keys)
         key = f"c{len(members)}"
-        members.append(CastMember(key, spellings[0], rng.choice(SIDES), tuple(Alias(s) for s in spellings[1:]),
-                                  (), {1: f"What the story tells of {spellings[0]}."}))
+        members.append(CastMember(key, spellings[0], rng.choice(SIDES),
+                                  tuple(Alias(s) for s in spellings[1:]), (),
+                                  {1: f"What the story tells of {spellings[0]}."}))
     return Cast(tuple(SIDES), tuple(members), "synthetic"), first
 
 
@@ -81,7 +82,8 @@ def make_story(rng: random.Random, cast: Cast, chapters: int) -> tuple[Story, di
     for number in range(1, chapters + 1):
         met += by_chapter[number]
         named = by_chapter[number] + rng.sample(met, min(len(met), 12))
-        sentences = [f"Then {rng.choice(m.spellings).text} spoke with the others about the war." for m in named]
+        sentences = [f"Then {rng.choice(m.spellings).text} spoke with the others about the war."
+                     for m in named]
         blocks = [Block("heading", f"Part {number}"), Block("paragraph", " ".join(sentences))]
         story_chapters.append(Chapter("Chapter", f"Synthetic chapter {number}", blocks))
     return Story(story_chapters, []), debut
@@ -186,8 +188,8 @@ async def main() -> None:
         for guild, through in GUILDS.items():
             for number in range(1, min(through, args.chapters) + 1):
                 await conn.execute(
-                    "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
-                    " completed_at) VALUES (?, ?, 1, 'done', 1, 't', 't')", (guild, number))
+                    "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
+                    " started_at, completed_at) VALUES (?, ?, 1, 'done', 1, 't', 't')", (guild, number))
         async with conn.execute("SELECT character_key, chapter_number FROM character_mentions") as cur:
             rows = [(r[0], r[1]) for r in await cur.fetchall()]
         print(f"synthetic story: {args.chapters} chapters, {len(cast.members)} characters, "
@@ -204,7 +206,8 @@ async def main() -> None:
             ours_suggest = figures(await timed([lambda q=q, g=guild: service.suggest(g, q) for q in queries]))
             ours_lookup = figures(await timed([lambda q=q, g=guild: service.look_up(g, q) for q in queries]))
             base_fuzz = figures(await timed([lambda q=q, r=released: plain.rapidfuzz(r, q) for q in queries]))
-            base_diff = figures(await timed([lambda q=q, r=released: plain.difflib(r, q) for q in queries[:60]]))
+            base_diff = figures(await timed([lambda q=q, r=released: plain.difflib(r, q)
+                                             for q in queries[:60]]))
             print(f"guild with {released} chapters released:")
             for label, (median, p99), ratio in [
                 ("  ours: autocomplete (suggest)", ours_suggest, None),

@@ -44,14 +44,15 @@ async def prepared_db(path: Path) -> tuple[aiosqlite.Connection, dict[int, tuple
                            " VALUES (?, ?, ?, 1, 'x')", (number, f"T{number}", f"Chapter {number}"))
     for guild in GUILDS:
         for number in range(1, CHAPTERS + 1):
-            await conn.execute("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
-                               " started_at, completed_at) VALUES (?, ?, 1, 'done', ?, 't', 't')",
+            await conn.execute("INSERT INTO releases(guild_id, chapter_number, channel_id, status,"
+                               " parts_total, started_at, completed_at)"
+                               " VALUES (?, ?, 1, 'done', ?, 't', 't')",
                                (guild, number, PARTS))
             for part in range(PARTS):
                 message_id = 10**15 + guild * 10_000 + number * 100 + part
                 where[message_id] = (guild, number)
-                await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
-                                   " channel_id) VALUES (?, ?, ?, ?, ?, 1)",
+                await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce,"
+                                   " message_id, channel_id) VALUES (?, ?, ?, ?, ?, 1)",
                                    (guild, number, part, str(message_id), message_id))
     await conn.execute("COMMIT")
     return conn, where
@@ -78,21 +79,23 @@ def make_events(count: int, messages: list[int], removes: float, seed: int = 7) 
 
 
 async def stored(conn: aiosqlite.Connection) -> set[ReactionRow]:
-    async with conn.execute("SELECT guild_id, chapter_number, emoji, user_id, message_id FROM reactions") as cur:
+    async with conn.execute("SELECT guild_id, chapter_number, emoji, user_id, message_id"
+                            " FROM reactions") as cur:
         return {tuple(r) for r in await cur.fetchall()}  # type: ignore[misc]
 
 
-async def run_raw(path: Path, rows: list[ReactionRow], removed: list[ReactionRow], final: set[ReactionRow]) -> float:
+async def run_raw(path: Path, rows: list[ReactionRow], removed: list[ReactionRow],
+                  final: set[ReactionRow]) -> float:
     """The same rows, pre-computed, with one executemany (and one for the removes) in one transaction."""
     conn, _ = await prepared_db(path)
     try:
         start = time.perf_counter()
         await conn.execute("BEGIN")
-        await conn.executemany("INSERT OR IGNORE INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
-                               " VALUES (?, ?, ?, ?, ?)", rows)
+        await conn.executemany("INSERT OR IGNORE INTO reactions(guild_id, chapter_number, emoji, user_id,"
+                               " message_id) VALUES (?, ?, ?, ?, ?)", rows)
         if removed:
-            await conn.executemany("DELETE FROM reactions WHERE guild_id = ? AND chapter_number = ? AND emoji = ?"
-                                   " AND user_id = ? AND message_id = ?", removed)
+            await conn.executemany("DELETE FROM reactions WHERE guild_id = ? AND chapter_number = ?"
+                                   " AND emoji = ? AND user_id = ? AND message_id = ?", removed)
         await conn.execute("COMMIT")
         elapsed = time.perf_counter() - start
         assert await stored(conn) == final, "raw executemany lost rows"
@@ -125,7 +128,8 @@ async def run_ingest(path: Path, events: list[Event], final: set[ReactionRow],
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3, help="alternate runs of each; the best of each is kept")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate runs of each; the best of each is kept")
     parser.add_argument("--chunk", type=int, default=100, help="events submitted between yields to the loop")
     args = parser.parse_args(argv)
 
@@ -145,18 +149,21 @@ async def main(argv: list[str] | None = None) -> int:
             last: ReactionIngest | None = None
             for round_ in range(args.rounds):
                 raw_times.append(await run_raw(Path(tmp) / f"raw-{share}-{round_}.db", rows, removed, final))
-                elapsed, last = await run_ingest(Path(tmp) / f"ingest-{share}-{round_}.db", events, final, args.chunk)
+                elapsed, last = await run_ingest(Path(tmp) / f"ingest-{share}-{round_}.db", events, final,
+                                                 args.chunk)
                 ingest_times.append(elapsed)
             assert last is not None
             raw_rate = len(events) / min(raw_times)
             ingest_rate = len(events) / min(ingest_times)
             ratio = ingest_rate / raw_rate
             print(f"[{label}]")
-            print(f"  raw aiosqlite executemany, 1 transaction: {raw_rate:10,.0f} rows/s   ({min(raw_times):.3f} s)")
-            print(f"  likes ingest, batched single writer     : {ingest_rate:10,.0f} events/s ({min(ingest_times):.3f} s,"
-                  f" {last.stats.batches} batches, largest {last.stats.largest_batch})")
-            print(f"  ratio ingest/raw: {ratio:.2f} (target >= {TARGET_RATIO}); lost: 0 of {len(events):,} events"
-                  f" ({len(final):,} rows stored as expected)")
+            print(f"  raw aiosqlite executemany, 1 transaction: {raw_rate:10,.0f} rows/s"
+                  f"   ({min(raw_times):.3f} s)")
+            print(f"  likes ingest, batched single writer     : {ingest_rate:10,.0f} events/s"
+                  f" ({min(ingest_times):.3f} s, {last.stats.batches} batches,"
+                  f" largest {last.stats.largest_batch})")
+            print(f"  ratio ingest/raw: {ratio:.2f} (target >= {TARGET_RATIO});"
+                  f" lost: 0 of {len(events):,} events ({len(final):,} rows stored as expected)")
             ok = ok and (ratio >= TARGET_RATIO or not headline)
     return 0 if ok else 1
 

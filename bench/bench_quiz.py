@@ -53,10 +53,11 @@ async def seed_story() -> tuple[list[SourceChapter], list[Person]]:
             await conn.close()
 
 
-FIRST = ["Anna", "Boris", "Carlos", "Dmitri", "Elena", "Felipe", "Grigori", "Hans", "Ines", "Juan", "Karl", "Lev",
-         "Maria", "Nikolai", "Olga", "Pavel", "Rosa", "Sergei", "Tomas", "Vera"]
-LAST = ["Abramov", "Belov", "Castillo", "Dorado", "Esteban", "Fedorov", "Garrido", "Herrera", "Ivanov", "Jimenez",
-        "Kozlov", "Lozano", "Morozov", "Navarro", "Orlov", "Petrov", "Quintana", "Romanov", "Sokolov", "Torres"]
+FIRST = ["Anna", "Boris", "Carlos", "Dmitri", "Elena", "Felipe", "Grigori", "Hans", "Ines", "Juan", "Karl",
+         "Lev", "Maria", "Nikolai", "Olga", "Pavel", "Rosa", "Sergei", "Tomas", "Vera"]
+LAST = ["Abramov", "Belov", "Castillo", "Dorado", "Esteban", "Fedorov", "Garrido", "Herrera", "Ivanov",
+        "Jimenez", "Kozlov", "Lozano", "Morozov", "Navarro", "Orlov", "Petrov", "Quintana", "Romanov",
+        "Sokolov", "Torres"]
 PLACES = ["Aldora", "Brenz", "Calvera", "Dunmor", "Estrel", "Farrow", "Galdin", "Harven", "Istra", "Jorvik",
           "Kelmar", "Lunde", "Morva", "Norrin", "Ostral", "Pellin", "Quarro", "Rastin", "Selva", "Tormen"]
 TEMPLATES = [
@@ -75,12 +76,14 @@ def ordinal(day: int) -> str:
     return f"{day}{'th' if 10 <= day <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th')}"
 
 
-def synthetic_story(chapters: int, people: int = 300, seed: int = 6) -> tuple[list[SourceChapter], list[Person]]:
+def synthetic_story(chapters: int, people: int = 300,
+                    seed: int = 6) -> tuple[list[SourceChapter], list[Person]]:
     rng = random.Random(seed)
     cast = []
     for i in range(people):
         first, last = FIRST[i % len(FIRST)], f"{LAST[(i // len(FIRST)) % len(LAST)]}{'' if i < 400 else i}"
-        cast.append(Person(f"p{i}", f"{first} {last}-{i}" if i >= len(FIRST) * len(LAST) else f"{first} {last}",
+        cast.append(Person(f"p{i}",
+                           f"{first} {last}-{i}" if i >= len(FIRST) * len(LAST) else f"{first} {last}",
                            (f"{first} {last}", last)))
     places = [f"{p}{'' if i < len(PLACES) else i}" for i, p in enumerate(PLACES * 5)]
     out = []
@@ -108,19 +111,22 @@ def best_of(repeat: int, work: Callable[[], object]) -> tuple[float, object]:
     return min(times), result
 
 
-def bench_generation(name: str, chapters: list[SourceChapter], people: list[Person], repeat: int) -> Generator:
+def bench_generation(name: str, chapters: list[SourceChapter], people: list[Person],
+                     repeat: int) -> Generator:
     text = "\n".join(t for c in chapters for t in c.texts)
     numbers = [c.number for c in chapters]
     allowed = set(numbers)
 
     def generate() -> tuple[Generator, int]:
         g = Generator(chapters, people)
-        return g, len(g.cloze(numbers)) + len(g.who(numbers, allowed)) + len(g.which_chapter(numbers, allowed))
+        return g, (len(g.cloze(numbers)) + len(g.who(numbers, allowed))
+                   + len(g.which_chapter(numbers, allowed)))
 
     ours, (generator, count) = best_of(repeat, generate)  # type: ignore[misc]
     base, tokens = best_of(repeat, lambda: len(WORD.findall(text)))
     print(f"{name}: {len(chapters)} chapters, {len(text):,} characters, {tokens:,} words")
-    print(f"  generate all questions  {ours * 1000:9.1f} ms  {count:,} questions  {count / ours:,.0f} questions/s")
+    print(f"  generate all questions  {ours * 1000:9.1f} ms  {count:,} questions"
+          f"  {count / ours:,.0f} questions/s")
     print(f"  baseline: tokenise text {base * 1000:9.1f} ms  ratio ours/baseline {ours / base:,.1f}x")
     return generator
 
@@ -134,7 +140,8 @@ def bench_pick_and_render(name: str, generator: Generator, repeat: int, count: i
 
     def pick_and_render() -> int:
         sample = sorted(rng.sample(numbers, min(len(numbers), 2 * count)))
-        generated = generator.cloze(sample) + generator.who(sample, allowed) + generator.which_chapter(sample, allowed)
+        generated = (generator.cloze(sample) + generator.who(sample, allowed)
+                     + generator.which_chapter(sample, allowed))
         questions = pick_questions(bank, generated, count, rng)
         game = QuizSession(1, 1, 1, 1, "channel", questions, 20, "all")
         size = 0

@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
     chapters = asyncio.run(load_seed(args.thread))
     total = len(chapters)
-    print(f"{'ch':>2} {'escaped':>8} {'pics':>4} {'url':>3} | {'msgs':>4} {'bound':>5} {'ratio':>5} {'naive':>5} | "
+    print(f"{'ch':>2} {'escaped':>8} {'pics':>4} {'url':>3} | "
+          f"{'msgs':>4} {'bound':>5} {'ratio':>5} {'naive':>5} | "
           f"{'render µs':>9} {'naive µs':>8} {'×naive':>6} {'json µs':>7} {'×json':>6}")
     worst = 0.0
     sums = {"render": 0.0, "naive": 0.0, "json": 0.0}
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         escaped = sum(discord_len(escape_markdown(b.text)) for b in chapter.blocks)
         url_pictures = sum(1 for b in chapter.pictures if b.image_url)
 
-        t_render = best_time(lambda c=chapter, n=number: render_chapter(c, number=n, total=total), args.rounds)
+        t_render = best_time(lambda c=chapter, n=number: render_chapter(c, number=n, total=total),
+                             args.rounds)
         t_naive = best_time(lambda c=chapter: naive_render(c), args.rounds)
         t_json = best_time(lambda c=chapter: json.dumps([asdict(b) for b in c.blocks], ensure_ascii=False),
                            args.rounds)

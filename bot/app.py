@@ -51,7 +51,8 @@ def api_base(url: str) -> str:
     if url.endswith(API_VERSION_SUFFIX):
         return url
     if "/api/v" in url:
-        raise ValueError(f"DISCORD_API_BASE_URL must end in {API_VERSION_SUFFIX} (discord.py speaks v10): {url}")
+        raise ValueError(f"DISCORD_API_BASE_URL must end in {API_VERSION_SUFFIX} "
+                         f"(discord.py speaks v10): {url}")
     return url.removesuffix("/api") + API_VERSION_SUFFIX
 
 
@@ -84,9 +85,11 @@ class AARBot(commands.Bot):
     db: aiosqlite.Connection
     publisher: Publisher
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now, **options: Any) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+                 **options: Any) -> None:
         options.setdefault("intents", make_intents())
-        options.setdefault("command_prefix", commands.when_mentioned)  # no prefix commands; slash commands only
+        # No prefix commands; slash commands only.
+        options.setdefault("command_prefix", commands.when_mentioned)
         options.setdefault("help_command", None)
         # Nothing the bot posts may ping: story text and member input are shown, never obeyed.
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
@@ -163,7 +166,8 @@ class AARBot(commands.Bot):
 
     # --- errors ----------------------------------------------------------------------------------
 
-    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    async def on_app_command_error(self, interaction: discord.Interaction,
+                                   error: app_commands.AppCommandError) -> None:
         """Every refusal and failure of a command ends here and is told to the member, privately.
 
         A `UserError` (raised by a feature, wrapped by discord.py in `CommandInvokeError`) and a failed
@@ -230,7 +234,8 @@ async def _run(settings: Settings) -> int:
 def run_bot(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT or a fatal error; return the process exit code."""
     if not settings.token:
-        print("aar-bot: DISCORD_TOKEN is not set; set it in the environment or in a .env file.", file=sys.stderr)
+        print("aar-bot: DISCORD_TOKEN is not set; set it in the environment or in a .env file.",
+              file=sys.stderr)
         return EXIT_USAGE
     discord.utils.setup_logging(level=logging.getLevelNamesMapping()[settings.log_level])
     return asyncio.run(_run(settings))

@@ -50,7 +50,8 @@ def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int
         changes["hall_of_fame_channel_id"] = hall_of_fame_channel_id
     if hall_of_fame_threshold is not None:
         if not 1 <= hall_of_fame_threshold <= MAX_THRESHOLD:
-            raise SetupError(f"The hall of fame threshold must be between 1 and {MAX_THRESHOLD} likes, e.g. `5`.")
+            raise SetupError(f"The hall of fame threshold must be between 1 and {MAX_THRESHOLD} likes, "
+                             "e.g. `5`.")
         changes["hall_of_fame_threshold"] = hall_of_fame_threshold
     return changes
 

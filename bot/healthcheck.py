@@ -57,13 +57,15 @@ def check(path: Path | None, *, max_age: float = DEFAULT_MAX_AGE,
     # A heartbeat slightly in the future (clock adjustments) counts as fresh rather than as a failure.
     age = max(0.0, clock() - mtime)
     if age > max_age:
-        return Verdict(False, f"last heartbeat {age:.0f} s ago (limit {max_age:.0f} s): the bot lost its connection")
+        return Verdict(False, f"last heartbeat {age:.0f} s ago (limit {max_age:.0f} s): "
+                              "the bot lost its connection")
     return Verdict(True, f"connected, last heartbeat {age:.0f} s ago")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.healthcheck", description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, metavar="PATH", help="heartbeat file (default: $AAR_HEALTH_FILE)")
+    parser.add_argument("--file", type=Path, metavar="PATH",
+                        help="heartbeat file (default: $AAR_HEALTH_FILE)")
     parser.add_argument("--max-age", type=float, default=DEFAULT_MAX_AGE, metavar="SECONDS",
                         help=f"oldest acceptable heartbeat (default: {DEFAULT_MAX_AGE:.0f})")
     return parser

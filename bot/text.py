@@ -1,4 +1,5 @@
-"""Discord's text rules, in one place for every feature: its limits, markdown escaping, and cutting text to fit.
+"""Discord's text rules, in one place for every feature: its limits, markdown escaping, and cutting text
+to fit.
 
 Why one module: every reply the bot sends must stay inside the same limits and show story text as the
 author wrote it.  When each feature kept its own copy of "2,000 characters" or its own "…" cut, the copies

@@ -26,14 +26,16 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         self.bot = bot
         super().__init__()
 
-    @app_commands.command(name="status", description="Show the bot's version, the chapters imported and its latency")
+    @app_commands.command(name="status",
+                          description="Show the bot's version, the chapters imported and its latency")
     async def status(self, interaction: discord.Interaction) -> None:
         chapters = await chapter_count(self.bot.db)
         latency = self.bot.latency
         embed = discord.Embed(title="AAR Bot status", colour=discord.Colour.blurple())
         embed.add_field(name="Version", value=__version__)
         embed.add_field(name="Chapters imported", value=str(chapters))
-        embed.add_field(name="Latency", value="n/a" if not math.isfinite(latency) else f"{latency * 1000:.0f} ms")
+        embed.add_field(name="Latency",
+                        value="n/a" if not math.isfinite(latency) else f"{latency * 1000:.0f} ms")
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # --- /aar setup (added with the chapters feature) ---------------------------------------------------
@@ -83,7 +85,8 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
     def _permission_note(self, interaction: discord.Interaction, settings: GuildSettings) -> str:
         """Warn now, not at the first release, when the bot cannot post in the story channel."""
         guild = interaction.guild
-        channel = guild.get_channel(settings.story_channel_id) if guild and settings.story_channel_id else None
+        channel = (guild.get_channel(settings.story_channel_id)
+                   if guild and settings.story_channel_id else None)
         if guild is None or channel is None or guild.me is None:
             return ""
         missing = channel_permissions(channel.id, channel.permissions_for(guild.me)).missing(
@@ -104,7 +107,8 @@ def settings_embed(settings: GuildSettings, *, changed: bool) -> discord.Embed:
                     if settings.moderator_role_id else "Manage Server only")
     embed.add_field(name="Time zone", value=settings.timezone)
     embed.add_field(name="Discussion threads", value="on" if settings.discussion_threads else "off")
-    # Shown as the emoji it is: story text goes through bot.text.escape_markdown, which would break `<:name:id>`.
+    # Shown as the emoji it is: story text goes through bot.text.escape_markdown, which would break
+    # `<:name:id>`.
     embed.add_field(name="Like emoji", value=discord.utils.escape_markdown(settings.like_emoji))
     embed.add_field(name="Hall of fame", value=(
         f"<#{settings.hall_of_fame_channel_id}>" if settings.hall_of_fame_channel_id else "no channel")

@@ -58,7 +58,8 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
         return Page(payload.get("content") or None, to_embeds(payload),
                     pager_view(PAGER, page, len(pages.pages), key))
 
-    @app_commands.command(name="next", description="Release the next chapter into the story channel (moderators)")
+    @app_commands.command(name="next",
+                          description="Release the next chapter into the story channel (moderators)")
     @app_commands.guild_only()
     @moderator_only()
     async def next_(self, interaction: discord.Interaction) -> None:
@@ -70,7 +71,8 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
         known = channel_permissions(interaction.channel_id or 0, interaction.app_permissions)
         outcome = await self.bot.publisher.release_next(interaction.guild_id, channel_id,
                                                         threads=settings.discussion_threads, known=known)
-        await interaction.followup.send(replies.release_summary(outcome, interaction.guild_id), ephemeral=True)
+        await interaction.followup.send(replies.release_summary(outcome, interaction.guild_id),
+                                        ephemeral=True)
 
     @app_commands.command(name="read", description="Read a released chapter privately, page by page")
     @app_commands.describe(number="The chapter's number (only released chapters are offered)")
@@ -80,7 +82,8 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
         await interaction.response.send_message(**shown.message_kwargs(), ephemeral=True)
 
     @read.autocomplete("number")
-    async def read_number(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+    async def read_number(self, interaction: discord.Interaction,
+                          current: str) -> list[app_commands.Choice[int]]:
         return await released_chapter_choices(self.bot, interaction, current)
 
     @app_commands.command(name="list", description="The released chapters, with links, dates and likes")

@@ -52,7 +52,8 @@ class Characters(commands.Cog):
         payload, page, pages = roster_embed(roster, page)
         return Page(embeds=[to_embed(payload)], view=pager_view(PAGER, page, pages))
 
-    @app_commands.command(name="character", description="Who is who in the AAR, as far as this server has read")
+    @app_commands.command(name="character",
+                          description="Who is who in the AAR, as far as this server has read")
     @app_commands.describe(name="A name, surname, alias or spelling from the story")
     @app_commands.guild_only()
     async def character(self, interaction: discord.Interaction, name: str) -> None:
@@ -68,7 +69,8 @@ class Characters(commands.Cog):
         suggestions = await self.service.suggest(interaction.guild_id, current)
         return [app_commands.Choice(name=s.label, value=s.value) for s in suggestions]
 
-    @app_commands.command(name="characters", description="Everyone the chapters released here have named, by side")
+    @app_commands.command(name="characters",
+                          description="Everyone the chapters released here have named, by side")
     @app_commands.guild_only()
     async def characters(self, interaction: discord.Interaction) -> None:
         shown = await self.page(interaction, 0)

@@ -37,7 +37,8 @@ def key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
     return emoji_key(emoji.name, emoji.id)
 
 
-class Likes(commands.GroupCog, group_name="likes", group_description="Likes and reactions on released chapters"):
+class Likes(commands.GroupCog, group_name="likes",
+            group_description="Likes and reactions on released chapters"):
     def __init__(self, bot: AARBot, *, limits: reconcile.ReconcileLimits | None = None) -> None:
         self.bot = bot
         self.limits = limits or reconcile.ReconcileLimits()
@@ -52,7 +53,8 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
         self.ingest = await ReactionIngest.open(self.bot.db, on_change=self.hall.mark)
 
     async def cog_unload(self) -> None:
-        """Runs before the bot closes its database: write every pending reaction, finish hall-of-fame edits."""
+        """Runs before the bot closes its database: write every pending reaction, finish hall-of-fame
+        edits."""
         if self._reconcile_task is not None and not self._reconcile_task.done():
             self._reconcile_task.cancel()
             await asyncio.gather(self._reconcile_task, return_exceptions=True)
@@ -127,7 +129,8 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
         read = 0
         try:
             for guild in list(self.bot.guilds):
-                parts = await reconcile.targets(self.bot.db, guild.id, self.bot.clock(), self.limits, budget - read)
+                parts = await reconcile.targets(self.bot.db, guild.id, self.bot.clock(), self.limits,
+                                                budget - read)
                 for part in parts:
                     read += await self._reconcile_part(part)
             _log.info("likes: reconciled %d release messages", read)
@@ -203,7 +206,8 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
             if action.kind == "edit":
                 await hall_of_fame.record_gone(self.bot.db, action, now)
             else:
-                _log.warning("likes: hall-of-fame channel %s of guild %s not found", action.channel_id, action.guild_id)
+                _log.warning("likes: hall-of-fame channel %s of guild %s not found",
+                             action.channel_id, action.guild_id)
         except discord.HTTPException as exc:
             _log.warning("likes: hall-of-fame %s for chapter %s failed: %s", action.kind, action.chapter, exc)
 
@@ -213,11 +217,13 @@ class Likes(commands.GroupCog, group_name="likes", group_description="Likes and 
                                     current: str) -> list[app_commands.Choice[int]]:
         return await released_chapter_choices(self.bot, interaction, current)
 
-    @app_commands.command(name="chapter", description="A released chapter's likes (forum, Discord, total) and reactions")
+    @app_commands.command(name="chapter",
+                          description="A released chapter's likes (forum, Discord, total) and reactions")
     @app_commands.describe(chapter="The chapter's number")
     @app_commands.autocomplete(chapter=_chapter_autocomplete)
     @app_commands.guild_only()
-    async def chapter(self, interaction: discord.Interaction, chapter: app_commands.Range[int, 1, 100_000]) -> None:
+    async def chapter(self, interaction: discord.Interaction,
+                      chapter: app_commands.Range[int, 1, 100_000]) -> None:
         assert interaction.guild_id is not None
         report = await tally.chapter_report(self.bot.db, interaction.guild_id, chapter)
         await interaction.response.send_message(embed=to_embed(render.chapter_card(report).embed()))

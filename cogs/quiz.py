@@ -36,7 +36,8 @@ _log = logging.getLogger(__name__)
 QUESTION_SECONDS = 20.0
 REVEAL_SECONDS = 6.0
 PLAN_WITHOUT_DEFER_SECONDS = 2.0
-ENDED = "This quiz has ended, so answers are no longer taken. The points earned in it are kept: see `/quiz leaderboard`."
+ENDED = ("This quiz has ended, so answers are no longer taken. The points earned in it are kept: "
+         "see `/quiz leaderboard`.")
 STYLES = {"primary": discord.ButtonStyle.primary, "secondary": discord.ButtonStyle.secondary,
           "success": discord.ButtonStyle.success, "danger": discord.ButtonStyle.danger}
 
@@ -45,7 +46,8 @@ def answer_reply(outcome: AnswerOutcome) -> str | None:
     """What the clicking member is told (ephemeral); None for a solo answer, which the reveal answers."""
     if outcome.status == "accepted":
         assert outcome.answer is not None
-        return f"Your answer, **{LETTERS[outcome.answer.option]}**, is in. The right one is revealed when time is up."
+        return (f"Your answer, **{LETTERS[outcome.answer.option]}**, is in. "
+                "The right one is revealed when time is up.")
     if outcome.status == "already_answered":
         letter = f" (**{LETTERS[outcome.answer.option]}**)" if outcome.answer else ""
         return f"You already answered this question{letter}; answers can't be changed."
@@ -64,7 +66,8 @@ class QuizButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM
     def __init__(self, game_id: int, position: int, option: int, *, label: str | None = None,
                  style: discord.ButtonStyle = discord.ButtonStyle.primary, disabled: bool = False) -> None:
         super().__init__(discord.ui.Button(custom_id=f"aarquiz:{game_id}:{position}:{option}",
-                                           label=label or LETTERS[option % 4], style=style, disabled=disabled))
+                                           label=label or LETTERS[option % 4], style=style,
+                                           disabled=disabled))
         self.game_id, self.position, self.option = game_id, position, option
 
     @classmethod
@@ -87,8 +90,8 @@ def build_view(screen: Screen) -> discord.ui.View | None:
     for spec in screen.buttons:
         match = re.fullmatch(CUSTOM_ID_PATTERN, spec.custom_id)
         assert match is not None
-        view.add_item(QuizButton(int(match["game"]), int(match["position"]), int(match["option"]), label=spec.label,
-                                 style=STYLES[spec.style], disabled=spec.disabled))
+        view.add_item(QuizButton(int(match["game"]), int(match["position"]), int(match["option"]),
+                                 label=spec.label, style=STYLES[spec.style], disabled=spec.disabled))
     return view
 
 
@@ -115,7 +118,8 @@ class QuizMessage:
         if self.posted is not None:
             # Deliberate: discord.py applies the bot-wide AllowedMentions to a message edit only when the
             # edit sets content, and this one sets an embed.
-            await self.posted.edit(embed=embed, view=view, allowed_mentions=self.interaction.client.allowed_mentions)
+            await self.posted.edit(embed=embed, view=view,
+                                   allowed_mentions=self.interaction.client.allowed_mentions)
             return
         if not self.sent and not self.interaction.response.is_done():
             if view is not None:
@@ -138,7 +142,8 @@ class QuizMessage:
             self.posted = channel.get_partial_message(message_id)
 
 
-class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yourselves on the chapters released here"):
+class Quiz(commands.GroupCog, group_name="quiz",
+           group_description="Test yourselves on the chapters released here"):
     def __init__(self, bot: AARBot) -> None:
         self.bot = bot
         self.service = QuizService(bot.db, bot.clock)
@@ -153,7 +158,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         self.bot.add_dynamic_items(QuizButton)
         ended = await self.service.recover()
         if ended:
-            _log.info("Ended %d quiz game(s) left running by the previous process; their points are kept", ended)
+            _log.info("Ended %d quiz game(s) left running by the previous process; their points are kept",
+                      ended)
 
     async def cog_unload(self) -> None:
         for session in list(self.service.sessions.values()):
@@ -166,7 +172,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
 
     # --- playing ---------------------------------------------------------------------------------
 
-    async def on_answer(self, interaction: discord.Interaction, game_id: int, position: int, option: int) -> None:
+    async def on_answer(self, interaction: discord.Interaction, game_id: int, position: int,
+                        option: int) -> None:
         session = self.service.sessions.get(game_id)  # before answering: the last answer may end the game
         outcome = await self.service.answer(game_id, position, interaction.user.id, option)
         if outcome.status == "accepted" and session is not None and session.mode == "solo":
@@ -175,7 +182,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         await interaction.response.send_message(answer_reply(outcome), ephemeral=True)
 
     @app_commands.command(name="start", description="Start a quiz on the chapters released in this server")
-    @app_commands.describe(questions=f"How many questions ({MIN_QUESTIONS}-{MAX_QUESTIONS}, default {DEFAULT_QUESTIONS})",
+    @app_commands.describe(questions=f"How many questions ({MIN_QUESTIONS}-{MAX_QUESTIONS}, "
+                                     f"default {DEFAULT_QUESTIONS})",
                            mode="solo: just you, privately; channel: everyone here can answer (default)",
                            chapters="Which released chapters, e.g. 2, 1-3 or 1,3 (default: all released)")
     @app_commands.guild_only()
@@ -189,8 +197,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         if busy is not None:
             where = "A quiz is already running in this channel" if mode == "channel" else \
                 "You already have a solo quiz running"
-            raise UserError(f"{where} (started by <@{busy.starter_id}>). Wait for its scoreboard, or end it with "
-                            "`/quiz stop`.")
+            raise UserError(f"{where} (started by <@{busy.starter_id}>). Wait for its scoreboard, "
+                            "or end it with `/quiz stop`.")
         # Planning is quick once the released chapters were read; the first quiz after a release of a long
         # story may take longer than Discord's 3 s, so answer "thinking" if it does.
         planning = asyncio.ensure_future(self.service.plan(interaction.guild_id, questions, chapters))
@@ -199,8 +207,9 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
             await interaction.response.defer(ephemeral=mode == "solo", thinking=True)
         plan = await planning  # a `Refusal` goes to the member through the tree's error handler
         try:
-            session = await self.service.start(plan, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
-                                               starter_id=user_id, mode=mode, question_seconds=self.question_seconds)
+            session = await self.service.start(plan, guild_id=interaction.guild_id,
+                                               channel_id=interaction.channel_id, starter_id=user_id,
+                                               mode=mode, question_seconds=self.question_seconds)
         except store.QuizAlreadyRunning:
             raise UserError("A quiz was just started here; join that one.") from None
         show = QuizMessage(interaction, self.bot.db, session.game_id, ephemeral=mode == "solo")
@@ -213,7 +222,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         finally:
             self.runners.pop(session.game_id, None)
 
-    @app_commands.command(name="stop", description="Stop the quiz running in this channel (its starter or a moderator)")
+    @app_commands.command(name="stop",
+                          description="Stop the quiz running in this channel (its starter or a moderator)")
     @app_commands.guild_only()
     async def stop(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None
@@ -221,14 +231,16 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Test yoursel
         session = self.service.channel_game(interaction.channel_id)
         if session is not None:
             if user_id != session.starter_id and not await member_is_moderator(self.bot, interaction):
-                raise UserError(f"Only <@{session.starter_id}>, who started this quiz, or a moderator can stop it.")
+                raise UserError(f"Only <@{session.starter_id}>, who started this quiz, "
+                                "or a moderator can stop it.")
         else:
             session = self.service.solo_game(interaction.guild_id, user_id)
             if session is None:
                 await interaction.response.send_message("No quiz is running in this channel.", ephemeral=True)
                 return
         await self.service.stop(session, user_id)
-        await interaction.response.send_message("Quiz stopped. The points earned so far are kept.", ephemeral=True)
+        await interaction.response.send_message("Quiz stopped. The points earned so far are kept.",
+                                                ephemeral=True)
 
     # --- scores ----------------------------------------------------------------------------------
 

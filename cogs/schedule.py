@@ -31,7 +31,8 @@ MAX_SLEEP_SECONDS = 30.0
 
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
-class Schedule(ModeratorCog, group_name="schedule", group_description="Schedule chapter releases (moderators)"):
+class Schedule(ModeratorCog, group_name="schedule",
+               group_description="Schedule chapter releases (moderators)"):
     def __init__(self, bot: AARBot) -> None:
         self.bot = bot
         self._wake = asyncio.Event()
@@ -85,7 +86,8 @@ class Schedule(ModeratorCog, group_name="schedule", group_description="Schedule 
     # --- commands ------------------------------------------------------------------------------------
 
     @app_commands.command(name="add", description="Schedule releases: a date and time, or a cadence")
-    @app_commands.describe(when="e.g. 2026-05-01 18:00 · every monday 18:00 · daily 20:00 · every 3 days 12:00",
+    @app_commands.describe(when="e.g. 2026-05-01 18:00 · every monday 18:00 · daily 20:00 · "
+                                "every 3 days 12:00",
                            timezone="IANA time zone, e.g. Europe/Paris (default: the server's, else UTC)")
     async def add(self, interaction: discord.Interaction, when: str, timezone: str | None = None) -> None:
         assert interaction.guild_id is not None
@@ -94,7 +96,8 @@ class Schedule(ModeratorCog, group_name="schedule", group_description="Schedule 
                                           channel_id=interaction.channel_id, now=self.bot.clock())
         self.wake()
         await interaction.response.send_message(
-            f"Scheduled {schedule_line(info)}. Each run releases the next chapter with `/chapter next`'s rules.",
+            f"Scheduled {schedule_line(info)}. "
+            "Each run releases the next chapter with `/chapter next`'s rules.",
             ephemeral=True)
 
     @add.autocomplete("timezone")
@@ -110,7 +113,8 @@ class Schedule(ModeratorCog, group_name="schedule", group_description="Schedule 
                 "No release is scheduled. Add one with `/schedule add when:` (e.g. `every monday 18:00`).",
                 ephemeral=True)
             return
-        embed = discord.Embed(title="Release schedules", description="\n".join(schedule_line(i) for i in infos),
+        embed = discord.Embed(title="Release schedules",
+                              description="\n".join(schedule_line(i) for i in infos),
                               colour=discord.Colour.dark_gold())
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -127,7 +131,8 @@ class Schedule(ModeratorCog, group_name="schedule", group_description="Schedule 
     async def pause(self, interaction: discord.Interaction, id: int | None = None) -> None:
         assert interaction.guild_id is not None
         paused = await service.pause(self.bot.db, interaction.guild_id, id)
-        text = ("Paused " + ", ".join(f"#{i}" for i in sorted(p.id for p in paused)) + ". `/schedule resume` starts them again."
+        text = ("Paused " + ", ".join(f"#{i}" for i in sorted(p.id for p in paused))
+                + ". `/schedule resume` starts them again."
                 if paused else "Nothing to pause: no running schedule.")
         await interaction.response.send_message(text, ephemeral=True)
 

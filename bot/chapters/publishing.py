@@ -97,7 +97,8 @@ class Sender(Protocol):
         """Post `payload` with `nonce` (and `enforce_nonce`) and no mentions; return the message id."""
         ...
 
-    async def find_sent(self, channel_id: int, payload: Payload, *, nonce: str, after: int | None) -> int | None:
+    async def find_sent(self, channel_id: int, payload: Payload, *, nonce: str,
+                        after: int | None) -> int | None:
         """The id of a message the bot already posted for this part (same nonce, or same content), if any."""
         ...
 
@@ -167,7 +168,8 @@ class Publisher:
                 return ReleaseOutcome("all_out", guild_id, total=total)
             chapter = await load_chapter(self.conn, number)
             if chapter is None:  # a gap in the imported numbering: nothing sensible to release
-                return ReleaseOutcome("failed", guild_id, number, total=total, error=f"chapter {number} is missing")
+                return ReleaseOutcome("failed", guild_id, number, total=total,
+                                      error=f"chapter {number} is missing")
             if precheck:
                 missing = await self._missing(channel_id, thread=threads, known=known)
                 if missing:

@@ -2,7 +2,8 @@
 
 Every function starts from `released_through(conn, guild_id)`, and nothing about a later chapter (not
 even its title) leaves this module: that is the spoiler promise.  The pages of a chapter are exactly the
-messages its release posts (`bot.chapters.render.render_chapter`), so reading privately looks like the channel.
+messages its release posts (`bot.chapters.render.render_chapter`), so reading privately looks like
+the channel.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ async def released_list(conn: aiosqlite.Connection, guild_id: int) -> list[Liste
         listed.append(ListedChapter(
             number=release.number, threadmark=summary.threadmark, title=summary.title,
             url=jump_url(guild_id, release.channel_id, release.first_message_id),
-            released_at=release.completed_at, likes=likes.get(release.number, LikeCount(summary.forum_likes, 0)),
+            released_at=release.completed_at,
+            likes=likes.get(release.number, LikeCount(summary.forum_likes, 0)),
             like_emoji=like_emoji,
         ))
     return listed

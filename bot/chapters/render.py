@@ -49,7 +49,8 @@ Payload = dict[str, Any]
 _BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(\s+)")
 _OPENERS = "\"'\u201c\u2018\u00ab([\u201e"
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st gen col lt capt cpt sgt maj adm prof rev sr jr no nos vs etc e.g i.e cf mt ft fr co inc ltd".split()
+    "mr mrs ms dr st gen col lt capt cpt sgt maj adm prof rev sr jr no nos vs etc e.g i.e cf mt ft fr co "
+    "inc ltd".split()
 )
 
 
@@ -89,12 +90,14 @@ def _hard_split(escaped: str, limit: int) -> Iterator[str]:
             cut -= 1
         yield escaped[:cut]
         escaped = escaped[cut:]
-        escaped = _LINE_START_RAW.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\" + m.group(0), escaped)
+        escaped = _LINE_START_RAW.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\" + m.group(0),
+                                      escaped)
     yield escaped
 
 
 def _word_split(sentence: str, limit: int) -> list[tuple[str, str]]:
-    """A sentence longer than `limit` once escaped: cut at spaces (at a length only where a word is too long)."""
+    """A sentence longer than `limit` once escaped: cut at spaces (at a length only where a word is too
+    long)."""
     pieces: list[tuple[str, str]] = []
     tokens = re.split(r"(\s+)", sentence)
     words = [(tokens[i], tokens[i + 1] if i + 1 < len(tokens) else "") for i in range(0, len(tokens), 2)]

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from bot.chapters.reading import ListedChapter
     from bot.chapters.schedules import ScheduleInfo
 
-NOTHING_RELEASED = "No chapter has been released in this server yet. Moderators release one with `/chapter next`."
+NOTHING_RELEASED = ("No chapter has been released in this server yet. "
+                    "Moderators release one with `/chapter next`.")
 
 
 def not_out_text(number: int, released: int) -> str:
@@ -51,7 +52,8 @@ def release_summary(outcome: ReleaseOutcome, guild_id: int) -> str:
         partly = " Its first part is already posted; the rest follows" if outcome.first_message_id else \
             " Nothing was posted; it goes out"
         return (f"I can't release chapter {number} in {where}: I'm missing the "
-                f"**{outcome.missing_permission}** permission there. Chapter {number} stays unreleased.{partly} "
+                f"**{outcome.missing_permission}** permission there. "
+                f"Chapter {number} stays unreleased.{partly} "
                 "when you grant the permission (or pick another channel with `/aar setup channel:`) and run "
                 "`/chapter next` again.")
     if outcome.status == "channel_gone":

@@ -71,8 +71,8 @@ async def add_schedule(conn: aiosqlite.Connection, *, guild_id: int, when_text: 
         raise ScheduleError(f"This server already has {len(live)} schedules; cancel one with "
                             "`/schedule cancel id:` first.")
     row = await store.add_schedule(conn, guild_id=guild_id, spec=when.spec, timezone=when.zone,
-                                   next_run_at=when.first_run(now), created_by=created_by, channel_id=channel_id,
-                                   now=now)
+                                   next_run_at=when.first_run(now), created_by=created_by,
+                                   channel_id=channel_id, now=now)
     return ScheduleInfo(row, when)
 
 
@@ -80,13 +80,15 @@ async def list_schedules(conn: aiosqlite.Connection, guild_id: int) -> list[Sche
     return [_info(row) for row in await store.list_schedules(conn, guild_id)]
 
 
-async def cancel_schedule(conn: aiosqlite.Connection, guild_id: int, schedule_id: int, now: datetime) -> ScheduleInfo:
+async def cancel_schedule(conn: aiosqlite.Connection, guild_id: int, schedule_id: int,
+                          now: datetime) -> ScheduleInfo:
     row = await _live(conn, guild_id, schedule_id)
     await store.cancel_schedule(conn, guild_id, schedule_id, now)
     return _info(row)
 
 
-async def pause(conn: aiosqlite.Connection, guild_id: int, schedule_id: int | None = None) -> list[ScheduleInfo]:
+async def pause(conn: aiosqlite.Connection, guild_id: int,
+                schedule_id: int | None = None) -> list[ScheduleInfo]:
     """Pause one schedule, or all of the guild's; returns those now paused that were running."""
     rows = [await _live(conn, guild_id, schedule_id)] if schedule_id is not None else \
         await store.list_schedules(conn, guild_id)

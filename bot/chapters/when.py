@@ -128,8 +128,8 @@ def resolve_zone(name: str | None) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         hint = suggest_zones(text, limit=3)
         close = f" Did you mean {', '.join(f'`{z}`' for z in hint)}?" if hint else ""
-        raise ScheduleError(f"`{echo_input(text)}` is not a time zone I know.{close} Use an IANA name such as "
-                            "`Europe/Paris`, `America/New_York` or `UTC`.") from None
+        raise ScheduleError(f"`{echo_input(text)}` is not a time zone I know.{close} Use an IANA name "
+                            "such as `Europe/Paris`, `America/New_York` or `UTC`.") from None
     return text
 
 
@@ -154,7 +154,8 @@ def suggest_zones(text: str, *, limit: int = 25) -> list[str]:
 _TIME = r"(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?"
 _ONCE = re.compile(r"^(?P<date>\d{4}-\d{1,2}-\d{1,2})(?:[ t]+|t)(?:at\s+)?" + _TIME + "$")
 _DAILY = re.compile(r"^(?:daily|every\s+day|each\s+day)\s+(?:at\s+)?" + _TIME + "$")
-_WEEKLY = re.compile(r"^(?:every\s+|each\s+|weekly\s+(?:on\s+)?)?(?P<day>[a-z]+?)s?\s+(?:at\s+)?" + _TIME + "$")
+_WEEKLY = re.compile(r"^(?:every\s+|each\s+|weekly\s+(?:on\s+)?)?(?P<day>[a-z]+?)s?\s+(?:at\s+)?"
+                     + _TIME + "$")
 _INTERVAL = re.compile(r"^every\s+(?P<n>\d+)\s+days?\s+(?:at\s+)?" + _TIME + "$")
 
 
@@ -176,7 +177,8 @@ def parse_when(text: str, zone: str, now: datetime) -> When:
         try:
             day = date.fromisoformat(_pad_date(match["date"]))
         except ValueError:
-            raise ScheduleError(f"`{raw}`: {match['date']} is not a calendar date. {_EXAMPLES_TEXT}") from None
+            raise ScheduleError(f"`{raw}`: {match['date']} is not a calendar date. "
+                                f"{_EXAMPLES_TEXT}") from None
         clock = _clock(match, raw)
         local_now = now.astimezone(tz)
         try:
@@ -205,7 +207,8 @@ def parse_when(text: str, zone: str, now: datetime) -> When:
         weekday = _weekday(match["day"])
         if weekday is not None:
             clock = _clock(match, raw)
-            return When("weekly", zone, f"every {WEEKDAYS[weekday]} {clock:%H:%M}", clock=clock, weekday=weekday)
+            return When("weekly", zone, f"every {WEEKDAYS[weekday]} {clock:%H:%M}", clock=clock,
+                        weekday=weekday)
     raise ScheduleError(f"I can't read `{raw}` as a date or a cadence. {_EXAMPLES_TEXT}")
 
 

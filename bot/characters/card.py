@@ -56,8 +56,9 @@ def character_embed(card: CharacterCard, escape: Escape = escape_markdown) -> di
     released = "chapter 1" if card.released == 1 else f"chapters 1–{card.released}"
     fields = [
         {"name": "Side", "value": fit(card.side, FIELD_VALUE_LIMIT, escape), "inline": True},
-        {"name": "Also called", "value": fit(", ".join(card.aliases), FIELD_VALUE_LIMIT, escape) if card.aliases
-         else "—", "inline": True},
+        {"name": "Also called",
+         "value": fit(", ".join(card.aliases), FIELD_VALUE_LIMIT, escape) if card.aliases else "—",
+         "inline": True},
         {"name": "First appearance", "value": _chapter_label(card.first_appearance, escape), "inline": False},
         {"name": f"Mentioned {plural(card.total_mentions, 'time')}",
          "value": _mentions_value(card, escape), "inline": False},
@@ -101,7 +102,8 @@ def _mentions_value(card: CharacterCard, escape: Escape) -> str:
     for linked in (True, False):
         parts = []
         for ref, count in card.mentions:
-            label = _chapter_label(ref if linked else ChapterRef(ref.number, ref.title, None), escape, short=True)
+            label = _chapter_label(ref if linked else ChapterRef(ref.number, ref.title, None), escape,
+                                   short=True)
             parts.append(f"{label} ×{count}")
         value = " · ".join(parts)
         if len(value) <= FIELD_VALUE_LIMIT:
@@ -125,7 +127,8 @@ def embed_size(embed: dict) -> int:
 def not_found_message(result: NotFound, escape: Escape = escape_markdown) -> str:
     """The same words for a name nobody has and for a character this guild has not met yet."""
     if result.released == 0:
-        return "No character by that name in the chapters released so far: no chapter has been released here yet."
+        return ("No character by that name in the chapters released so far: "
+                "no chapter has been released here yet.")
     text = "No character by that name in the chapters released so far."
     if result.closest:
         text += " Closest: " + ", ".join(f"**{escape(name)}**" for name in result.closest) + "."
@@ -146,17 +149,19 @@ def roster_pages(roster: Roster, per_page: int = ROSTER_PAGE_SIZE) -> list[list[
     return [entries[i:i + per_page] for i in range(0, len(entries), per_page)] or [[]]
 
 
-def roster_embed(roster: Roster, page: int, escape: Escape = escape_markdown, per_page: int = ROSTER_PAGE_SIZE) -> tuple[dict, int, int]:
+def roster_embed(roster: Roster, page: int, escape: Escape = escape_markdown,
+                 per_page: int = ROSTER_PAGE_SIZE) -> tuple[dict, int, int]:
     """One page of `/characters`: (embed, page actually shown, page count). `page` is clamped."""
     pages = roster_pages(roster, per_page)
     page = max(0, min(page, len(pages) - 1))
     if not roster.entries:
-        description = ("No chapter has been released here yet, so nobody has been met." if roster.released == 0
-                       else "The released chapters name no one from the cast yet.")
+        description = ("No chapter has been released here yet, so nobody has been met."
+                       if roster.released == 0 else "The released chapters name no one from the cast yet.")
         return {"title": "Characters met so far", "description": description, "color": COLOUR}, 0, 1
     fields: list[dict] = []
     for entry in pages[page]:
-        line = f"**{escape(entry.name)}** · first in ch. {entry.first_chapter} · {plural(entry.mentions, 'mention')}"
+        line = (f"**{escape(entry.name)}** · first in ch. {entry.first_chapter} · "
+                f"{plural(entry.mentions, 'mention')}")
         if fields and fields[-1]["side"] == entry.side:
             fields[-1]["lines"].append(line)
         else:
@@ -168,8 +173,8 @@ def roster_embed(roster: Roster, page: int, escape: Escape = escape_markdown, pe
         "description": f"Everyone {released} name, by side. `/character` tells more about anyone here.",
         "color": COLOUR,
         "fields": [
-            {"name": fit(f["side"] + (" (continued)" if i == 0 and first_side_continues else ""), MAX_FIELD_NAME,
-                         escape),
+            {"name": fit(f["side"] + (" (continued)" if i == 0 and first_side_continues else ""),
+                         MAX_FIELD_NAME, escape),
              "value": clip("\n".join(f["lines"]), FIELD_VALUE_LIMIT), "inline": False}
             for i, f in enumerate(fields)
         ],

@@ -243,12 +243,14 @@ class Directory:
             for alias in aliases[row.key]:
                 if alias.position == 0:
                     continue
-                candidates = [c for c in (first_use.get((row.key, alias.position)), alias.since) if c is not None]
+                candidates = [c for c in (first_use.get((row.key, alias.position)), alias.since)
+                              if c is not None]
                 reveal = min(candidates) if candidates else first
                 if reveal is not None:
                     shown.append((alias.text, reveal))
-            characters.append(Character(row.key, row.name, row.side, row.side_rank, row.position, tuple(shown),
-                                        tuple(sorted(notes[row.key])), tuple(by_chapter.items()), first))
+            characters.append(Character(row.key, row.name, row.side, row.side_rank, row.position,
+                                        tuple(shown), tuple(sorted(notes[row.key])),
+                                        tuple(by_chapter.items()), first))
         return cls(characters, dict(snapshot.chapter_titles))
 
     def view(self, released: int) -> CastView:
@@ -286,7 +288,8 @@ class CharacterService:
             name = scored.character.name
             shown_alias = not _contains_words(search_key(name), search_key(scored.spelling))
             label = f"{name} ({scored.spelling})" if shown_alias else name
-            suggestions.append(Suggestion(label if len(label) <= MAX_CHOICE_NAME else name[:MAX_CHOICE_NAME], name))
+            suggestions.append(Suggestion(label if len(label) <= MAX_CHOICE_NAME else name[:MAX_CHOICE_NAME],
+                                          name))
         return suggestions
 
     async def look_up(self, guild_id: int, text: str) -> LookupResult:
@@ -301,7 +304,8 @@ class CharacterService:
             return NotFound(tuple(s.character.name for s in result), view.released)
         return Found(await self._card(guild_id, directory, view, result[0]))
 
-    async def _card(self, guild_id: int, directory: Directory, view: CastView, character: Character) -> CharacterCard:
+    async def _card(self, guild_id: int, directory: Directory, view: CastView,
+                    character: Character) -> CharacterCard:
         posted = {r.number: r for r in await released_chapters(self._conn, guild_id)}
 
         def ref(number: int) -> ChapterRef:
@@ -313,8 +317,9 @@ class CharacterService:
         assert character.first_chapter is not None  # a visible character has one
         return CharacterCard(
             # an alias already inside the name ('Stern' in 'Manfred Stern') tells the reader nothing new
-            character.name, character.side, tuple(a for a in character.aliases_through(released)
-                                                  if not _contains_words(search_key(character.name), search_key(a))),
+            character.name, character.side,
+            tuple(a for a in character.aliases_through(released)
+                  if not _contains_words(search_key(character.name), search_key(a))),
             tuple((ref(chapter), note) for chapter, note in character.notes_through(released)),
             ref(character.first_chapter),
             tuple((ref(chapter), count) for chapter, count in character.mentions_through(released)),
@@ -324,5 +329,6 @@ class CharacterService:
     async def roster(self, guild_id: int) -> Roster:
         view = await self.view(guild_id)
         return Roster(view.released, tuple(
-            RosterEntry(c.name, c.side, c.first_chapter or 0, view.total_mentions[c.key]) for c in view.characters
+            RosterEntry(c.name, c.side, c.first_chapter or 0, view.total_mentions[c.key])
+            for c in view.characters
         ))

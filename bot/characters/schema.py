@@ -147,13 +147,15 @@ def _validate_sides(value: Any, problems: list[str]) -> list[str]:
     return sides
 
 
-def _validate_member(entry: dict[str, Any], where: str, sides: list[str], problems: list[str]) -> CastMember | None:
+def _validate_member(entry: dict[str, Any], where: str, sides: list[str],
+                     problems: list[str]) -> CastMember | None:
     start = len(problems)
     for unknown in sorted(set(entry) - _CHARACTER_KEYS):
         problems.append(f"{where}: unknown key {unknown!r} (expected: {', '.join(sorted(_CHARACTER_KEYS))})")
     key = entry.get("key")
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        problems.append(f"{where}: `key` must be lowercase letters, digits and dashes (at most 40), not {key!r}")
+        problems.append(f"{where}: `key` must be lowercase letters, digits and dashes (at most 40), "
+                        f"not {key!r}")
     name = entry.get("name")
     if not _is_name(name):
         problems.append(f"{where}: `name` must be a string with a letter, at most {MAX_NAME} characters")
@@ -176,8 +178,8 @@ def _validate_member(entry: dict[str, Any], where: str, sides: list[str], proble
 
 
 def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_NAME and value == value.strip() and bool(words(value)) \
-        and any(ch.isalpha() for ch in value)
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME and value == value.strip() \
+        and bool(words(value)) and any(ch.isalpha() for ch in value)
 
 
 def _validate_aliases(value: Any, where: str, problems: list[str]) -> list[Alias]:
@@ -229,7 +231,8 @@ def _validate_notes(value: Any, where: str, problems: list[str]) -> dict[int, st
         elif not isinstance(text, str) or not text.strip():
             problems.append(f"{where}: note for chapter {chapter} must be non-empty text")
         elif len(text) > MAX_NOTE:
-            problems.append(f"{where}: note for chapter {chapter} is {len(text)} characters (at most {MAX_NOTE})")
+            problems.append(f"{where}: note for chapter {chapter} is {len(text)} characters "
+                            f"(at most {MAX_NOTE})")
         else:
             notes[int(chapter)] = " ".join(text.split())
     return dict(sorted(notes.items()))
@@ -241,7 +244,8 @@ def _claim_spellings(member: CastMember, where: str, owners: dict[str, str], pro
     for text in [a.text for a in member.spellings] + list(member.not_matching):
         key = search_key(text)
         if key in own:
-            problems.append(f"{where}: {text!r} repeats another of its spellings once accents and case are ignored")
+            problems.append(f"{where}: {text!r} repeats another of its spellings "
+                            "once accents and case are ignored")
             continue
         own.add(key)
         if key in owners:

@@ -37,5 +37,6 @@ def words(text: str) -> list[str]:
 
 
 def search_key(text: str) -> str:
-    """What the fuzzy look-up compares: folded words joined by single spaces ('Alcalá-Zamora' -> 'alcala zamora')."""
+    """What the fuzzy look-up compares: folded words joined by single spaces
+    ('Alcalá-Zamora' -> 'alcala zamora')."""
     return " ".join(w.casefold() for w in words(text))

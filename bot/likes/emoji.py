@@ -19,7 +19,8 @@ _BARE_ID = re.compile(r"^\d{15,22}$")
 
 
 def emoji_key(name: str | None, custom_id: int | None) -> str:
-    """The stored identity of a reaction's emoji: `custom:<id>` for a custom emoji, else the unicode string."""
+    """The stored identity of a reaction's emoji: `custom:<id>` for a custom emoji, else the unicode
+    string."""
     if custom_id is not None:
         return f"{CUSTOM_PREFIX}{custom_id}"
     if not name:

@@ -61,7 +61,8 @@ async def next_action(conn: aiosqlite.Connection, guild_id: int, chapter: int) -
     settings = await get_guild_settings(conn, guild_id)
     post = await store.get_hall_of_fame_post(conn, guild_id, chapter)
     if post is None and not enabled(settings.hall_of_fame_threshold, settings.hall_of_fame_channel_id):
-        return None  # no hall of fame here (most servers): no need to count this chapter's likes at each reaction
+        # No hall of fame here (most servers): no need to count this chapter's likes at each reaction.
+        return None
     likes = await likes_of(conn, guild_id, chapter)
     kind = decide(threshold=settings.hall_of_fame_threshold, channel_id=settings.hall_of_fame_channel_id,
                   likes=likes, post=post)
@@ -72,18 +73,21 @@ async def next_action(conn: aiosqlite.Connection, guild_id: int, chapter: int) -
     title = row.title if row else ""
     channel_id = post.channel_id if post is not None else settings.hall_of_fame_channel_id
     assert channel_id is not None
-    return HallOfFameAction(kind, guild_id, chapter, title, likes, settings.hall_of_fame_threshold, channel_id,
-                            post.message_id if post else None,
+    return HallOfFameAction(kind, guild_id, chapter, title, likes, settings.hall_of_fame_threshold,
+                            channel_id, post.message_id if post else None,
                             jump_url(guild_id, release.channel_id, release.first_message_id))
 
 
-async def record_shown(conn: aiosqlite.Connection, action: HallOfFameAction, message_id: int, now: str) -> None:
+async def record_shown(conn: aiosqlite.Connection, action: HallOfFameAction, message_id: int,
+                       now: str) -> None:
     """The post was made (or edited) and now shows `action.likes`."""
     await store.save_hall_of_fame_post(conn, store.HallOfFamePost(
-        action.guild_id, action.chapter, action.channel_id, message_id, action.likes.total, action.likes.discord), now)
+        action.guild_id, action.chapter, action.channel_id, message_id, action.likes.total,
+        action.likes.discord), now)
 
 
 async def record_gone(conn: aiosqlite.Connection, action: HallOfFameAction, now: str) -> None:
     """The post was deleted in Discord: remember it so it is never made again."""
     await store.save_hall_of_fame_post(conn, store.HallOfFamePost(
-        action.guild_id, action.chapter, action.channel_id, None, action.likes.total, action.likes.discord), now)
+        action.guild_id, action.chapter, action.channel_id, None, action.likes.total,
+        action.likes.discord), now)

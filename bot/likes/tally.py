@@ -117,11 +117,12 @@ async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int)
     discord = await store.discord_likes(conn, guild_id, through, keys, chapter=number)
     names = await store.emoji_names(conn, tally)
     others = sorted(
-        (EmojiCount(key, emojis.display(key, names), count) for key, count in tally.items() if key not in keys),
+        (EmojiCount(key, emojis.display(key, names), count)
+         for key, count in tally.items() if key not in keys),
         key=lambda e: (-e.members, e.emoji),
     )
-    return ChapterLikes(number, chapter.title, await like_emoji_shown(conn, guild_id), LikeCount(chapter.forum_likes, discord.get(number, 0)),
-                        others)
+    return ChapterLikes(number, chapter.title, await like_emoji_shown(conn, guild_id),
+                        LikeCount(chapter.forum_likes, discord.get(number, 0)), others)
 
 
 async def top_chapters(conn: aiosqlite.Connection, guild_id: int, limit: int = 10) -> list[RankedChapter]:
@@ -133,8 +134,10 @@ async def top_chapters(conn: aiosqlite.Connection, guild_id: int, limit: int = 1
     ranked: list[RankedChapter] = []
     for position, (number, count) in enumerate(ordered, start=1):
         previous = ranked[-1] if ranked else None
-        same = previous is not None and (previous.likes.total, previous.likes.discord) == (count.total, count.discord)
-        ranked.append(RankedChapter(previous.rank if same and previous else position, number, titles[number], count))
+        same = (previous is not None
+                and (previous.likes.total, previous.likes.discord) == (count.total, count.discord))
+        ranked.append(RankedChapter(previous.rank if same and previous else position, number,
+                                    titles[number], count))
     return ranked[:limit]
 
 

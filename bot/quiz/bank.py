@@ -29,8 +29,10 @@ def load_bank(path: Path = SHIPPED_BANK) -> QuizBank:
     return _cached(path, path.stat().st_mtime_ns)
 
 
-def applicable_questions(bank: QuizBank, imported_titles: Mapping[int, str], chapters: set[int]) -> list[Question]:
-    """The bank's questions on `chapters` whose chapter has, in the database, the title they were written for."""
+def applicable_questions(bank: QuizBank, imported_titles: Mapping[int, str],
+                         chapters: set[int]) -> list[Question]:
+    """The bank's questions on `chapters` whose chapter has, in the database, the title they were written
+    for."""
     usable = {n for n, title in bank.titles.items()
               if n in chapters and n in imported_titles and _norm(imported_titles[n]) == _norm(title)}
     return [q for q in bank.questions if q.chapter in usable]

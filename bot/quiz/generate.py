@@ -1,4 +1,5 @@
-"""Questions generated from the imported text, so any AAR has a quiz, not only the one the bank was written for.
+"""Questions generated from the imported text, so any AAR has a quiz, not only the one the bank was
+written for.
 
 Three families, all checkable against the text they came from:
 
@@ -54,9 +55,10 @@ _WORD = re.compile(r"\w+")
 PLACE_RE = re.compile(r"\b(?:in|at|to|into|toward|towards|from|near|outside of|around)"
                       r" ([A-Z][a-zà-ÿ]+(?:-[A-Z][a-zà-ÿ]+)?)\b(?! [A-Z])")
 NOT_PLACES = frozenset({*MONTHS, "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
-                        "The", "A", "An", "This", "That", "These", "Those", "His", "Her", "Their", "Its", "Our",
-                        "It", "He", "She", "They", "We", "I", "Comrade", "General", "Marshal", "President",
-                        "Christmas", "Deep", "Fascism", "Communism", "Socialism", "Capitalism", "Bolshevikism"})
+                        "The", "A", "An", "This", "That", "These", "Those", "His", "Her", "Their", "Its",
+                        "Our", "It", "He", "She", "They", "We", "I", "Comrade", "General", "Marshal",
+                        "President", "Christmas", "Deep", "Fascism", "Communism", "Socialism", "Capitalism",
+                        "Bolshevikism"})
 # Adjectives and -isms after a preposition ("to Mongolian units", "to Tsarist methods") are not places.
 NOT_PLACE_ENDINGS = ("ian", "ans", "ist", "ists", "ish", "ese", "ism", "ic", "ics")
 SIMILAR = 75  # rapidfuzz ratio from which two options read as the same word ("Zaragoza" / "Zaragosa")
@@ -88,7 +90,8 @@ def _needle_words(needle: str) -> tuple[str, ...]:
 def word_grams(text: str) -> frozenset[tuple[str, ...]]:
     """Every run of 1..4 consecutive words of `text`, folded: "does X occur here?" becomes a set look-up."""
     words = _WORD.findall(fold(text))
-    return frozenset(tuple(words[i:i + n]) for n in range(1, GRAM_WORDS + 1) for i in range(len(words) - n + 1))
+    return frozenset(tuple(words[i:i + n])
+                     for n in range(1, GRAM_WORDS + 1) for i in range(len(words) - n + 1))
 
 
 def occurs_fast(needle: str, haystack: str) -> bool:
@@ -298,7 +301,8 @@ class Generator:
         self.spans: dict[tuple[int, int], list[Span]] = {}
         self.pools = Pools()
         self.person_chapters: dict[str, set[int]] = defaultdict(set)
-        self.first_sentence: dict[tuple[int, str], str] = {}  # (chapter, person) -> first sentence naming them
+        # (chapter, person) -> first sentence naming them
+        self.first_sentence: dict[tuple[int, str], str] = {}
         for number, sentences in self.sentences.items():
             for s in sentences:
                 spans = find_spans(s.text, self.finder)
@@ -334,7 +338,8 @@ class Generator:
         return ways
 
     def _fits_nowhere(self, kind: str, ident: object, sentence: str, sentence_idents: set[object]) -> bool:
-        """A distractor must not occur in the sentence in any form, nor be the same thing as anything in it."""
+        """A distractor must not occur in the sentence in any form, nor be the same thing as anything in
+        it."""
         if ident in sentence_idents:
             return False
         return not any(occurs_fast(way, sentence) for way in self._ways_written(kind, ident))
@@ -382,7 +387,8 @@ class Generator:
             cached = self._ident_lists[kind] = sorted(self.pools.by_kind[kind], key=str)
         return cached
 
-    def _distractors(self, span: Span, sentence: str, sentence_idents: set[object], rng: random.Random) -> list[str]:
+    def _distractors(self, span: Span, sentence: str, sentence_idents: set[object],
+                     rng: random.Random) -> list[str]:
         pool = self.pools.by_kind[span.kind]
         numeric = span.kind in ("number", "year")
         chosen: list[str] = []
@@ -459,7 +465,8 @@ class Generator:
 
     # --- which chapter ----------------------------------------------------------------------------
 
-    def which_chapter(self, numbers: Iterable[int], allowed: set[int], per_chapter: int = 6) -> list[Question]:
+    def which_chapter(self, numbers: Iterable[int], allowed: set[int],
+                      per_chapter: int = 6) -> list[Question]:
         """"In which chapter …?" for sentences naming someone or something, found in that chapter only."""
         others = sorted(n for n in allowed if n in self.chapters)
         if len(others) < OPTION_COUNT:

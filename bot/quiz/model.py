@@ -38,5 +38,5 @@ class Question:
     def shuffled(self, order: list[int]) -> Question:
         """The same question with its options in `order` (a permutation of 0..3), answer index followed."""
         options = tuple(self.options[i] for i in order)
-        return Question(self.key, self.chapter, self.prompt, options, order.index(self.answer), self.explanation,
-                        self.source, self.kind, self.sentence)
+        return Question(self.key, self.chapter, self.prompt, options, order.index(self.answer),
+                        self.explanation, self.source, self.kind, self.sentence)

@@ -109,7 +109,8 @@ def reveal_screen(session: QuizSession, reveal: Reveal) -> Screen:
                                 MAX_TITLE), "value": who, "inline": False}],
         "footer": {"text": clip(f"{_mode_line(session)} · {next_text}", MAX_FOOTER)},
     }
-    buttons = tuple(ButtonSpec(custom_id(session.game_id, reveal.position, i), clip(f"{LETTERS[i]}. {option}", MAX_BUTTON_LABEL),
+    buttons = tuple(ButtonSpec(custom_id(session.game_id, reveal.position, i),
+                               clip(f"{LETTERS[i]}. {option}", MAX_BUTTON_LABEL),
                                "success" if i == question.answer else "secondary", disabled=True)
                     for i, option in enumerate(question.options))
     return Screen(embed, buttons)
@@ -148,14 +149,16 @@ def leaderboard_embed(rows: list[ScoreRow], guild_name: str) -> dict:
         return {"title": "Quiz leaderboard", "description": "Nobody has answered a quiz question here yet. "
                 "Start one with `/quiz start`.", "color": COLOUR_END}
     lines = [f"**{rank}.** <@{r.user_id}> · {r.score} points · {plural(r.games, 'game')} · "
-             f"{round(r.accuracy * 100)}% right ({r.correct}/{r.answers})" for rank, r in enumerate(rows, start=1)]
+             f"{round(r.accuracy * 100)}% right ({r.correct}/{r.answers})"
+             for rank, r in enumerate(rows, start=1)]
     return {"title": clip(f"Quiz leaderboard · {guild_name}", MAX_TITLE),
             "description": lines_within(lines, MAX_DESCRIPTION), "color": COLOUR_END}
 
 
 def stats_embed(user_id: int, record: tuple[ScoreRow, int] | None) -> dict:
     if record is None:
-        return {"title": "Quiz stats", "description": f"<@{user_id}> has not answered a quiz question here yet.",
+        return {"title": "Quiz stats",
+                "description": f"<@{user_id}> has not answered a quiz question here yet.",
                 "color": COLOUR_END}
     row, rank = record
     return {

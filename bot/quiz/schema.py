@@ -149,6 +149,7 @@ def _validate_question(entry: dict[str, Any], where: str, titles: dict[int, str]
         problems.append(f"{where}: the answer {answer!r} is not one of the options")
     if len(problems) != count:
         return None
-    assert prompt is not None and explanation is not None and isinstance(chapter, int) and isinstance(answer, str)
+    assert (prompt is not None and explanation is not None and isinstance(chapter, int)
+            and isinstance(answer, str))
     key = "bank:" + hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:12]
     return Question(key, chapter, prompt, tuple(cleaned), cleaned.index(answer.strip()), explanation)

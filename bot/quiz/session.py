@@ -150,7 +150,8 @@ class QuizSession:
         """Stop taking answers to the current question and say how it went."""
         self.open = False
         given = self.answers.get(self.position, {})
-        return Reveal(self.position, self.question, tuple(sorted(given.values(), key=lambda a: (a.at, a.user_id))))
+        return Reveal(self.position, self.question,
+                      tuple(sorted(given.values(), key=lambda a: (a.at, a.user_id))))
 
     def stop(self, by: int | None, status: EndStatus = "stopped") -> None:
         self.ended = status

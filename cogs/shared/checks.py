@@ -20,8 +20,8 @@ from bot.storage.guilds import get_guild_settings
 if TYPE_CHECKING:
     from bot.app import AARBot
 
-NOT_A_MODERATOR = ("Only moderators can do this: you need the Manage Server permission, or the moderator role "
-                   "set with `/aar setup`.")
+NOT_A_MODERATOR = ("Only moderators can do this: you need the Manage Server permission, "
+                   "or the moderator role set with `/aar setup`.")
 SERVER_ONLY = "This command works in a server only."
 
 
@@ -30,7 +30,8 @@ async def member_is_moderator(bot: AARBot, interaction: discord.Interaction) -> 
     if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
         return False
     settings = await get_guild_settings(bot.db, interaction.guild_id)
-    perms = interaction.permissions  # what Discord resolved for this member here (Manage Server is guild-wide)
+    # What Discord resolved for this member here (Manage Server is guild-wide).
+    perms = interaction.permissions
     return is_moderator(manage_guild=perms.manage_guild, administrator=perms.administrator,
                         role_ids=[role.id for role in interaction.user.roles],
                         moderator_role_id=settings.moderator_role_id)

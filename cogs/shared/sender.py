@@ -47,7 +47,8 @@ class DiscordSender:
         """The bot's permissions in the channel as the cache knows them (None when it does not)."""
         channel = self.bot.get_channel(channel_id)
         guild = getattr(channel, "guild", None)
-        if channel is None or guild is None or guild.me is None or isinstance(channel, discord.abc.PrivateChannel):
+        if (channel is None or guild is None or guild.me is None
+                or isinstance(channel, discord.abc.PrivateChannel)):
             return None
         return channel_permissions(channel_id, channel.permissions_for(guild.me))
 

@@ -66,7 +66,8 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                           r"(?::(?P<key>[0-9]{1,6}))?"):
     """◀ Previous / Next ▶ of any pager: opens page `page` of pager `pager` (for `key`)."""
 
-    def __init__(self, pager: str, direction: str, page: int, key: int = 0, *, disabled: bool = False) -> None:
+    def __init__(self, pager: str, direction: str, page: int, key: int = 0, *,
+                 disabled: bool = False) -> None:
         custom_id = f"aar:{pager}:{direction}:{page}" + (f":{key}" if key else "")
         super().__init__(discord.ui.Button(
             label="Previous" if direction == "prev" else "Next",

@@ -108,8 +108,8 @@ async def test_next_releases_in_order_with_thread_and_no_pings(bot, fake_discord
     assert f"Chapter 1 of {SEED_CHAPTERS}" in first["content"]
     # The thread was opened after the first message and before the second.
     order = [(r.method, r.path) for r in fake_discord.requests
-             if r.method == "POST" and re.search(r"/messages(/\d+/threads)?$", r.path) and "/channels/" in r.path
-             and "/interactions/" not in r.path and "/webhooks/" not in r.path]
+             if r.method == "POST" and re.search(r"/messages(/\d+/threads)?$", r.path)
+             and "/channels/" in r.path and "/interactions/" not in r.path and "/webhooks/" not in r.path]
     assert order[1][1].endswith("/threads") and len(order) == len(expected) + 1
     assert await released_through(bot.db, guild_setup.guild.id) == 1
 
@@ -253,8 +253,8 @@ async def test_a_new_bot_process_finishes_an_interrupted_release(seeded: Setting
 
 # --- refusals -------------------------------------------------------------------------------------------
 
-async def test_missing_send_messages_is_named_and_the_chapter_stays_unreleased(bot, fake_discord: FakeDiscord,
-                                                                               guild_setup: GuildSetup) -> None:
+async def test_missing_send_messages_is_named_and_the_chapter_stays_unreleased(
+        bot, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
     fake_discord.forbid(guild_setup.story, "send_messages")
     text = await next_chapter(fake_discord, guild_setup)
     assert "missing the **Send Messages** permission" in text and "stays unreleased" in text
@@ -271,7 +271,8 @@ async def test_a_403_discord_raises_anyway_stops_and_resumes_without_doubles(bot
     await update_guild_settings(bot.db, guild_setup.guild.id, story_channel_id=guild_setup.story.id)
     fake_discord.forbid(guild_setup.story, "create_thread")
     text = await next_chapter(fake_discord, guild_setup, channel=guild_setup.general)
-    assert "missing the **Create Public Threads** permission" in text and "first part is already posted" in text
+    assert ("missing the **Create Public Threads** permission" in text
+            and "first part is already posted" in text)
     assert len(fake_discord.history(guild_setup.story)) == 1
     assert await released_through(bot.db, guild_setup.guild.id) == 0
     fake_discord.allow(guild_setup.story)
@@ -279,7 +280,8 @@ async def test_a_403_discord_raises_anyway_stops_and_resumes_without_doubles(bot
     assert "Finished releasing chapter 1" in text
     chapter = await load_chapter(bot.db, 1)
     assert chapter is not None
-    assert posted(fake_discord, guild_setup.story) == as_posted(await expected_payloads(bot.db, 1), chapter.title)
+    assert posted(fake_discord, guild_setup.story) == as_posted(await expected_payloads(bot.db, 1),
+                                                                chapter.title)
 
 
 async def test_members_without_permission_are_refused_and_the_moderator_role_counts(
@@ -343,7 +345,8 @@ async def test_read_pages_through_a_released_chapter_privately(bot, fake_discord
     message = record.message
     assert message is not None and message["content"] == pages[1]["content"]
     assert button(message, "Page")["label"] == f"Page 2 of {len(pages)}"
-    click = await fake_discord.click(message, button(message, "Previous")["custom_id"], member=guild_setup.member)
+    click = await fake_discord.click(message, button(message, "Previous")["custom_id"],
+                                     member=guild_setup.member)
     await click.wait_response()
     assert record.message["content"] == pages[0]["content"]
     assert fake_discord.history(guild_setup.general) == []  # nothing public
@@ -377,8 +380,8 @@ async def test_guilds_read_at_their_own_pace(bot, fake_discord: FakeDiscord, gui
     await next_chapter(fake_discord, guild_setup)
     await next_chapter(fake_discord, guild_setup)
     assert "Released chapter 1 of" in await next_chapter(fake_discord, other)
-    assert (await released_through(bot.db, guild_setup.guild.id), await released_through(bot.db, other.guild.id)) \
-        == (2, 1)
+    assert (await released_through(bot.db, guild_setup.guild.id),
+            await released_through(bot.db, other.guild.id)) == (2, 1)
     record = await read(fake_discord, other, 2)
     assert "Chapter 2 is not out yet" in (await record.wait_message())["content"]
     record = await read(fake_discord, guild_setup, 2)
@@ -407,7 +410,8 @@ async def test_list_shows_released_chapters_with_links_dates_and_likes(bot, fake
         chapter = await load_chapter(bot.db, number)
         assert chapter is not None
         assert line.startswith(f"**{number}.** [")
-        assert f"(https://discord.com/channels/{guild_setup.guild.id}/{guild_setup.story.id}/{first['id']})" in line
+        assert (f"(https://discord.com/channels/{guild_setup.guild.id}/{guild_setup.story.id}/"
+                f"{first['id']})" in line)
         assert re.search(r"<t:\d+:d>", line)
         assert f"👍 {chapter.forum_likes}" in line
     titles = {(await load_chapter(bot.db, n)).title for n in range(3, SEED_CHAPTERS + 1)}

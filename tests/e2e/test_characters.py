@@ -27,8 +27,8 @@ NOT_FOUND = "No character by that name in the chapters released so far"
 CAST = load_cast()
 # Who each seed chapter names first (from the pinned index; checked in tests/unit/test_characters_lookup.py).
 FIRST_IN_CHAPTER_1 = {"Joseph Stalin", "Konstantin Rokossovsky", "Mikhail Tukhachevsky", "Leon Trotsky",
-                      "Manuel Azaña", "Niceto Alcalá-Zamora", "José Díaz", "Francisco Franco", "José Sanjurjo",
-                      "Miguel Primo de Rivera", "Alfonso XIII", "Benito Mussolini"}
+                      "Manuel Azaña", "Niceto Alcalá-Zamora", "José Díaz", "Francisco Franco",
+                      "José Sanjurjo", "Miguel Primo de Rivera", "Alfonso XIII", "Benito Mussolini"}
 
 
 
@@ -38,7 +38,8 @@ async def bot(seeded: Settings, bot_factory, guild_setup: GuildSetup):
 
 
 @pytest.fixture
-async def two_guilds(bot, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> tuple[GuildSetup, GuildSetup]:
+async def two_guilds(bot, fake_discord: FakeDiscord,
+                     guild_setup: GuildSetup) -> tuple[GuildSetup, GuildSetup]:
     """`guild_setup` has released chapter 1; another guild has released all six."""
     other = await fake_discord.add_standard_guild("All caught up")
     await mark_released(bot.db, guild_setup.guild.id, 1)
@@ -69,7 +70,8 @@ def every_text(message: dict[str, Any]) -> str:
     """All text a member can read in a message: content and every embed part."""
     parts = [message.get("content") or ""]
     for embed in message.get("embeds", []):
-        parts += [embed.get("title", ""), embed.get("description", ""), embed.get("footer", {}).get("text", "")]
+        parts += [embed.get("title", ""), embed.get("description", ""),
+                  embed.get("footer", {}).get("text", "")]
         parts += [f["name"] + "\n" + f["value"] for f in embed.get("fields", [])]
     for row in message.get("components") or []:
         parts += [c.get("label", "") for c in row["components"]]
@@ -188,7 +190,8 @@ async def test_awkward_input_is_answered_politely_and_never_pings(bot, fake_disc
         data, message = await ask(fake_discord, caught_up, typed)
         assert data["allowed_mentions"] == NO_PINGS
         assert message["flags"] & EPHEMERAL and message["content"].startswith(expected), typed
-        assert (not typed.strip() or typed.strip() not in message["content"]) and "@everyone" not in message["content"]
+        assert ((not typed.strip() or typed.strip() not in message["content"])
+                and "@everyone" not in message["content"])
         assert not message["mentions"] and not message["mention_roles"] and not message["mention_everyone"]
         assert len(message["content"]) <= 2000
     # markdown around a real name still finds it, and the answer escapes nothing it should not

@@ -43,7 +43,8 @@ def test_import_prints_a_one_line_summary_and_chapters_json(tmp_path):
     assert [c["number"] for c in chapters] == [1, 2, 3, 4, 5, 6]
     assert chapters[4]["threadmark"] == "Border War" and chapters[4]["title"] == "The Border War."
     assert [c["forum_likes"] for c in chapters] == [0, 1, 1, 1, 1, 1]
-    assert {"number", "threadmark", "title", "chars", "pictures", "forum_likes", "comments"} <= set(chapters[0])
+    assert {"number", "threadmark", "title", "chars", "pictures", "forum_likes",
+            "comments"} <= set(chapters[0])
 
     again = aar_bot("import", str(SHIPPED_THREAD), "--db", str(db), cwd=tmp_path)
     assert "0 chapters, 0 pictures, 0 comments added" in again.stdout

@@ -79,7 +79,8 @@ def test_main_reads_the_file_from_the_environment(tmp_path: Path, monkeypatch: p
     path = tmp_path / "heartbeat"
     monkeypatch.setenv("AAR_HEALTH_FILE", str(path))
     assert healthcheck.main([]) == 1
-    assert capsys.readouterr().out == f"unhealthy: {path} does not exist: the bot is not (yet) connected to Discord\n"
+    assert capsys.readouterr().out == (f"unhealthy: {path} does not exist: "
+                                       "the bot is not (yet) connected to Discord\n")
     path.write_text("now\n", encoding="utf-8")
     assert healthcheck.main([]) == 0
     out = capsys.readouterr().out
@@ -103,9 +104,10 @@ def test_main_file_option_and_bad_configuration(tmp_path: Path, monkeypatch: pyt
 def test_module_runs_as_a_script(tmp_path: Path) -> None:
     """What HEALTHCHECK runs: `python -m bot.healthcheck`, its exit status and one line of output."""
     env = {**os.environ, "AAR_HEALTH_FILE": str(tmp_path / "h")}
-    missing = subprocess.run([sys.executable, "-m", "bot.healthcheck"], env=env, capture_output=True, text=True,
-                             timeout=30)
-    assert missing.returncode == 1 and missing.stdout.startswith("unhealthy: ") and missing.stdout.count("\n") == 1
+    missing = subprocess.run([sys.executable, "-m", "bot.healthcheck"], env=env, capture_output=True,
+                             text=True, timeout=30)
+    assert (missing.returncode == 1 and missing.stdout.startswith("unhealthy: ")
+            and missing.stdout.count("\n") == 1)
     (tmp_path / "h").touch()
     fresh = subprocess.run([sys.executable, "-m", "bot.healthcheck"], env=env, capture_output=True, text=True,
                            timeout=30)
@@ -133,12 +135,13 @@ def docker_unavailable() -> str | None:
     if shutil.which("docker") is None:
         return "the docker command is not installed"
     try:
-        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                              timeout=20)
+        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
+                              text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"`docker info` failed: {exc}"
     if info.returncode != 0:
-        last = info.stderr.strip().splitlines()[-1] if info.stderr.strip() else f"exit status {info.returncode}"
+        last = (info.stderr.strip().splitlines()[-1] if info.stderr.strip()
+                else f"exit status {info.returncode}")
         return f"no Docker engine answers (`docker info`: {last})"
     return base_image_unavailable()
 
@@ -148,13 +151,15 @@ def base_image_unavailable() -> str | None:
     base = next(line.split()[1] for line in (PROJECT_ROOT / "Dockerfile").read_text().splitlines()
                 if line.startswith("FROM "))
     try:
-        if subprocess.run(["docker", "image", "inspect", base], capture_output=True, timeout=20).returncode == 0:
+        if subprocess.run(["docker", "image", "inspect", base], capture_output=True,
+                          timeout=20).returncode == 0:
             return None
         pulled = subprocess.run(["docker", "pull", base], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"base image {base} is not available: {exc}"
     if pulled.returncode != 0:
-        return f"base image {base} is neither local nor pullable (no registry?); see ../shared/tools/docker-setup.sh"
+        return (f"base image {base} is neither local nor pullable (no registry?); "
+                "see ../shared/tools/docker-setup.sh")
     return None
 
 
@@ -165,8 +170,8 @@ def pip_index_url() -> str | None:
     """
     candidates = [os.environ.get("PIP_INDEX_URL", "")]
     try:
-        listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
-                                timeout=30).stdout
+        listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True,
+                                text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
         listed = ""
     for line in listed.splitlines():
@@ -221,7 +226,8 @@ def image() -> Iterator[str]:
 
 
 @pytest.mark.timeout(300)
-async def test_image_runs_non_root_turns_healthy_keeps_data_on_the_volume_and_stops_cleanly(image: str) -> None:
+async def test_image_runs_non_root_turns_healthy_keeps_data_on_the_volume_and_stops_cleanly(
+        image: str) -> None:
     name = f"aar-bot-test-{uuid.uuid4().hex[:12]}"
     volume = f"{name}-data"
     async with FakeDiscord() as fake:

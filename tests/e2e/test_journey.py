@@ -63,7 +63,8 @@ class Community:
         self.reactions_seen = 0
 
     async def run(self, command: str, member: Member, **options: Any) -> tuple[dict[str, Any], Any]:
-        """Run a command in #general; the answer's message (after a defer, its follow-up or edit) and the interaction."""
+        """Run a command in #general; the answer's message (after a defer, its follow-up or edit) and the
+        interaction."""
         record = await self.fake.invoke(command, guild=self.setup.guild, channel=self.setup.general,
                                         member=member, options=options)
         await record.wait_response(timeout=5)
@@ -86,8 +87,9 @@ class Community:
         await asyncio.wait_for(self.bot.get_cog("Likes").settle(self.reactions_seen), 5)
 
     async def parts(self, chapter: int) -> list[int]:
-        async with self.bot.db.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND chapter_number = ?"
-                                       " ORDER BY part_index", (self.setup.guild.id, chapter)) as cursor:
+        async with self.bot.db.execute("SELECT message_id FROM release_parts WHERE guild_id = ?"
+                                       " AND chapter_number = ? ORDER BY part_index",
+                                       (self.setup.guild.id, chapter)) as cursor:
             return [row[0] for row in await cursor.fetchall()]
 
     def link(self, message_id: int) -> str:
@@ -179,7 +181,8 @@ async def test_a_day_in_the_life_of_a_community(seeded: Settings, bot_factory, f
     assert "🎉 1" in await town.say("likes chapter", reader, chapter=1)
 
     listing = await town.say("chapter list", reader)
-    assert f"]({town.link(ch1[0])})" in list_line(listing, 1) and f"]({town.link(ch2[0])})" in list_line(listing, 2)
+    assert (f"]({town.link(ch1[0])})" in list_line(listing, 1)
+            and f"]({town.link(ch2[0])})" in list_line(listing, 2))
     assert "👍 3 (1 on the forum, 2 here)" in list_line(listing, 2)  # the figures /likes shows
     assert "👍 0" in list_line(listing, 1)
 
@@ -196,7 +199,8 @@ async def test_a_day_in_the_life_of_a_community(seeded: Settings, bot_factory, f
         def showing(position: int = position) -> dict[str, Any] | None:
             current = fake.messages[int(message["id"])]
             return next((b for row in current["components"] for b in row["components"]
-                         if re.fullmatch(rf"aarquiz:\d+:{position}:\d", b["custom_id"]) and not b.get("disabled")),
+                         if re.fullmatch(rf"aarquiz:\d+:{position}:\d", b["custom_id"])
+                         and not b.get("disabled")),
                         None)
         button = await fake.wait_for(showing)
         chapter = int(re.search(r"chapter (\d+)", fake.messages[int(message["id"])]["embeds"][0]["title"])[1])
@@ -221,7 +225,8 @@ async def test_a_day_in_the_life_of_a_community(seeded: Settings, bot_factory, f
     assert await released_through(bot.db, guild.id) == 3
     ch3 = await town.parts(3)
     posted = len(fake.history(setup.story))
-    assert posted == len(ch1) + len(ch2) + len(ch3) and "Chapter 3 of 6" in fake.history(setup.story)[len(ch1) + len(ch2)]["content"]
+    assert (posted == len(ch1) + len(ch2) + len(ch3)
+            and "Chapter 3 of 6" in fake.history(setup.story)[len(ch1) + len(ch2)]["content"])
     clock.advance(hours=1)
     await schedules_checked(bot)
     assert len(fake.history(setup.story)) == posted and await released_through(bot.db, guild.id) == 3
@@ -232,7 +237,8 @@ async def test_a_day_in_the_life_of_a_community(seeded: Settings, bot_factory, f
         "schedules": await town.say("schedule list", moderator),
         "board": await town.say("quiz leaderboard", reader),
     }
-    assert "#1" not in before["schedules"] and "**#2** · every Wednesday" in before["schedules"].replace("wednesday", "Wednesday")
+    assert ("#1" not in before["schedules"]
+            and "**#2** · every Wednesday" in before["schedules"].replace("wednesday", "Wednesday"))
     assert len(re.findall(r"^\*\*\d\.\*\* ", before["list"], re.M)) == 3
 
     # --- night: the bot restarts on the same database ---------------------------------------------------

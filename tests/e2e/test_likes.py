@@ -29,7 +29,8 @@ from tests.helpers import mark_released
 pytestmark = pytest.mark.timeout(60)
 
 LIKE = "👍"
-TITLES = {1: "The Spanish Civil War: Further Beyond.", 2: "Spanish Civil War: Madrid shall be Fascism's grave.",
+TITLES = {1: "The Spanish Civil War: Further Beyond.",
+          2: "Spanish Civil War: Madrid shall be Fascism's grave.",
           3: "Chapter 2: Abolish the Cult of the Individual.", 4: "Spanish Civil War: Workers, to Victory!"}
 
 
@@ -57,25 +58,31 @@ class World:
 
 async def post_release(bot, guild_id: int, channel_id: int, chapter: int, parts: int,
                        completed_at: datetime | None = None) -> list[int]:
-    """Post `parts` messages as the bot and record them as the release of `chapter`, like the publisher does."""
+    """Post `parts` messages as the bot and record them as the release of `chapter`, like the publisher
+    does."""
     channel = bot.get_channel(channel_id)
     ids = [(await channel.send(f"Chapter {chapter}, part {i + 1}")).id for i in range(parts)]
     done = (completed_at or datetime.now(UTC)).isoformat()
     await bot.db.execute(
-        "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at, completed_at)"
-        " VALUES (?, ?, ?, 'done', ?, ?, ?)", (guild_id, chapter, channel_id, parts, done, done))
+        "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
+        " completed_at) VALUES (?, ?, ?, 'done', ?, ?, ?)",
+        (guild_id, chapter, channel_id, parts, done, done))
     for index, message_id in enumerate(ids):
         await bot.db.execute(
-            "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id, sent_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", (guild_id, chapter, index, f"n-{message_id}", message_id, channel_id, done))
+            "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id,"
+            " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, chapter, index, f"n-{message_id}", message_id, channel_id, done))
     return ids
 
 
-async def start_world(bot_factory, fake: FakeDiscord, setup: GuildSetup, chapters: int = 2, parts: int = 3) -> World:
+async def start_world(bot_factory, fake: FakeDiscord, setup: GuildSetup, chapters: int = 2,
+                      parts: int = 3) -> World:
     bot = await bot_factory()
-    # The reconciliation at start has nothing to read yet; let it finish so each test starts from a known state.
+    # The reconciliation at start has nothing to read yet; let it finish so each test starts from a known
+    # state.
     await asyncio.wait_for(bot.get_cog("Likes").reconciliations.wait_for(1), 5)
-    released = {n: await post_release(bot, setup.guild.id, setup.story.id, n, parts) for n in range(1, chapters + 1)}
+    released = {n: await post_release(bot, setup.guild.id, setup.story.id, n, parts)
+                for n in range(1, chapters + 1)}
     return World(fake, bot, setup, released)
 
 
@@ -113,7 +120,8 @@ async def test_adds_and_removes_on_several_parts_count_each_member_once(world: W
     await fake.add_reaction(reader, p1, "😂")
     await fake.add_reaction(moddy, p2, "😂")
     await w.settle(5)
-    assert await chapter_fields(w, 1) == {"Forum likes": "0", "Discord": "2", "Total": "2", "Other reactions": "😂 2"}
+    assert await chapter_fields(w, 1) == {"Forum likes": "0", "Discord": "2", "Total": "2",
+                                          "Other reactions": "😂 2"}
 
     await fake.remove_reaction(reader, p0, LIKE)  # still liked on part 3
     await w.settle(1)
@@ -121,7 +129,8 @@ async def test_adds_and_removes_on_several_parts_count_each_member_once(world: W
     await fake.remove_reaction(reader, p2, LIKE)
     await fake.remove_reaction(reader, p1, "😂")
     await w.settle(2)
-    assert await chapter_fields(w, 1) == {"Forum likes": "0", "Discord": "1", "Total": "1", "Other reactions": "😂 1"}
+    assert await chapter_fields(w, 1) == {"Forum likes": "0", "Discord": "1", "Total": "1",
+                                          "Other reactions": "😂 1"}
     # Chapter 2 (forum: 1 like) is untouched by reactions on chapter 1.
     assert await chapter_fields(w, 2) == {"Forum likes": "1", "Discord": "0", "Total": "1",
                                           "Other reactions": "none yet"}
@@ -136,7 +145,8 @@ async def test_remove_all_and_remove_emoji(world: World):
     await fake.add_reaction(moddy, p1, LIKE)
     await fake.add_reaction(reader, p1, "🔥")
     await w.settle(6)
-    assert await chapter_fields(w, 1) == {"Forum likes": "0", "Discord": "2", "Total": "2", "Other reactions": "🔥 2"}
+    assert await chapter_fields(w, 1) == {"Forum likes": "0", "Discord": "2", "Total": "2",
+                                          "Other reactions": "🔥 2"}
 
     await fake.remove_emoji_reactions(p1, "🔥")  # a moderator clears 🔥 on part 2: part 1 still has both
     await w.settle(1)
@@ -162,7 +172,8 @@ async def test_the_bots_own_reaction_and_other_messages_are_ignored(world: World
     await w.settle(1)
     assert (await chapter_fields(w, 1))["Discord"] == "1"
     readers = await run(fake, "likes readers", w.setup.moderator)
-    assert readers["embeds"][0]["description"] == f"**1.** <@{w.setup.member.id}> — reacted to 1 chapter (1 reaction)"
+    assert readers["embeds"][0]["description"] == (f"**1.** <@{w.setup.member.id}> — "
+                                                   "reacted to 1 chapter (1 reaction)")
 
 
 async def test_custom_emoji_counted_by_id(world: World):
@@ -180,13 +191,14 @@ async def test_custom_emoji_counted_by_id(world: World):
 
 # --- reconciliation at start ----------------------------------------------------------------------------
 
-async def test_reactions_given_while_the_bot_was_down_are_reconciled(seeded, bot_factory, fake_discord: FakeDiscord,
-                                                                    guild_setup: GuildSetup):
+async def test_reactions_given_while_the_bot_was_down_are_reconciled(
+        seeded, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
     fake, setup = fake_discord, guild_setup
     reader, moddy = setup.member, setup.moderator
     extra = fake.add_member(setup.guild, "latecomer")
     bot = await bot_factory()
-    old = await post_release(bot, setup.guild.id, setup.story.id, 1, 1, datetime.now(UTC) - timedelta(days=90))
+    old = await post_release(bot, setup.guild.id, setup.story.id, 1, 1,
+                             datetime.now(UTC) - timedelta(days=90))
     recent = await post_release(bot, setup.guild.id, setup.story.id, 2, 2)
     w = World(fake, bot, setup, {1: old, 2: recent})
     await fake.add_reaction(reader, recent[0], LIKE)
@@ -223,7 +235,8 @@ async def test_reactions_given_while_the_bot_was_down_are_reconciled(seeded, bot
 async def test_hall_of_fame_posted_once_then_edited(world: World):
     w, fake, setup = world, world.fake, world.setup
     hall = await fake.add_channel(setup.guild, "hall-of-fame")
-    await update_guild_settings(w.bot.db, setup.guild.id, hall_of_fame_channel_id=hall.id, hall_of_fame_threshold=3)
+    await update_guild_settings(w.bot.db, setup.guild.id, hall_of_fame_channel_id=hall.id,
+                                hall_of_fame_threshold=3)
     p0, p1, p2 = w.parts[2]  # chapter 2 has 1 like from the forum
     await fake.add_reaction(setup.member, p0, LIKE)
     await w.settle(1)
@@ -277,7 +290,8 @@ async def test_hall_of_fame_follows_a_new_threshold_without_waiting_for_a_reacti
 
 # --- guilds and spoilers --------------------------------------------------------------------------------
 
-async def test_two_guilds_are_counted_apart(seeded, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
+async def test_two_guilds_are_counted_apart(seeded, bot_factory, fake_discord: FakeDiscord,
+                                            guild_setup: GuildSetup):
     fake = fake_discord
     other = await fake.add_standard_guild("Other Guild")
     bot = await bot_factory()
@@ -294,7 +308,8 @@ async def test_two_guilds_are_counted_apart(seeded, bot_factory, fake_discord: F
     theirs_fields = fields(await run(fake, "likes chapter", other.member, chapter=1))
     assert theirs_fields == {"Forum likes": "0", "Discord": "1", "Total": "1", "Other reactions": "🎉 1"}
     top = await run(fake, "likes top", other.moderator)
-    assert top["embeds"][0]["description"] == (f"**1.** Chapter 1: {TITLES[1]} — 1 like (forum 0 + Discord 1)")
+    assert top["embeds"][0]["description"] == (f"**1.** Chapter 1: {TITLES[1]} — "
+                                               "1 like (forum 0 + Discord 1)")
 
 
 async def test_top_shows_the_forum_likes_before_anyone_reacts(seeded, bot_factory, fake_discord: FakeDiscord,
@@ -315,11 +330,12 @@ async def test_top_shows_the_forum_likes_before_anyone_reacts(seeded, bot_factor
     await mark_released(bot.db, guild_setup.guild.id, 6)
     top = await run(fake_discord, "likes top", member)
     totals = [line.rsplit("—", 1)[1] for line in top["embeds"][0]["description"].split("\n")]
-    assert [t.split(" (")[0].strip() for t in totals] == ["1 like"] * 5 + ["0 likes"]  # the seed: 0, 1, 1, 1, 1, 1
+    # The seed: 0, 1, 1, 1, 1, 1.
+    assert [t.split(" (")[0].strip() for t in totals] == ["1 like"] * 5 + ["0 likes"]
 
 
-async def test_unreleased_chapter_is_not_out_yet_and_never_suggested(seeded, bot_factory, fake_discord: FakeDiscord,
-                                                                    guild_setup: GuildSetup):
+async def test_unreleased_chapter_is_not_out_yet_and_never_suggested(
+        seeded, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
     bot = await bot_factory()
     await mark_released(bot.db, guild_setup.guild.id, 2)
     record = await fake_discord.invoke("likes chapter", member=guild_setup.member, options={"chapter": 4})
@@ -337,7 +353,8 @@ async def test_unreleased_chapter_is_not_out_yet_and_never_suggested(seeded, bot
         "likes chapter", focused="chapter", options={"chapter": "madrid"}, member=guild_setup.member)] == [2]
 
 
-async def test_chapter_titles_are_escaped(seeded, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
+async def test_chapter_titles_are_escaped(seeded, bot_factory, fake_discord: FakeDiscord,
+                                          guild_setup: GuildSetup):
     bot = await bot_factory()
     await mark_released(bot.db, guild_setup.guild.id, 1)
     await bot.db.execute("UPDATE chapters SET title = '**Not bold** and _not italic_' WHERE number = 1")
@@ -358,7 +375,8 @@ async def test_shutdown_writes_pending_reactions(world: World):
     assert ingest.stats.applied == ingest.stats.submitted == 20
     conn = await open_database(path)
     try:
-        async with conn.execute("SELECT COUNT(DISTINCT user_id) FROM reactions WHERE chapter_number = 1") as cur:
+        async with conn.execute("SELECT COUNT(DISTINCT user_id) FROM reactions"
+                                " WHERE chapter_number = 1") as cur:
             assert (await cur.fetchone())[0] == 20
     finally:
         await conn.close()

@@ -1,4 +1,5 @@
-"""Option values of Discord's full 6,000 characters: the member gets the specific refusal, not the generic error.
+"""Option values of Discord's full 6,000 characters: the member gets the specific refusal, not the generic
+error.
 
 A refusal that quotes the value back whole would pass Discord's 2,000-character message limit and fail
 to send; the quoted value is cut, so the reason still reaches the member.

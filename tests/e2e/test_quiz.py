@@ -66,8 +66,9 @@ def edits(fake: FakeDiscord) -> list[dict[str, Any]]:
     return [r.json for r in fake.requests_to("PATCH", QUIZ_EDIT)]
 
 
-async def test_a_channel_quiz_outlives_its_interaction_token(seeded: Settings, bot_factory, fake_discord: FakeDiscord,
-                                                              guild_setup: GuildSetup, clock: ManualClock) -> None:
+async def test_a_channel_quiz_outlives_its_interaction_token(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup,
+        clock: ManualClock) -> None:
     """A channel quiz keeps its message up to date after the 15-minute interaction token expired."""
     bot, timer = await quiz_bot(bot_factory, clock)
     await mark_released(bot.db, guild_setup.guild.id, 2)
@@ -80,13 +81,15 @@ async def test_a_channel_quiz_outlives_its_interaction_token(seeded: Settings, b
     await timer.wait_question(2)
     timer.expire()
     quiz_message = int(message["id"])
-    await fake_discord.wait_for(lambda: "scoreboard" in json.dumps(fake_discord.messages[quiz_message]), timeout=5)
+    await fake_discord.wait_for(lambda: "scoreboard" in json.dumps(fake_discord.messages[quiz_message]),
+                                timeout=5)
     assert all(r.status < 400 for r in fake_discord.requests_to("PATCH", QUIZ_EDIT))
 
 
 async def test_a_channel_quiz_with_three_members(seeded: Settings, bot_factory, fake_discord: FakeDiscord,
                                                  guild_setup: GuildSetup, clock: ManualClock) -> None:
-    """Wrong, right and late answers, double clicks, early close when everyone answered, scores that add up."""
+    """Wrong, right and late answers, double clicks, early close when everyone answered, scores that add
+    up."""
     bot, timer = await quiz_bot(bot_factory, clock)
     guild = guild_setup.guild
     await mark_released(bot.db, guild.id, 6)
@@ -143,7 +146,8 @@ async def test_a_channel_quiz_with_three_members(seeded: Settings, bot_factory, 
     await click(fake_discord, message, (1, right2), alice, game)
     await click(fake_discord, message, (1, right2), bob, game)
     final = await fake_discord.wait_for(
-        lambda: (m := fake_discord.messages[int(message["id"])])["embeds"][0]["title"] == "Quiz over · scoreboard" and m)
+        lambda: (m := fake_discord.messages[int(message["id"])])["embeds"][0]["title"]
+        == "Quiz over · scoreboard" and m)
     assert timer.questions_waited == 2 and not buttons(final)
     board = final["embeds"][0]["description"]
     assert board.index(f"<@{bob.id}>") < board.index(f"<@{alice.id}>")  # 950 + 900 beats 0 + 900
@@ -181,7 +185,8 @@ async def test_a_stale_button_after_a_restart_says_the_quiz_ended(
     stale = await click(fake_discord, message, (0, (right + 1) % 4), guild_setup.member, game)
     assert stale["data"]["content"].startswith("This quiz has ended") and stale["data"]["flags"] & EPHEMERAL
     rows = await store.leaderboard(restarted.db, guild.id)
-    assert [(r.user_id, r.score) for r in rows] == [(guild_setup.moderator.id, 1000)]  # kept across the restart
+    # Kept across the restart.
+    assert [(r.user_id, r.score) for r in rows] == [(guild_setup.moderator.id, 1000)]
     # The channel is free again.
     again = await fake_discord.invoke("quiz start", member=guild_setup.member, options={"questions": 1})
     assert "question 1 of 1" in (await again.wait_message())["embeds"][0]["title"]
@@ -211,13 +216,15 @@ async def test_spoiler_gate_in_a_guild_with_two_chapters_released(
         await timer.wait_question(position + 1)
         session = current_session(bot)
         assert session.question.chapter in (1, 2)
-        record = await fake_discord.click(message, f"aarquiz:{session.game_id}:{position}:{session.question.answer}",
+        record = await fake_discord.click(message,
+                                          f"aarquiz:{session.game_id}:{position}:{session.question.answer}",
                                           member=guild_setup.member)
         response = await record.wait_response()
         assert response["type"] == 6, response  # solo: the reveal on the quiz message answers
         message = fake_discord.messages[int(message["id"])]
     final = await fake_discord.wait_for(
-        lambda: (m := fake_discord.messages[int(message["id"])])["embeds"][0]["title"].startswith("Quiz over") and m)
+        lambda: (m := fake_discord.messages[int(message["id"])])["embeds"][0]["title"].startswith("Quiz over")
+        and m)
     assert "(20/20 right)" in final["embeds"][0]["description"]
     shown = json.dumps([start.callback] + edits(fake_discord), ensure_ascii=False)
     titles = re.findall(r"question \d+ of 20 · chapter (\d+)", shown)
@@ -252,9 +259,10 @@ async def test_one_channel_quiz_at_a_time_and_who_may_stop_it(
     stop = await fake_discord.invoke("quiz stop", member=guild_setup.moderator)
     assert "points earned so far are kept" in (await stop.wait_message())["content"]
     final = await fake_discord.wait_for(
-        lambda: (m := fake_discord.messages[int(message["id"])])["embeds"][0]["title"] == "Quiz stopped · scoreboard"
-        and m)
-    assert f"Stopped by <@{guild_setup.moderator.id}> after 1 of 3 questions" in final["embeds"][0]["description"]
+        lambda: (m := fake_discord.messages[int(message["id"])])["embeds"][0]["title"]
+        == "Quiz stopped · scoreboard" and m)
+    assert (f"Stopped by <@{guild_setup.moderator.id}> after 1 of 3 questions"
+            in final["embeds"][0]["description"])
     assert (await store.get_game(bot.db, session.game_id)).status == "stopped"
     assert [(r.user_id, r.score) for r in await store.leaderboard(bot.db, guild.id)] == [(bystander.id, 1000)]
 
@@ -295,10 +303,12 @@ async def test_a_stopped_quiz_no_longer_blocks_a_new_one_while_its_last_edit_is_
     await start.wait_message()
     await timer.wait_question(1)
     old = current_session_in(bot, mode)
-    # The reveal's edit of the quiz message is rate limited for a long while: the game's driver is stuck in it.
+    # The reveal's edit of the quiz message is rate limited for a long while: the game's driver is stuck
+    # in it.
     fake_discord.inject_fault(429, method="PATCH", path=QUIZ_EDIT, retry_after=30)
     timer.expire()
-    await fake_discord.wait_for(lambda: any(r.status == 429 for r in fake_discord.requests_to("PATCH", QUIZ_EDIT)))
+    await fake_discord.wait_for(lambda: any(r.status == 429
+                                            for r in fake_discord.requests_to("PATCH", QUIZ_EDIT)))
 
     stop = await fake_discord.invoke("quiz stop", member=starter)
     assert "points earned so far are kept" in (await stop.wait_message())["content"]

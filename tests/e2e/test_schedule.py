@@ -103,8 +103,9 @@ async def test_one_off_fires_when_the_clock_passes_it_and_only_once(bot, fake_di
     assert "No release is scheduled" in await command(fake_discord, guild_setup, "schedule list")
 
 
-async def test_missed_slots_fire_once_after_a_restart(seeded: Settings, bot_factory, fake_discord: FakeDiscord,
-                                                      guild_setup: GuildSetup, clock: FakeClock) -> None:
+async def test_missed_slots_fire_once_after_a_restart(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup,
+        clock: FakeClock) -> None:
     first = await bot_factory(clock=clock)
     await command(fake_discord, guild_setup, "schedule add", when="daily 20:00", timezone="UTC")
     await first.close()
@@ -127,26 +128,28 @@ async def test_schedules_use_the_story_channel_and_guilds_are_independent(bot, f
                                                                           clock: FakeClock) -> None:
     other = await fake_discord.add_standard_guild("Other")
     await update_guild_settings(bot.db, guild_setup.guild.id, story_channel_id=guild_setup.story.id)
-    await command(fake_discord, guild_setup, "schedule add", where=guild_setup.general, when="every 2 days 13:00")
+    await command(fake_discord, guild_setup, "schedule add", where=guild_setup.general,
+                  when="every 2 days 13:00")
     await command(fake_discord, other, "schedule add", when="every thursday 13:00")
     clock.advance(hours=1, minutes=30)  # Wed 13:30
     await tick(bot)
-    assert (await released_through(bot.db, guild_setup.guild.id), await released_through(bot.db, other.guild.id)) \
-        == (1, 0)
+    assert (await released_through(bot.db, guild_setup.guild.id),
+            await released_through(bot.db, other.guild.id)) == (1, 0)
     assert fake_discord.history(guild_setup.general) == [] and fake_discord.history(guild_setup.story)
     clock.advance(days=1)  # Thu 13:30
     await tick(bot)
-    assert (await released_through(bot.db, guild_setup.guild.id), await released_through(bot.db, other.guild.id)) \
-        == (1, 1)
+    assert (await released_through(bot.db, guild_setup.guild.id),
+            await released_through(bot.db, other.guild.id)) == (1, 1)
     clock.advance(days=1)  # Fri 13:30
     await tick(bot)
-    assert (await released_through(bot.db, guild_setup.guild.id), await released_through(bot.db, other.guild.id)) \
-        == (2, 1)
+    assert (await released_through(bot.db, guild_setup.guild.id),
+            await released_through(bot.db, other.guild.id)) == (2, 1)
 
 
 async def test_pause_resume_cancel_and_list(bot, fake_discord: FakeDiscord, guild_setup: GuildSetup,
                                            clock: FakeClock) -> None:
-    await command(fake_discord, guild_setup, "schedule add", when="every monday 18:00", timezone="europe/paris")
+    await command(fake_discord, guild_setup, "schedule add", when="every monday 18:00",
+                  timezone="europe/paris")
     await command(fake_discord, guild_setup, "schedule add", when="daily 09:00")
     listing = await command(fake_discord, guild_setup, "schedule list")
     assert "**#1** · every Monday at 18:00 (Europe/Paris)" in listing
@@ -204,7 +207,8 @@ async def test_schedule_commands_are_for_moderators_only(bot, fake_discord: Fake
     # ...and the bot refuses even when a server overrides that in its integration settings.
     for name, options in [("schedule add", {"when": "daily 20:00"}), ("schedule list", {}),
                           ("schedule cancel", {"id": 1}), ("schedule pause", {}), ("schedule resume", {})]:
-        text = await command(fake_discord, guild_setup, name, member=guild_setup.member, bypass=True, **options)
+        text = await command(fake_discord, guild_setup, name, member=guild_setup.member, bypass=True,
+                             **options)
         assert "Only moderators can do this" in text, name
     assert await list_schedules(bot.db, guild_setup.guild.id) == []
 
@@ -219,12 +223,15 @@ async def test_setup_stores_and_shows_the_settings(bot, fake_discord: FakeDiscor
                          hall_of_fame_threshold=5)
     assert f"Story channel: <#{guild_setup.story.id}>" in text
     assert f"Moderator role: <@&{guild_setup.moderator_role.id}>" in text
-    assert "Time zone: Europe/Berlin" in text and "Discussion threads: off" in text and "Like emoji: ❤️" in text
+    assert ("Time zone: Europe/Berlin" in text and "Discussion threads: off" in text
+            and "Like emoji: ❤️" in text)
     assert f"Hall of fame: <#{guild_setup.general.id}>, from 5 likes" in text
     settings = await get_guild_settings(bot.db, guild_setup.guild.id)
-    assert (settings.story_channel_id, settings.moderator_role_id, settings.timezone, settings.discussion_threads,
-            settings.like_emoji, settings.hall_of_fame_channel_id, settings.hall_of_fame_threshold) == (
-        guild_setup.story.id, guild_setup.moderator_role.id, "Europe/Berlin", False, "❤️", guild_setup.general.id, 5)
+    assert (settings.story_channel_id, settings.moderator_role_id, settings.timezone,
+            settings.discussion_threads, settings.like_emoji, settings.hall_of_fame_channel_id,
+            settings.hall_of_fame_threshold) == (
+        guild_setup.story.id, guild_setup.moderator_role.id, "Europe/Berlin", False, "❤️",
+        guild_setup.general.id, 5)
     # Options left out keep their values.
     text = await command(fake_discord, guild_setup, "aar setup", discussion_threads=True)
     assert "Discussion threads: on" in text and "Time zone: Europe/Berlin" in text
@@ -234,10 +241,12 @@ async def test_setup_stores_and_shows_the_settings(bot, fake_discord: FakeDiscor
 
 async def test_setup_refuses_bad_values_and_non_moderators(bot, fake_discord: FakeDiscord,
                                                            guild_setup: GuildSetup) -> None:
-    assert "not a time zone I know" in await command(fake_discord, guild_setup, "aar setup", timezone="Nowhere/Land")
-    assert "between 1 and 1000" in await command(fake_discord, guild_setup, "aar setup", hall_of_fame_threshold=0)
+    assert "not a time zone I know" in await command(fake_discord, guild_setup, "aar setup",
+                                                     timezone="Nowhere/Land")
+    assert "between 1 and 1000" in await command(fake_discord, guild_setup, "aar setup",
+                                                 hall_of_fame_threshold=0)
     assert "one emoji" in await command(fake_discord, guild_setup, "aar setup", like_emoji="thumbs up")
-    assert "Only moderators" in await command(fake_discord, guild_setup, "aar setup", member=guild_setup.member,
-                                              bypass=True, timezone="UTC")
+    assert "Only moderators" in await command(fake_discord, guild_setup, "aar setup",
+                                              member=guild_setup.member, bypass=True, timezone="UTC")
     settings = await get_guild_settings(bot.db, guild_setup.guild.id)
     assert settings.timezone == "UTC" and settings.hall_of_fame_threshold is None

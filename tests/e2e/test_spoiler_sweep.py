@@ -108,7 +108,8 @@ async def spoiler_markers(conn: aiosqlite.Connection, released: int) -> dict[str
             if folded not in early and folded not in lower_anywhere and folded not in vocabulary:
                 markers.setdefault(word, f"a word first used in chapter {number}")
     async with conn.execute(
-            "SELECT a.text, m.first FROM character_aliases a JOIN (SELECT character_key, MIN(chapter_number) AS first"
+            "SELECT a.text, m.first FROM character_aliases a"
+            " JOIN (SELECT character_key, MIN(chapter_number) AS first"
             " FROM character_mentions GROUP BY character_key) m ON m.character_key = a.character_key"
             " WHERE m.first > ?", (released,)) as cursor:
         for text, first in await cursor.fetchall():
@@ -209,7 +210,8 @@ class Sweep:
     async def type(self, command: str, option: str, text: str, **others: Any) -> list[dict[str, Any]]:
         self.typed.add((command, option))
         return await self.fake.autocomplete(command, focused=option, options={**others, option: text},
-                                            guild=self.setup.guild, channel=self.setup.general, member=self.member)
+                                            guild=self.setup.guild, channel=self.setup.general,
+                                            member=self.member)
 
     async def click_through(self, message: dict[str, Any], label: str) -> int:
         """Click the button labelled `label` on `message` until it is disabled; how many clicks it took."""
@@ -251,7 +253,8 @@ async def sweep_characters(s: Sweep, characters: list[str]) -> None:
 
 
 async def sweep_quiz(s: Sweep, characters: list[str]) -> None:
-    await s.run("quiz start", questions=5, mode="solo", chapters="3-6")  # beyond what is out: refused in "Two"
+    # Beyond what is out: refused in "Two".
+    await s.run("quiz start", questions=5, mode="solo", chapters="3-6")
     await s.run("quiz stop")  # stops it where chapters 3-6 are out; "no quiz running" elsewhere
     await asyncio.wait_for(asyncio.gather(*s.bot.get_cog("Quiz").runners.values()), 5)  # until it has ended
     message = await s.run("quiz start", questions=QUIZ_QUESTIONS, mode="solo")
@@ -291,7 +294,8 @@ async def sweep_admin(s: Sweep, characters: list[str]) -> None:
     await s.type("aar setup", "timezone", "Eur")
     for command, options in (("schedule add", {"when": "2099-01-01 12:00"}), ("schedule list", {}),
                              ("schedule cancel", {"id": 1}), ("schedule pause", {}), ("schedule resume", {})):
-        await s.run(command, bypass=True, **options)  # the client hides them from a plain member; the bot refuses
+        # The client hides them from a plain member; the bot refuses.
+        await s.run(command, bypass=True, **options)
     await s.type("schedule add", "timezone", "Asia")
     moderator = s.setup.moderator
     await s.run("schedule add", member=moderator, when="2099-01-01 12:00", timezone="UTC")
@@ -305,7 +309,8 @@ SweepStep = Callable[[Sweep, list[str]], Awaitable[None]]
 SWEEPS: dict[str, SweepStep] = {
     "chapter next": sweep_chapters, "chapter read": sweep_chapters, "chapter list": sweep_chapters,
     "character": sweep_characters, "characters": sweep_characters,
-    "quiz start": sweep_quiz, "quiz stop": sweep_quiz, "quiz leaderboard": sweep_quiz, "quiz stats": sweep_quiz,
+    "quiz start": sweep_quiz, "quiz stop": sweep_quiz, "quiz leaderboard": sweep_quiz,
+    "quiz stats": sweep_quiz,
     "likes chapter": sweep_likes, "likes top": sweep_likes, "likes readers": sweep_likes,
     "aar status": sweep_admin, "aar setup": sweep_admin,
     "schedule add": sweep_admin, "schedule list": sweep_admin, "schedule cancel": sweep_admin,
@@ -347,7 +352,8 @@ async def sweep(fake: FakeDiscord, bot, setup: GuildSetup, timer: FiredTimer, ch
 
 async def release(fake: FakeDiscord, setup: GuildSetup, count: int) -> None:
     for number in range(1, count + 1):
-        record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story, member=setup.moderator)
+        record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story,
+                                   member=setup.moderator)
         [followup] = await record.wait_followups(1, timeout=20)
         assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"], followup["content"]
 
@@ -380,7 +386,8 @@ async def later_characters(conn: aiosqlite.Connection, released: int) -> list[st
 
 
 def leaks_in(said: list[tuple[str, str]], markers: dict[str, str]) -> list[str]:
-    return [f"{where}: {found} ({markers[found[0]]})" for where, text in said if (found := find_markers(text, markers))]
+    return [f"{where}: {found} ({markers[found[0]]})"
+            for where, text in said if (found := find_markers(text, markers))]
 
 
 async def test_nothing_said_in_a_server_gives_away_a_chapter_it_has_not_released(
@@ -403,7 +410,8 @@ async def test_nothing_said_in_a_server_gives_away_a_chapter_it_has_not_released
                      "Blyukher", "Guderian", "Hitler", "Chen Duxiu", "Rokossovky"):
         assert any(expected in m for m in markers), expected
     assert {"Rokossovsky", "Stalin", "Madrid", "Chapter"}.isdisjoint(markers)
-    assert characters.index("Vasily Blyukher") < characters.index("Joseph Stalin") < characters.index("Rokossovky")
+    assert (characters.index("Vasily Blyukher") < characters.index("Joseph Stalin")
+            < characters.index("Rokossovky"))
     since = len(fake_discord.requests)  # from here on, everything the bot sends is swept (per server)
     reactions = [0]
     for server in (two, six, none):
@@ -431,7 +439,8 @@ async def test_nothing_said_in_a_server_gives_away_a_chapter_it_has_not_released
 
     # And nothing the bot said in any of them could ping anyone.
     messages = [(f"{r.method} {r.path}", body) for server in (two, six, none)
-                for r in bot_requests(fake_discord, server.guild.id, since) if (body := message_body(r)) is not None]
+                for r in bot_requests(fake_discord, server.guild.id, since)
+                if (body := message_body(r)) is not None]
     assert len(messages) > 300
     pinging = [where for where, body in messages if body.get("allowed_mentions") != {"parse": []}]
     assert not pinging, pinging[:10]

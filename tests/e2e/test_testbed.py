@@ -22,8 +22,8 @@ from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 pytestmark = pytest.mark.timeout(60)
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG_VARS = ("DISCORD_TOKEN", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL", "AAR_DB_PATH", "AAR_HEALTH_FILE",
-               "DEV_GUILD_ID", "LOG_LEVEL")
+CONFIG_VARS = ("DISCORD_TOKEN", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL", "AAR_DB_PATH",
+               "AAR_HEALTH_FILE", "DEV_GUILD_ID", "LOG_LEVEL")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -48,14 +48,16 @@ class Output:
 
     async def wait_for(self, text: str, timeout: float) -> None:
         async with self._cond:
-            await asyncio.wait_for(self._cond.wait_for(lambda: any(text in line for line in self.lines)), timeout)
+            await asyncio.wait_for(self._cond.wait_for(lambda: any(text in line for line in self.lines)),
+                                   timeout)
 
     @property
     def text(self) -> str:
         return "".join(self.lines)
 
 
-async def test_run_status_and_sigterm(fake_discord: FakeDiscord, guild_setup: GuildSetup, tmp_path: Path) -> None:
+async def test_run_status_and_sigterm(fake_discord: FakeDiscord, guild_setup: GuildSetup,
+                                      tmp_path: Path) -> None:
     health = tmp_path / "health"
     env = clean_env(DISCORD_TOKEN=fake_discord.token, DISCORD_API_BASE_URL=fake_discord.api_base,
                     DISCORD_GATEWAY_URL=fake_discord.gateway_url, AAR_HEALTH_FILE=str(health),

@@ -17,7 +17,8 @@ async def story_of_40() -> aiosqlite.Connection:
     """A story of 40 chapters (titles only), 30 of them released in GUILD."""
     conn = await open_database(":memory:")
     for number in range(1, 41):
-        await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (?, ?, ?, ?)",
+        await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+                           " VALUES (?, ?, ?, ?)",
                            (number, f"Part {number}", f"Title {'Madrid' if number % 10 == 3 else 'War'}",
                             f"hash-{number}"))
     await mark_released(conn, GUILD, 30)

@@ -348,7 +348,8 @@ def test_mentions_cannot_ping() -> None:
     payloads = render_chapter(chapter, number=1, total=1)
     for payload in payloads:
         assert payload["allowed_mentions"] == {"parse": []}
-        texts = [payload["content"]] + [e.get(k, "") for e in payload["embeds"] for k in ("title", "description")]
+        texts = [payload["content"]] + [e.get(k, "") for e in payload["embeds"]
+                                        for k in ("title", "description")]
         for text_ in texts:
             assert "@everyone" not in text_ and "@here" not in text_
             assert not re.search(r"<[@#]", text_)
@@ -379,8 +380,9 @@ def test_no_piece_exceeds_an_empty_message() -> None:
 
 
 def _random_chapter(rng: random.Random) -> Chapter:
-    alphabet = ["word", "Word", "*", "**", "_", "~", "|", "`", "\\", "@everyone", "<@12>", "#", "-", ">", "1.",
-                "José", "😀", "[x](https://e.x)", "https://e.x/a_b", "Gen.", "..", "end.", "End!", "Why?"]
+    alphabet = ["word", "Word", "*", "**", "_", "~", "|", "`", "\\", "@everyone", "<@12>", "#", "-", ">",
+                "1.", "José", "😀", "[x](https://e.x)", "https://e.x/a_b", "Gen.", "..", "end.", "End!",
+                "Why?"]
 
     def text(words: int) -> str:
         return " ".join(rng.choice(alphabet) for _ in range(words))
@@ -429,7 +431,8 @@ async def test_seed_payloads_are_accepted_by_the_fake_discord_as_rendered(runnin
     assert len(history) == len(sent)
     for message, payload in zip(history, sent, strict=True):
         assert message["content"] == payload["content"]
-        assert [{k: v for k, v in e.items() if k not in ("type", "flags")} for e in message["embeds"]] == payload["embeds"]
+        assert [{k: v for k, v in e.items() if k not in ("type", "flags")}
+                for e in message["embeds"]] == payload["embeds"]
     posts = fake_discord.requests_to("POST", rf"^/channels/{guild_setup.story.id}/messages$")
     assert len(posts) == len(sent) and all(r.status == 200 for r in posts)
     assert all(r.json["allowed_mentions"]["parse"] == [] for r in posts)

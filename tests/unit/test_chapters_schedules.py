@@ -55,10 +55,12 @@ async def test_service_defaults_to_the_guild_zone_and_fires_once_after_downtime(
 
 
 async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> None:
-    """A crash after the release was claimed but before the schedule moved on: the slot does not fire again."""
+    """A crash after the release was claimed but before the schedule moved on: the slot does not fire
+    again."""
     from bot.storage import release_log
 
-    await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (1, 't', 'T', 'h')")
+    await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+                       " VALUES (1, 't', 'T', 'h')")
     info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone="UTC", created_by=None,
                                       channel_id=77, now=NOW)
     assert info.next_run_at is not None
@@ -74,8 +76,8 @@ async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> N
 
 
 async def test_service_pause_resume_cancel_and_guild_isolation(conn) -> None:
-    a = await service.add_schedule(conn, guild_id=1, when_text="every monday 18:00", zone="UTC", created_by=None,
-                                   channel_id=5, now=NOW)
+    a = await service.add_schedule(conn, guild_id=1, when_text="every monday 18:00", zone="UTC",
+                                   created_by=None, channel_id=5, now=NOW)
     once = await service.add_schedule(conn, guild_id=1, when_text="2026-03-26 10:00", zone="UTC",
                                       created_by=None, channel_id=5, now=NOW)
     other = await service.add_schedule(conn, guild_id=2, when_text="daily 08:00", zone="UTC", created_by=None,

@@ -12,11 +12,11 @@ from tests.helpers import SEED_CHAPTERS
 
 # The people issue 5 names; every one must be in the cast.
 REQUIRED = {
-    "trotsky", "stalin", "rokossovsky", "tukhachevsky", "khrushchev", "molotov", "voroshilov", "zhukov", "blyukher",
-    "kuznetsov", "franco", "sanjurjo", "diaz", "largo-caballero", "azana", "alcala-zamora", "primo-de-rivera",
-    "alfonso-xiii", "lister", "swierczewski", "stern", "ginesta", "orwell", "mussolini", "hitler", "goring",
-    "guderian", "dietrich", "chamberlain", "daladier", "mao", "chiang", "diego-rivera", "kahlo", "chen-duxiu",
-    "cannon",
+    "trotsky", "stalin", "rokossovsky", "tukhachevsky", "khrushchev", "molotov", "voroshilov", "zhukov",
+    "blyukher", "kuznetsov", "franco", "sanjurjo", "diaz", "largo-caballero", "azana", "alcala-zamora",
+    "primo-de-rivera", "alfonso-xiii", "lister", "swierczewski", "stern", "ginesta", "orwell", "mussolini",
+    "hitler", "goring", "guderian", "dietrich", "chamberlain", "daladier", "mao", "chiang", "diego-rivera",
+    "kahlo", "chen-duxiu", "cannon",
 }
 
 MINIMAL = """
@@ -74,20 +74,25 @@ def test_a_minimal_file_parses_and_normalises_notes() -> None:
 
 @pytest.mark.parametrize(("mutation", "expected"), [
     (lambda t: t.replace('sides = ["Reds", "Whites"]', ""), "`sides` must be a non-empty list"),
-    (lambda t: t.replace('side = "Reds"', 'side = "Greens"'), "side 'Greens' is not one of the file's `sides`"),
+    (lambda t: t.replace('side = "Reds"', 'side = "Greens"'),
+     "side 'Greens' is not one of the file's `sides`"),
     (lambda t: t.replace('key = "a"', 'key = "Has Spaces"'), "`key` must be lowercase letters"),
     (lambda t: t.replace('name = "Anna Alpha"', 'name = ""'), "`name` must be a string"),
     (lambda t: t.replace('name = "Anna Alpha"', f'name = "{"x" * 101}"'), "at most 100"),
     (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = "Alpha"'), "`aliases` must be a list"),
-    (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = [{ text = "Alpha", since = 0 }]'), "`since` must be"),
+    (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = [{ text = "Alpha", since = 0 }]'),
+     "`since` must be"),
     (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = [{ text = "Alpha", case_sensitive = "yes" }]'),
      "`case_sensitive` must be true or false"),
     (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = [{ txt = "Alpha" }]'), "unknown key 'txt'"),
-    (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = ["Alpha", "ALPHA"]'), "repeats another of its spellings"),
-    (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = ["Alpha"]\nnickname = "Al"'), "unknown key 'nickname'"),
+    (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = ["Alpha", "ALPHA"]'),
+     "repeats another of its spellings"),
+    (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = ["Alpha"]\nnickname = "Al"'),
+     "unknown key 'nickname'"),
     (lambda t: t.replace('aliases = ["Alpha"]', 'aliases = ["Alpha"]\nnot_matching = ["Beta Street"]'),
      "contains none of the character's names"),
-    (lambda t: t.replace('1 = "First seen."', 'one = "First seen."'), "note key 'one' is not a chapter number"),
+    (lambda t: t.replace('1 = "First seen."', 'one = "First seen."'),
+     "note key 'one' is not a chapter number"),
     (lambda t: t.replace('1 = "First seen."', '1 = "   "'), "must be non-empty text"),
     (lambda t: t.replace('1 = "First seen."', f'1 = "{"x" * 901}"'), "at most 900"),
     (lambda t: "extra = 1\n" + t, "unknown top-level key 'extra'"),

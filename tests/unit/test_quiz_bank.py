@@ -1,4 +1,5 @@
-"""The curated quiz file: valid, ≥ 8 questions per seed chapter, explanations quoting the text, no spoilers."""
+"""The curated quiz file: valid, ≥ 8 questions per seed chapter, explanations quoting the text,
+no spoilers."""
 
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def test_every_explanation_quotes_its_own_chapter_word_for_word(seed: SeedSource
 
 
 def test_no_question_names_a_character_before_the_story_does(seed: SeedSource) -> None:
-    """Spoiler safety of the curated data: a chapter-2 question never offers someone first named in chapter 5."""
+    """Spoiler safety of the curated data: a chapter-2 question never offers someone first named in
+    chapter 5."""
     matcher = MentionMatcher(load_cast())
     for q in load_bank().questions:
         named = matcher.count(" \n ".join([q.prompt, *q.options, q.explanation]))

@@ -1,4 +1,5 @@
-"""Generated questions on the seed: every answer comes from its sentence, no distractor fits it, no spoilers."""
+"""Generated questions on the seed: every answer comes from its sentence, no distractor fits it,
+no spoilers."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def generate_questions(chapters: Sequence[SourceChapter], people: Sequence[Perso
     generator = Generator(chapters, people)
     allowed = set(generator.chapters)
     numbers = sorted(allowed if only is None else set(only) & allowed)
-    return generator.cloze(numbers) + generator.who(numbers, allowed) + generator.which_chapter(numbers, allowed)
+    return (generator.cloze(numbers) + generator.who(numbers, allowed)
+            + generator.which_chapter(numbers, allowed))
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,8 @@ from tests.unit.test_chapters_render import unmark
     ("1931-35: a mid-line - dash > and # stay", "1931-35: a mid-line - dash > and # stay"),
     ("@everyone and @here", f"@{ZWSP}everyone and @{ZWSP}here"),
     ("<@123> <@!4> <@&5> <#6> </cmd:7> <t:8:R> <:e:9> <a:e:9>",
-     f"<{ZWSP}@123> <{ZWSP}@!4> <{ZWSP}@&5> <{ZWSP}#6> <{ZWSP}/cmd:7> <{ZWSP}t:8:R> <{ZWSP}:e:9> <{ZWSP}a:e:9>"),
+     f"<{ZWSP}@123> <{ZWSP}@!4> <{ZWSP}@&5> <{ZWSP}#6> <{ZWSP}/cmd:7> "
+     f"<{ZWSP}t:8:R> <{ZWSP}:e:9> <{ZWSP}a:e:9>"),
     ("mail me@example.com, 3 < 4", "mail me@example.com, 3 < 4"),
 ])
 def test_escape_markdown(raw: str, escaped: str) -> None:
