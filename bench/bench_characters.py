@@ -34,7 +34,7 @@ from bot.characters.index import rebuild_mention_index
 from bot.characters.lookup import MAX_SUGGESTIONS, CharacterService
 from bot.characters.schema import Alias, Cast, CastMember
 from bot.characters.text import search_key
-from bot.storage import open_database
+from bot.storage import open_database, transaction
 from bot.story.importer import import_story
 from bot.story.model import Block, Chapter, Story
 
@@ -180,11 +180,10 @@ async def main() -> None:
         start = time.perf_counter()
         await import_story(conn, story, source="synthetic", sha256="synthetic")
         imported = time.perf_counter() - start
-        await conn.execute("BEGIN")
         start = time.perf_counter()
-        summary = await rebuild_mention_index(conn, cast)
+        async with transaction(conn):
+            summary = await rebuild_mention_index(conn, cast)
         indexed = time.perf_counter() - start
-        await conn.execute("COMMIT")
         for guild, through in GUILDS.items():
             for number in range(1, min(through, args.chapters) + 1):
                 await conn.execute(

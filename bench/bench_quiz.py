@@ -30,13 +30,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import SHIPPED_THREAD
+from bot.quiz import source
 from bot.quiz.bank import load_bank
 from bot.quiz.generate import MONTHS, Generator, Person, SourceChapter
 from bot.quiz.render import question_screen
 from bot.quiz.service import pick_questions
 from bot.quiz.session import QuizSession
 from bot.storage import open_database
-from bot.storage import quiz as store
 from bot.story.importer import import_file
 
 WORD = re.compile(r"\w+")
@@ -48,7 +48,7 @@ async def seed_story() -> tuple[list[SourceChapter], list[Person]]:
         conn = await open_database(Path(tmp) / "seed.db")
         try:
             await import_file(conn, SHIPPED_THREAD)
-            return await store.source_chapters(conn, 10_000), await store.people(conn, 10_000)
+            return await source.source_chapters(conn, 10_000), await source.people(conn, 10_000)
         finally:
             await conn.close()
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from bot.characters.schema import CastError
 from bot.config import SHIPPED_THREAD, ConfigError, Settings
 from bot.storage import open_database
-from bot.storage.story import list_chapters
+from bot.storage.connection import backup_to
+from bot.storage.story import chapter_count, list_chapters
 from bot.story.importer import StoryImportError, import_file
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -91,9 +92,8 @@ async def ensure_story(db_path: Path) -> str | None:
     """On first start with an empty database, import the thread the project ships."""
     conn = await open_database(db_path)
     try:
-        async with conn.execute("SELECT COUNT(*) FROM chapters") as cur:
-            if (await cur.fetchone())[0]:
-                return None
+        if await chapter_count(conn):
+            return None
         summary = await import_file(conn, SHIPPED_THREAD)
         return summary.one_line(SHIPPED_THREAD.name)
     finally:
@@ -129,7 +129,7 @@ async def cmd_chapters(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chapters.render import render_chapter
-    from bot.storage.story import chapter_count, load_chapter
+    from bot.storage.story import load_chapter
 
     conn = await open_database(settings.db_path)
     try:
@@ -162,7 +162,7 @@ async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError(f"{args.target}: already exists; choose a new file name")
     conn = await open_database(settings.db_path)
     try:
-        await conn.execute("VACUUM INTO ?", (str(args.target),))
+        await backup_to(conn, args.target)
     finally:
         await conn.close()
     print(f"Backed up {settings.db_path} to {args.target}.")

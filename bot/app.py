@@ -27,6 +27,7 @@ from bot.chapters.publishing import Publisher
 from bot.config import Settings
 from bot.errors import UserError
 from bot.storage import open_database
+from bot.timestamps import format_timestamp
 from cogs.shared.sender import DiscordSender
 from cogs.shared.ui import PageButton, send_refusal
 
@@ -155,7 +156,7 @@ class AARBot(commands.Bot):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(self.clock().isoformat() + "\n", encoding="utf-8")
+            tmp.write_text(format_timestamp(self.clock()) + "\n", encoding="utf-8")
             os.replace(tmp, path)
         except OSError:
             _log.warning("Could not write the health file %s", path, exc_info=True)

@@ -21,8 +21,8 @@ from bot.likes.emoji import emoji_key
 from bot.likes.ingest import ChapterRef, IngestClosed, ReactionIngest, SnapshotData
 from bot.likes.progress import Progress
 from bot.storage.guilds import GuildSettings
-from bot.storage.likes import ReleasePart
-from bot.storage.releases import released_through
+from bot.storage.releases import ReleasePart, released_through
+from bot.timestamps import format_timestamp
 from cogs.shared.ui import released_chapter_choices, to_embed
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ class Likes(commands.GroupCog, group_name="likes",
             return
         embed = to_embed(render.hall_of_fame_card(action).embed())
         channel = self.bot.get_partial_messageable(action.channel_id, guild_id=action.guild_id)
-        now = self.bot.clock().isoformat()
+        now = format_timestamp(self.bot.clock())
         try:
             if action.kind == "post":
                 message = await channel.send(embed=embed)

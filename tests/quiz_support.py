@@ -1,4 +1,5 @@
-"""Shared pieces of the quiz tests (not fixtures): the seed as the quiz reads it, and a timer tests fire."""
+"""Shared pieces of the quiz tests (not fixtures): the seed as the quiz reads it, a game's stored status,
+and a timer tests fire."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiosqlite
+
 from bot.config import SHIPPED_THREAD
+from bot.quiz import source
 from bot.quiz.generate import Person, SourceChapter
 from bot.quiz.session import QuizTimer
 from bot.storage import open_database
-from bot.storage import quiz as store
 from bot.story.importer import import_file
 
 
@@ -26,14 +29,21 @@ async def load_seed_source(db_path: Path) -> SeedSource:
     conn = await open_database(db_path)
     try:
         await import_file(conn, SHIPPED_THREAD)
-        chapters = await store.source_chapters(conn, 10_000)
-        people = await store.people(conn, 10_000)
+        chapters = await source.source_chapters(conn, 10_000)
+        people = await source.people(conn, 10_000)
         async with conn.execute("SELECT character_key, MIN(chapter_number) FROM character_mentions"
                                 " GROUP BY character_key") as cur:
             first = {r[0]: r[1] for r in await cur.fetchall()}
     finally:
         await conn.close()
     return SeedSource(chapters, people, first)
+
+
+async def game_status(conn: aiosqlite.Connection, game_id: int) -> str | None:
+    """A game's status as stored ('running', 'finished', 'stopped', 'interrupted'); None for no such game."""
+    async with conn.execute("SELECT status FROM quiz_games WHERE id = ?", (game_id,)) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
 
 
 def seed_source() -> SeedSource:

@@ -35,6 +35,7 @@ from bot.storage import release_log
 from bot.storage.story import chapter_count, load_chapter
 from bot.story.model import Chapter
 from bot.text import MAX_NONCE, MAX_THREAD_NAME, clip
+from bot.timestamps import format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ class Publisher:
         return [_payload_only(p) for p in self.render(chapter, number=number, total=total)]
 
     def _now(self) -> str:
-        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return format_timestamp(self.clock())
 
 
 def part_nonce(guild_id: int, chapter: int, index: int, started_at: str) -> str:

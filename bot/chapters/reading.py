@@ -17,9 +17,8 @@ from bot.chapters.render import render_chapter
 from bot.chapters.replies import not_out_text
 from bot.errors import UserError
 from bot.likes.tally import LikeCount, chapter_likes, like_emoji_shown
-from bot.storage.likes import chapters_through
 from bot.storage.releases import jump_url, released_chapters, released_through
-from bot.storage.story import chapter_count, load_chapter
+from bot.storage.story import chapter_count, chapters_through, load_chapter
 from bot.text import MAX_CHOICE_NAME, MAX_CHOICES, clip
 
 

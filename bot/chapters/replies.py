@@ -7,12 +7,12 @@ it; channels appear as `<#id>` mentions, which show as names and ping no one.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.chapters.publishing import ReleaseOutcome
 from bot.storage.releases import jump_url
 from bot.text import MAX_DESCRIPTION, MAX_EMBEDS_TOTAL, escape_markdown, link_text, plural
+from bot.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
     from bot.chapters.reading import ListedChapter
@@ -131,7 +131,7 @@ def _discord_date(stamp: str | None) -> str:
     if not stamp:
         return "—"
     try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        moment = parse_timestamp(stamp)
     except ValueError:
         return "—"
     return f"<t:{int(moment.timestamp())}:d>"

@@ -15,10 +15,11 @@ from datetime import datetime
 import aiosqlite
 
 from bot.chapters.publishing import Publisher, ReleaseOutcome
-from bot.chapters.when import ScheduleError, When, parse_when, resolve_zone, restore_when, to_iso
+from bot.chapters.when import ScheduleError, When, parse_when, resolve_zone, restore_when
 from bot.storage import release_log
 from bot.storage import schedules as store
 from bot.storage.guilds import get_guild_settings
+from bot.timestamps import format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetim
         when = restore_when(row.spec, row.timezone, slot)
         following = when.next_run(slot, now)
         outcome: ReleaseOutcome | None = None
-        if not await release_log.slot_claimed(conn, row.id, to_iso(slot)):
+        slot_text = format_timestamp(slot)  # a claimed slot is recognised by this text (see bot.timestamps)
+        if not await release_log.slot_claimed(conn, row.id, slot_text):
             settings = await get_guild_settings(conn, row.guild_id)
             channel_id = settings.story_channel_id or row.channel_id
             if channel_id is None:
@@ -143,9 +145,9 @@ async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetim
             else:
                 outcome = await publisher.release_next(
                     row.guild_id, channel_id, threads=settings.discussion_threads, schedule_id=row.id,
-                    schedule_slot=to_iso(slot), finish_interrupted_first=True,
+                    schedule_slot=slot_text, finish_interrupted_first=True,
                 )
-                log.info("schedule %s (guild %s, slot %s): %s chapter %s", row.id, row.guild_id, to_iso(slot),
+                log.info("schedule %s (guild %s, slot %s): %s chapter %s", row.id, row.guild_id, slot_text,
                          outcome.status, outcome.chapter)
         await store.set_next_run(conn, row.id, following, expected=slot, last_run_at=slot)
         fired.append(Fired(row.id, row.guild_id, slot, outcome, following))

@@ -224,16 +224,6 @@ def restore_when(spec: str, zone: str, next_run_at: datetime | None) -> When:
     return parse_when(spec, zone, epoch)
 
 
-def to_iso(moment: datetime) -> str:
-    """The storage form of an instant: UTC ISO-8601 with seconds, sortable as text."""
-    _require_aware(moment)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of wall time `clock` on `day` in `tz` (fold=0 across DST changes)."""
     local = datetime.combine(day, clock, tzinfo=tz)

@@ -20,13 +20,15 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
-from bot.characters import store
 from bot.characters.schema import SHIPPED_CAST, Cast, load_cast
 from bot.characters.text import strip_accents
-from bot.storage.connection import open_database
+from bot.storage import characters as store
+from bot.storage import open_database, transaction
+from bot.storage.story import chapter_texts
 
 _WORD = re.compile(r"\w+")
 _EXCLUDED = -1  # alias position of a not_matching phrase: matched, then thrown away
@@ -36,14 +38,15 @@ _EXCLUDED = -1  # alias position of a not_matching phrase: matched, then thrown 
 class _Target:
     character: str
     position: int  # index into CastMember.spellings, or _EXCLUDED
-    exact_words: tuple[str, ...] | None  # accent-stripped words to compare with case, for case-sensitive aliases
+    exact_words: tuple[str, ...] | None  # accent-stripped words compared with case (case-sensitive aliases)
 
 
 class MentionMatcher:
     """Counts a cast's mentions in text; build once per cast, reuse for every chapter."""
 
     def __init__(self, cast: Cast) -> None:
-        self._trie: dict[str, dict] = {}
+        # word → child node, and "" → the targets of the alias ending at this node
+        self._trie: dict[str, Any] = {}
         self.max_words = 0
         for member in cast.members:
             for position, alias in enumerate(member.spellings):
@@ -100,34 +103,40 @@ class IndexSummary:
 async def rebuild_mention_index(conn: aiosqlite.Connection, cast: Cast | None = None) -> IndexSummary:
     """Replace the stored cast and mention index with ones built from `cast` (default: the shipped file).
 
-    Runs no BEGIN/COMMIT of its own: the importer calls it inside its transaction, so a story and its
+    Opens no transaction of its own: the importer calls it inside its transaction, so a story and its
     index are committed together. Re-running it with the same inputs writes the same rows.
     """
     cast = cast if cast is not None else load_cast(SHIPPED_CAST)
     matcher = MentionMatcher(cast)
-    chapters = await store.chapter_texts(conn)
+    chapters = await chapter_texts(conn)
     counts: dict[int, Counter[tuple[str, int]]] = {number: matcher.count(text) for number, text in chapters}
     story_sha = story_fingerprint((number, text) for number, text in chapters)
-    await store.replace_index(conn, cast, counts, story_sha)
+    side_rank = {side: rank for rank, side in enumerate(cast.sides)}
+    await store.replace_index(
+        conn,
+        characters=[(m.key, pos, m.name, m.side, side_rank[m.side]) for pos, m in enumerate(cast.members)],
+        aliases=[(m.key, pos, a.text, a.case_sensitive, a.since) for m in cast.members
+                 for pos, a in enumerate(m.spellings)],
+        notes=[(m.key, chapter, note) for m in cast.members for chapter, note in m.notes.items()],
+        mentions=[(key, chapter, pos, n) for chapter, counter in sorted(counts.items())
+                  for (key, pos), n in sorted(counter.items())],
+        cast_sha256=cast.sha256, story_sha256=story_sha,
+    )
     return IndexSummary(len(cast.members), len(chapters), sum(sum(c.values()) for c in counts.values()),
                         cast.sha256, story_sha)
 
 
-async def ensure_mention_index(conn: aiosqlite.Connection, cast_path: Path = SHIPPED_CAST) -> IndexSummary | None:
-    """At start: rebuild (in its own transaction) when the cast file or the story changed; None when current."""
+async def ensure_mention_index(conn: aiosqlite.Connection,
+                               cast_path: Path = SHIPPED_CAST) -> IndexSummary | None:
+    """At start: rebuild (in its own transaction) when the cast file or the story changed; None if current."""
     cast = load_cast(cast_path)
-    chapters = await store.chapter_texts(conn)
+    chapters = await chapter_texts(conn)
     state = await store.index_state(conn)
-    if state is not None and state.cast_sha256 == cast.sha256 and state.story_sha256 == story_fingerprint(chapters):
+    if (state is not None and state.cast_sha256 == cast.sha256
+            and state.story_sha256 == story_fingerprint(chapters)):
         return None
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        summary = await rebuild_mention_index(conn, cast)
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
-    return summary
+    async with transaction(conn):
+        return await rebuild_mention_index(conn, cast)
 
 
 def story_fingerprint(chapters: Iterable[tuple[int, str]]) -> str:
@@ -142,9 +151,9 @@ async def refresh_index_file(db_path: Path | str, cast_path: Path = SHIPPED_CAST
                              shared: aiosqlite.Connection | None = None) -> IndexSummary | None:
     """At bot start: `ensure_mention_index` on a connection of its own.
 
-    The bot's shared connection runs other features' autocommitted statements concurrently; a
-    BEGIN…COMMIT on it could swallow them into this transaction. Only an in-memory database, which
-    another connection cannot see, uses `shared`.
+    A rebuild is a long transaction: on the shared connection every other feature's statement would
+    wait for it (see `bot.storage`); on its own, only writers wait for SQLite's lock. Only an in-memory
+    database, which another connection cannot see, uses `shared`.
     """
     if str(db_path) == ":memory:":
         if shared is None:

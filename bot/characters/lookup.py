@@ -20,8 +20,8 @@ from typing import Literal
 import aiosqlite
 from rapidfuzz import fuzz, process
 
-from bot.characters import store
 from bot.characters.text import search_key
+from bot.storage import characters as store
 from bot.storage.releases import jump_url, released_chapters, released_through
 from bot.text import MAX_CHOICE_NAME, MAX_CHOICES
 

@@ -17,6 +17,7 @@ from bot.likes.tally import LikeCount, likes_of
 from bot.storage import likes as store
 from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import jump_url, released_chapters
+from bot.storage.story import chapter_row
 
 Decision = Literal["post", "edit"] | None
 
@@ -69,7 +70,7 @@ async def next_action(conn: aiosqlite.Connection, guild_id: int, chapter: int) -
     if kind is None or likes is None:
         return None
     release = next(r for r in await released_chapters(conn, guild_id) if r.number == chapter)
-    row = await store.chapter_row(conn, chapter)
+    row = await chapter_row(conn, chapter)
     title = row.title if row else ""
     channel_id = post.channel_id if post is not None else settings.hall_of_fame_channel_id
     assert channel_id is not None

@@ -3,8 +3,8 @@
 Why this shape: a popular chapter gets bursts of reactions, and one SQLite transaction per event would
 make the bot fall behind.  Producers (the raw reaction listeners) only append a tuple to a list; a single
 writer task takes everything pending (up to `max_batch`) and applies it in one transaction on its own
-connection, so its BEGIN…COMMIT never interleaves with statements other features run on the shared
-connection (WAL lets both read while one writes).  Batches grow by themselves under load: while one
+connection, so the rest of the bot never waits for a batch on the shared connection (see `bot.storage`;
+WAL lets both read while one writes).  Batches grow by themselves under load: while one
 batch is being written the next one accumulates; rows are written in key order.
 
 Within a batch, adds and removes of the same (message, member, emoji) collapse to the last one (they are
@@ -29,7 +29,9 @@ from typing import Any
 import aiosqlite
 
 from bot.storage import likes as store
-from bot.storage.connection import open_database
+from bot.storage import open_database, transaction
+from bot.storage.connection import database_file
+from bot.storage.releases import release_message_map
 
 _log = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class SnapshotData:
-    """What Discord showed for a message: (user_id, emoji) pairs; `partial` emojis had more users than fetched."""
+    """What Discord showed for a message: (user_id, emoji) pairs; `partial`: emojis with more users than
+    were fetched."""
 
     pairs: frozenset[tuple[int, str]]
     partial: frozenset[str] = frozenset()
@@ -98,10 +101,10 @@ class ReactionIngest:
     @classmethod
     async def open(cls, conn: aiosqlite.Connection, **options: Any) -> ReactionIngest:
         """An ingest writing through its own connection to the database file `conn` uses, started."""
-        async with conn.execute("PRAGMA database_list") as cur:
-            path = next((row[2] for row in await cur.fetchall() if row[1] == "main"), "")
+        path = await database_file(conn)
         if not path:
-            raise ValueError("the likes ingest needs a database file (an in-memory database has no second connection)")
+            raise ValueError("the likes ingest needs a database file"
+                             " (an in-memory database has no second connection)")
         writer = await open_database(path, migrate=False)
         ingest = cls(writer, **options)
         await ingest.start()
@@ -109,7 +112,7 @@ class ReactionIngest:
 
     async def start(self) -> None:
         """Learn the release messages posted so far and start the writer task."""
-        self._where.update(await store.release_message_map(self._db))
+        self._where.update(await release_message_map(self._db))
         self._task = asyncio.create_task(self._run(), name="likes-ingest-writer")
 
     # --- producers (synchronous: a listener never waits for the database) ----------------------------
@@ -225,7 +228,8 @@ class ReactionIngest:
                     await asyncio.sleep(delay)
                     delay *= 2
                     continue
-                _log.error("dropping %d reaction events after %d failed attempts: %s", len(batch), attempt, exc)
+                _log.error("dropping %d reaction events after %d failed attempts: %s", len(batch), attempt,
+                           exc)
             except Exception:
                 _log.exception("dropping %d reaction events: the batch cannot be written", len(batch))
             else:
@@ -242,37 +246,35 @@ class ReactionIngest:
         """Apply a batch in one transaction; returns the chapters whose reactions may have changed."""
         db = self._db
         changed: set[ChapterRef] = set()
-        await db.execute("BEGIN IMMEDIATE")
         names, self._pending_names = self._pending_names, {}
         try:
-            await store.save_emoji_names(db, names)
-            # A segment (events between two barriers) of adds only needs no order: INSERT OR IGNORE is a set
-            # union.  Once a remove shows up, the last operation per (message, member, emoji) decides.
-            adds: list[tuple[Any, ...]] = []
-            last: dict[tuple[int, int, str], bool] | None = None
-            snapshots = self._snapshots
-            for event in batch:
-                op = event[0]
-                if op == ADD and last is None:
-                    adds.append(event)
-                elif op <= REMOVE:
-                    if last is None:
-                        last = {e[1:]: True for e in adds}
-                        adds = []
-                    last[event[1:]] = op == ADD
-                else:
-                    await self._write_segment(adds, last, changed)
-                    adds, last = [], None
-                    await self._apply_barrier(event, changed)
-                    continue
-                if snapshots and event[1] in snapshots:
-                    for snap in snapshots[event[1]]:
-                        snap.touched.add((event[2], event[3]))
-            await self._write_segment(adds, last, changed)
-            await db.execute("COMMIT")
+            async with transaction(db):
+                await store.save_emoji_names(db, names)
+                # A segment (events between two barriers) of adds only needs no order: INSERT OR IGNORE is a
+                # set union.  Once a remove shows up, the last operation per (message, member, emoji) decides.
+                adds: list[tuple[Any, ...]] = []
+                last: dict[tuple[int, int, str], bool] | None = None
+                snapshots = self._snapshots
+                for event in batch:
+                    op = event[0]
+                    if op == ADD and last is None:
+                        adds.append(event)
+                    elif op <= REMOVE:
+                        if last is None:
+                            last = {e[1:]: True for e in adds}
+                            adds = []
+                        last[event[1:]] = op == ADD
+                    else:
+                        await self._write_segment(adds, last, changed)
+                        adds, last = [], None
+                        await self._apply_barrier(event, changed)
+                        continue
+                    if snapshots and event[1] in snapshots:
+                        for snap in snapshots[event[1]]:
+                            snap.touched.add((event[2], event[3]))
+                await self._write_segment(adds, last, changed)
         except BaseException:
-            self._pending_names = names | self._pending_names
-            await db.execute("ROLLBACK")
+            self._pending_names = names | self._pending_names  # written with the next batch instead
             raise
         return changed
 
@@ -280,7 +282,7 @@ class ReactionIngest:
         """Learn which of these messages are release parts (releases posted after start)."""
         missing = [m for m in set(message_ids) if m not in self._where]
         if missing:
-            self._where.update(await store.release_message_map(self._db, missing))
+            self._where.update(await release_message_map(self._db, missing))
 
     async def _write_segment(self, adds: list[tuple[Any, ...]], last: dict[tuple[int, int, str], bool] | None,
                              changed: set[ChapterRef]) -> None:
@@ -371,7 +373,8 @@ class ReactionIngest:
         stored = await store.message_reactions(self._db, ref[0], ref[1], snap.message_id)
         stale = [(ref[0], ref[1], e, u, snap.message_id) for (u, e) in stored - data.pairs
                  if not settled((u, e)) and e not in data.partial]
-        fresh = [(ref[0], ref[1], e, u, snap.message_id) for (u, e) in data.pairs - stored if not settled((u, e))]
+        fresh = [(ref[0], ref[1], e, u, snap.message_id) for (u, e) in data.pairs - stored
+                 if not settled((u, e))]
         await store.delete_reactions(self._db, stale)
         await store.insert_reactions(self._db, fresh)
         if stale or fresh:

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.storage.likes import ReleasePart, release_parts_of
+from bot.storage.releases import ReleasePart, release_parts_of
+from bot.timestamps import parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,11 @@ class ReconcileLimits:
 
 
 def parse_time(value: str | None) -> datetime | None:
-    """An ISO-8601 UTC timestamp as stored by releases (`...Z` or `+00:00`), or None."""
+    """A release's stored timestamp (see `bot.timestamps`), or None when there is none or it is unreadable."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         return None
 

@@ -16,6 +16,7 @@ from bot.likes import emoji as emojis
 from bot.storage import likes as store
 from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import released_through
+from bot.storage.story import chapter_row, chapters_through
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ async def chapter_likes(conn: aiosqlite.Connection, guild_id: int) -> dict[int, 
     _, keys = await _like_keys(conn, guild_id)
     discord = await store.discord_likes(conn, guild_id, through, keys)
     return {c.number: LikeCount(c.forum_likes, discord.get(c.number, 0))
-            for c in await store.chapters_through(conn, through)}
+            for c in await chapters_through(conn, through)}
 
 
 async def likes_of(conn: aiosqlite.Connection, guild_id: int, number: int) -> LikeCount | None:
@@ -102,14 +103,14 @@ async def likes_of(conn: aiosqlite.Connection, guild_id: int, number: int) -> Li
         return None
     _, keys = await _like_keys(conn, guild_id)
     discord = await store.discord_likes(conn, guild_id, through, keys, chapter=number)
-    row = await store.chapter_row(conn, number)
+    row = await chapter_row(conn, number)
     return LikeCount(row.forum_likes if row else 0, discord.get(number, 0))
 
 
 async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int) -> ChapterLikes:
     """A released chapter's likes and the tally of the other emoji; `NotReleased` for any other chapter."""
     through = await released_through(conn, guild_id)
-    chapter = await store.chapter_row(conn, number) if 1 <= number <= through else None
+    chapter = await chapter_row(conn, number) if 1 <= number <= through else None
     if chapter is None:
         raise NotReleased(number)
     _, keys = await _like_keys(conn, guild_id)
@@ -129,7 +130,7 @@ async def top_chapters(conn: aiosqlite.Connection, guild_id: int, limit: int = 1
     """Released chapters by total likes (then Discord likes, then reading order); ties share a rank."""
     through = await released_through(conn, guild_id)
     likes = await chapter_likes(conn, guild_id)
-    titles = {c.number: c.title for c in await store.chapters_through(conn, through)}
+    titles = {c.number: c.title for c in await chapters_through(conn, through)}
     ordered = sorted(likes.items(), key=lambda item: (-item[1].total, -item[1].discord, item[0]))
     ranked: list[RankedChapter] = []
     for position, (number, count) in enumerate(ordered, start=1):

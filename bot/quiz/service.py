@@ -19,6 +19,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.errors import UserError
+from bot.quiz import source
 from bot.quiz.bank import applicable_questions, load_bank
 from bot.quiz.generate import Generator
 from bot.quiz.model import OPTION_COUNT, Question
@@ -26,6 +27,7 @@ from bot.quiz.render import Screen, question_screen, reveal_screen, scoreboard_s
 from bot.quiz.schema import SHIPPED_BANK
 from bot.quiz.session import AnswerOutcome, Mode, QuizSession, QuizTimer
 from bot.storage import quiz as store
+from bot.storage import story
 from bot.storage.releases import released_through
 from bot.text import echo_input
 
@@ -163,13 +165,12 @@ class QuizService:
 
     async def _generator(self, through: int) -> Generator:
         """The generator over chapters 1..through, rebuilt when a new import changed the story."""
-        async with self.conn.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM imports") as cur:
-            marker = tuple(await cur.fetchone())
+        marker = await story.import_marker(self.conn)
         key = (through, marker)
         generator = self._generators.get(key)
         if generator is None:
-            chapters = await store.source_chapters(self.conn, through)
-            people = await store.people(self.conn, through)
+            chapters = await source.source_chapters(self.conn, through)
+            people = await source.people(self.conn, through)
             generator = Generator(chapters, people)
             self._generators = {k: v for k, v in self._generators.items() if k[1] == marker and k[0] != through}
             self._generators[key] = generator
@@ -184,7 +185,7 @@ class QuizService:
             raise Refusal("There is nothing to quiz on yet: no chapter has been released in this server. "
                           "Once the first chapter is out, `/quiz start` asks about it.")
         chapters = parse_chapters(chapters_spec, through)
-        titles = await store.chapter_titles(self.conn, through)
+        titles = await story.chapter_titles(self.conn, through)
         bank = applicable_questions(load_bank(self.bank_path), titles, set(chapters))
         generator = await self._generator(through)
         allowed = set(generator.chapters)
@@ -210,8 +211,9 @@ class QuizService:
     async def start(self, plan: Plan, *, guild_id: int, channel_id: int, starter_id: int, mode: Mode,
                     question_seconds: float) -> QuizSession:
         """Record and register a game (QuizAlreadyRunning if the channel, or the solo player, has one)."""
+        rows = [(q.key, q.chapter, q.answer) for q in plan.questions]  # what storage keeps of a question
         game_id = await store.create_game(self.conn, guild_id=guild_id, channel_id=channel_id, starter_id=starter_id,
-                                          mode=mode, questions=plan.questions, chapters=plan.label, now=self.clock())
+                                          mode=mode, questions=rows, chapters=plan.label, now=self.clock())
         session = QuizSession(game_id, guild_id, channel_id, starter_id, mode, plan.questions, question_seconds,
                               plan.label)
         self.sessions[game_id] = session

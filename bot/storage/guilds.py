@@ -6,6 +6,9 @@ from dataclasses import dataclass, fields
 
 import aiosqlite
 
+from bot.storage.sql import execute, fetch_one
+from bot.storage.transaction import transaction
+
 
 @dataclass(frozen=True)
 class GuildSettings:
@@ -24,8 +27,8 @@ _COLUMNS = [f.name for f in fields(GuildSettings)]
 
 async def get_guild_settings(conn: aiosqlite.Connection, guild_id: int) -> GuildSettings:
     """The guild's settings, or the defaults for a guild that never ran `/aar setup`."""
-    async with conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, f"SELECT {', '.join(_COLUMNS)} FROM guild_settings WHERE guild_id = ?",
+                          (guild_id,))
     if row is None:
         return GuildSettings(guild_id)
     values = dict(zip(_COLUMNS, row, strict=True))
@@ -33,16 +36,20 @@ async def get_guild_settings(conn: aiosqlite.Connection, guild_id: int) -> Guild
     return GuildSettings(**values)
 
 
-async def update_guild_settings(conn: aiosqlite.Connection, guild_id: int, **changes: object) -> GuildSettings:
-    """Change some settings, keeping the others; returns the settings now in force."""
+async def update_guild_settings(conn: aiosqlite.Connection, guild_id: int,
+                                **changes: object) -> GuildSettings:
+    """Change some settings, keeping the others; returns the settings now in force.
+
+    One transaction: a guild's first `/aar setup` never leaves a row of defaults behind a failed change.
+    """
     unknown = set(changes) - set(_COLUMNS) - {"guild_id"}
     if unknown:
         raise ValueError(f"unknown guild settings: {', '.join(sorted(unknown))}")
-    await conn.execute("INSERT INTO guild_settings(guild_id) VALUES (?) ON CONFLICT(guild_id) DO NOTHING", (guild_id,))
-    if changes:
-        assignments = ", ".join(f"{name} = ?" for name in changes)
-        await conn.execute(
-            f"UPDATE guild_settings SET {assignments} WHERE guild_id = ?", (*changes.values(), guild_id)
-        )
-    await conn.commit()
+    async with transaction(conn):
+        await execute(conn, "INSERT INTO guild_settings(guild_id) VALUES (?)"
+                      " ON CONFLICT(guild_id) DO NOTHING", (guild_id,))
+        if changes:
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            await execute(conn, f"UPDATE guild_settings SET {assignments} WHERE guild_id = ?",
+                          (*changes.values(), guild_id))
     return await get_guild_settings(conn, guild_id)

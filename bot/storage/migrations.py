@@ -1,7 +1,8 @@
 """Numbered SQL migrations (`migrations/V<n>__<name>.sql`), applied in order and recorded.
 
 Each file runs in its own transaction, so a failing migration leaves the database at the previous
-version.  Migrations only ever add: a later file may add tables, columns or indexes, never drop data.
+version.  Migrations never drop data: a later file may add tables, columns or indexes, or rewrite
+values into a new form (V7 puts every stored timestamp in the one format `bot.timestamps` writes).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 import aiosqlite
+
+from bot.storage.sql import execute, fetch_all
+from bot.storage.transaction import transaction
 
 _NAME = re.compile(r"^V(\d+)__([a-z0-9_]+)\.sql$")
 
@@ -37,31 +41,27 @@ def discover_migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-async def apply_migrations(conn: aiosqlite.Connection) -> list[int]:
-    """Apply every migration newer than the database; return the versions applied."""
-    await conn.execute(
+async def apply_migrations(conn: aiosqlite.Connection, *, through: int | None = None) -> list[int]:
+    """Apply every migration newer than the database; return the versions applied.
+
+    `through` stops at that version: how a test builds a database as an older release left it.
+    """
+    await execute(
+        conn,
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-        " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+        " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
     )
-    async with conn.execute("SELECT version FROM schema_migrations") as cur:
-        done = {row[0] for row in await cur.fetchall()}
-    applied = []
+    done = {row[0] for row in await fetch_all(conn, "SELECT version FROM schema_migrations")}
+    applied: list[int] = []
     for migration in discover_migrations():
-        if migration.version in done:
+        if migration.version in done or (through is not None and migration.version > through):
             continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(conn):
             for statement in _split_statements(migration.sql):
-                await conn.execute(statement)
-            await conn.execute(
-                "INSERT INTO schema_migrations(version, name) VALUES (?, ?)",
-                (migration.version, migration.name),
-            )
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
+                await execute(conn, statement)
+            await execute(conn, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)",
+                          (migration.version, migration.name))
         applied.append(migration.version)
     return applied
 

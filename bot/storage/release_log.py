@@ -1,7 +1,7 @@
 """The release journal the publisher writes: a release's plan, and each part as it is attempted and sent.
 
-Every write is one autocommitted statement, ordered so that a crash between any two of them leaves a
-state the publisher resumes from without sending anything twice:
+Every write is one autocommitted statement (forgetting a release is one transaction), ordered so that a
+crash between any two of them leaves a state the publisher resumes from without sending anything twice:
 
     claim (release row with its payloads) → per part: intent (part row, nonce, no message id)
     → Discord call → sent (message id) … → thread id → done
@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+
+from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
+from bot.storage.transaction import transaction
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,14 @@ class PartRow:
     channel_id: int
 
 
-_RELEASE_COLUMNS = ("guild_id, chapter_number, channel_id, status, parts_total, thread_id, started_at, payloads,"
-                    " thread_name, schedule_id, schedule_slot")
+_RELEASE_COLUMNS = ("guild_id, chapter_number, channel_id, status, parts_total, thread_id, started_at,"
+                    " payloads, thread_name, schedule_id, schedule_slot")
 
 
 def _release(r: aiosqlite.Row) -> ReleaseRow:
     return ReleaseRow(
-        guild_id=r["guild_id"], chapter_number=r["chapter_number"], channel_id=r["channel_id"], status=r["status"],
+        guild_id=r["guild_id"], chapter_number=r["chapter_number"], channel_id=r["channel_id"],
+        status=r["status"],
         parts_total=r["parts_total"], thread_id=r["thread_id"], started_at=r["started_at"],
         payloads=json.loads(r["payloads"]) if r["payloads"] else [], thread_name=r["thread_name"],
         schedule_id=r["schedule_id"], schedule_slot=r["schedule_slot"],
@@ -57,39 +61,43 @@ def _release(r: aiosqlite.Row) -> ReleaseRow:
 
 
 async def get_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleaseRow | None:
-    async with conn.execute(f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE guild_id = ? AND chapter_number = ?",
-                            (guild_id, chapter)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(
+        conn, f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE guild_id = ? AND chapter_number = ?",
+        (guild_id, chapter))
     return _release(row) if row else None
 
 
 async def unfinished_releases(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[ReleaseRow]:
     """Releases started but not done (all guilds when `guild_id` is None), in guild then chapter order."""
     where, params = ("AND guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
-    async with conn.execute(
-        f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE status = 'in_progress' {where}"
+    rows = await fetch_all(
+        conn, f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE status = 'in_progress' {where}"
         " ORDER BY guild_id, chapter_number", params,
-    ) as cur:
-        return [_release(r) for r in await cur.fetchall()]
+    )
+    return [_release(r) for r in rows]
 
 
 async def last_claimed_chapter(conn: aiosqlite.Connection, guild_id: int) -> int:
     """The highest chapter this guild has started releasing, done or not (0 when none)."""
-    async with conn.execute("SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ?",
-                            (guild_id,)) as cur:
-        return (await cur.fetchone())[0]
+    return int(await fetch_value(
+        conn, "SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ?", (guild_id,)))
 
 
 async def claim_release(conn: aiosqlite.Connection, *, guild_id: int, chapter: int, channel_id: int,
                         payloads: list[dict[str, Any]], thread_name: str | None, started_at: str,
                         schedule_id: int | None = None, schedule_slot: str | None = None) -> bool:
-    """Start a release with its fixed plan; False when the chapter or the schedule slot was already claimed."""
+    """Start a release with its fixed plan; False when the chapter or the schedule slot was already claimed.
+
+    `started_at` and `schedule_slot` are `bot.timestamps` instants: a slot is recognised by equal text.
+    """
     try:
-        await conn.execute(
-            "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at, payloads,"
-            " thread_name, schedule_id, schedule_slot) VALUES (?, ?, ?, 'in_progress', ?, ?, ?, ?, ?, ?)",
-            (guild_id, chapter, channel_id, len(payloads), started_at, json.dumps(payloads, ensure_ascii=False),
-             thread_name, schedule_id, schedule_slot),
+        await execute(
+            conn,
+            "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
+            " payloads, thread_name, schedule_id, schedule_slot)"
+            " VALUES (?, ?, ?, 'in_progress', ?, ?, ?, ?, ?, ?)",
+            (guild_id, chapter, channel_id, len(payloads), started_at,
+             json.dumps(payloads, ensure_ascii=False), thread_name, schedule_id, schedule_slot),
         )
     except sqlite3.IntegrityError:
         return False
@@ -97,24 +105,26 @@ async def claim_release(conn: aiosqlite.Connection, *, guild_id: int, chapter: i
 
 
 async def slot_claimed(conn: aiosqlite.Connection, schedule_id: int, slot: str) -> bool:
-    async with conn.execute("SELECT 1 FROM releases WHERE schedule_id = ? AND schedule_slot = ?",
-                            (schedule_id, slot)) as cur:
-        return await cur.fetchone() is not None
+    """Whether a release was started for this schedule slot (a `bot.timestamps` instant)."""
+    row = await fetch_one(conn, "SELECT 1 FROM releases WHERE schedule_id = ? AND schedule_slot = ?",
+                          (schedule_id, slot))
+    return row is not None
 
 
 async def parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> dict[int, PartRow]:
-    async with conn.execute(
-        "SELECT part_index, nonce, message_id, channel_id FROM release_parts"
+    rows = await fetch_all(
+        conn, "SELECT part_index, nonce, message_id, channel_id FROM release_parts"
         " WHERE guild_id = ? AND chapter_number = ? ORDER BY part_index", (guild_id, chapter),
-    ) as cur:
-        return {r["part_index"]: PartRow(r["part_index"], r["nonce"], r["message_id"], r["channel_id"])
-                for r in await cur.fetchall()}
+    )
+    return {r["part_index"]: PartRow(r["part_index"], r["nonce"], r["message_id"], r["channel_id"])
+            for r in rows}
 
 
 async def record_intent(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int, nonce: str,
                         channel_id: int) -> None:
     """Note that part `index` is about to be sent with `nonce` (before Discord sees it)."""
-    await conn.execute(
+    await execute(
+        conn,
         "INSERT OR IGNORE INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
         " VALUES (?, ?, ?, ?, ?)", (guild_id, chapter, index, nonce, channel_id),
     )
@@ -122,19 +132,22 @@ async def record_intent(conn: aiosqlite.Connection, guild_id: int, chapter: int,
 
 async def record_sent(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int, message_id: int,
                       sent_at: str) -> None:
-    await conn.execute(
+    await execute(
+        conn,
         "UPDATE release_parts SET message_id = ?, sent_at = ? WHERE guild_id = ? AND chapter_number = ?"
         " AND part_index = ?", (message_id, sent_at, guild_id, chapter, index),
     )
 
 
 async def record_thread(conn: aiosqlite.Connection, guild_id: int, chapter: int, thread_id: int) -> None:
-    await conn.execute("UPDATE releases SET thread_id = ? WHERE guild_id = ? AND chapter_number = ?",
-                       (thread_id, guild_id, chapter))
+    await execute(conn, "UPDATE releases SET thread_id = ? WHERE guild_id = ? AND chapter_number = ?",
+                  (thread_id, guild_id, chapter))
 
 
-async def complete_release(conn: aiosqlite.Connection, guild_id: int, chapter: int, completed_at: str) -> None:
-    await conn.execute(
+async def complete_release(conn: aiosqlite.Connection, guild_id: int, chapter: int,
+                           completed_at: str) -> None:
+    await execute(
+        conn,
         "UPDATE releases SET status = 'done', completed_at = ? WHERE guild_id = ? AND chapter_number = ?",
         (completed_at, guild_id, chapter),
     )
@@ -143,24 +156,27 @@ async def complete_release(conn: aiosqlite.Connection, guild_id: int, chapter: i
 async def forget_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
     """Forget an unfinished release whose channel was deleted, sent parts included (they were deleted too).
 
-    Parts go first: should the process die in between, what is left is a release without parts, which
-    the next attempt sends whole — the same outcome.
+    One transaction, parts first (the release row is what they reference).
     """
-    await conn.execute("DELETE FROM release_parts WHERE guild_id = ? AND chapter_number = ?", (guild_id, chapter))
-    await conn.execute("DELETE FROM releases WHERE guild_id = ? AND chapter_number = ? AND status = 'in_progress'",
-                       (guild_id, chapter))
+    async with transaction(conn):
+        await execute(conn, "DELETE FROM release_parts WHERE guild_id = ? AND chapter_number = ?",
+                      (guild_id, chapter))
+        await execute(conn, "DELETE FROM releases WHERE guild_id = ? AND chapter_number = ?"
+                      " AND status = 'in_progress'", (guild_id, chapter))
 
 
 async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
     """Forget a release none of whose parts reached Discord, so the chapter is simply still unreleased.
 
-    Should the process die between the two deletes, the release is still `in_progress` without parts
-    and the next start sends it: a release the moderator asked for, not a duplicate.
+    One transaction: the unsent part rows go, then the release if no part is left (a part Discord has
+    keeps its release, which the next start finishes).
     """
-    await conn.execute("DELETE FROM release_parts WHERE guild_id = ? AND chapter_number = ? AND message_id IS NULL",
-                       (guild_id, chapter))
-    await conn.execute(
-        "DELETE FROM releases WHERE guild_id = ? AND chapter_number = ? AND status = 'in_progress' AND NOT EXISTS"
-        " (SELECT 1 FROM release_parts p WHERE p.guild_id = releases.guild_id"
-        " AND p.chapter_number = releases.chapter_number)", (guild_id, chapter),
-    )
+    async with transaction(conn):
+        await execute(conn, "DELETE FROM release_parts WHERE guild_id = ? AND chapter_number = ?"
+                      " AND message_id IS NULL", (guild_id, chapter))
+        await execute(
+            conn,
+            "DELETE FROM releases WHERE guild_id = ? AND chapter_number = ? AND status = 'in_progress'"
+            " AND NOT EXISTS (SELECT 1 FROM release_parts p WHERE p.guild_id = releases.guild_id"
+            " AND p.chapter_number = releases.chapter_number)", (guild_id, chapter),
+        )

@@ -1,14 +1,21 @@
 """What each guild has released: the source of truth for spoiler safety.
 
 Chapters are released in order, so a guild's released chapters are always 1..N; every feature that
-shows story content asks `released_through` first and never looks past it.
+shows story content asks `released_through` first and never looks past it.  Also here: the posted
+messages of releases, which likes are counted on.  Writing releases is the publisher's, in
+`bot.storage.release_log`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
+
+from bot.storage.sql import fetch_all, fetch_value
+
+_MAX_PARAMS = 900  # below SQLite's default limit of 999 host parameters on old builds
 
 
 @dataclass(frozen=True)
@@ -20,13 +27,24 @@ class ReleasedChapter:
     completed_at: str | None
 
 
+@dataclass(frozen=True)
+class ReleasePart:
+    """A posted part of a completed release, as the reconciliation at start needs it."""
+
+    guild_id: int
+    chapter_number: int
+    part_index: int
+    channel_id: int
+    message_id: int
+    completed_at: str | None
+
+
 async def released_through(conn: aiosqlite.Connection, guild_id: int) -> int:
     """The highest chapter number this guild has fully released (0 when none)."""
-    async with conn.execute(
-        "SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ? AND status = 'done'",
+    return int(await fetch_value(
+        conn, "SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ? AND status = 'done'",
         (guild_id,),
-    ) as cur:
-        return (await cur.fetchone())[0]
+    ))
 
 
 async def released_chapters(conn: aiosqlite.Connection, guild_id: int) -> list[ReleasedChapter]:
@@ -38,21 +56,41 @@ async def released_chapters(conn: aiosqlite.Connection, guild_id: int) -> list[R
                  AS first_message_id
           FROM releases r WHERE r.guild_id = ? AND r.status = 'done' ORDER BY r.chapter_number
     """
-    async with conn.execute(sql, (guild_id,)) as cur:
-        rows = await cur.fetchall()
     return [
-        ReleasedChapter(r["chapter_number"], r["channel_id"], r["first_message_id"], r["thread_id"], r["completed_at"])
-        for r in rows
+        ReleasedChapter(r["chapter_number"], r["channel_id"], r["first_message_id"], r["thread_id"],
+                        r["completed_at"])
+        for r in await fetch_all(conn, sql, (guild_id,))
     ]
 
 
-async def chapter_for_message(conn: aiosqlite.Connection, message_id: int) -> tuple[int, int] | None:
-    """(guild_id, chapter_number) of the release a posted message belongs to, or None."""
-    async with conn.execute(
-        "SELECT guild_id, chapter_number FROM release_parts WHERE message_id = ?", (message_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return (row[0], row[1]) if row else None
+async def release_message_map(conn: aiosqlite.Connection,
+                              message_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
+    """message id → (guild_id, chapter_number) for posted release parts (all of them, or just these ids)."""
+    if message_ids is None:
+        rows = await fetch_all(
+            conn,
+            "SELECT message_id, guild_id, chapter_number FROM release_parts WHERE message_id IS NOT NULL")
+        return {r[0]: (r[1], r[2]) for r in rows}
+    found: dict[int, tuple[int, int]] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), _MAX_PARAMS):
+        chunk = ids[start:start + _MAX_PARAMS]
+        sql = ("SELECT message_id, guild_id, chapter_number FROM release_parts"
+               f" WHERE message_id IN ({', '.join('?' * len(chunk))})")
+        found.update({r[0]: (r[1], r[2]) for r in await fetch_all(conn, sql, chunk)})
+    return found
+
+
+async def release_parts_of(conn: aiosqlite.Connection, guild_id: int) -> list[ReleasePart]:
+    """The guild's posted parts of completed releases, newest chapter first."""
+    sql = """
+        SELECT p.guild_id, p.chapter_number, p.part_index, p.channel_id, p.message_id, r.completed_at
+          FROM release_parts p
+          JOIN releases r ON r.guild_id = p.guild_id AND r.chapter_number = p.chapter_number
+         WHERE p.guild_id = ? AND r.status = 'done' AND p.message_id IS NOT NULL
+         ORDER BY p.chapter_number DESC, p.part_index
+    """
+    return [ReleasePart(*row) for row in await fetch_all(conn, sql, (guild_id,))]
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int | None) -> str:

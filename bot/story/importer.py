@@ -15,14 +15,14 @@ from pathlib import Path
 import aiosqlite
 
 from bot.characters.index import rebuild_mention_index
-from bot.story.model import Chapter, Story
+from bot.storage import imports, transaction
+from bot.storage.story import chapter_count
+from bot.story.model import Story
 from bot.story.parser import ParseError, parse_thread
 
 
 class StoryImportError(ValueError):
     """The file cannot be imported; the message names the problem in one line."""
-
-
 
 
 @dataclass(frozen=True)
@@ -91,28 +91,22 @@ async def import_file(conn: aiosqlite.Connection, path: Path) -> ImportSummary:
     return await import_story(conn, story, source=str(path), sha256=hashlib.sha256(data).hexdigest())
 
 
-async def import_story(conn: aiosqlite.Connection, story: Story, *, source: str, sha256: str) -> ImportSummary:
+async def import_story(conn: aiosqlite.Connection, story: Story, *, source: str,
+                       sha256: str) -> ImportSummary:
     """Write `story` in one transaction: new chapters appended, changed ones updated, new comments added."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with transaction(conn):
         summary = await _write(conn, story)
         await rebuild_mention_index(conn)  # who each chapter names, committed with the story
         if summary.chapters_added or summary.chapters_updated or summary.comments_added:
-            await conn.execute(
-                "INSERT INTO imports(source, sha256, chapters_added, pictures_added, comments_added)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (source, sha256, summary.chapters_added, summary.pictures_added, summary.comments_added),
-            )
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
+            await imports.record_import(conn, source=source, sha256=sha256,
+                                        chapters_added=summary.chapters_added,
+                                        pictures_added=summary.pictures_added,
+                                        comments_added=summary.comments_added)
     return summary
 
 
 async def _write(conn: aiosqlite.Connection, story: Story) -> ImportSummary:
-    async with conn.execute("SELECT number, threadmark, title, content_hash FROM chapters") as cur:
-        existing = {(r["threadmark"], r["title"]): (r["number"], r["content_hash"]) for r in await cur.fetchall()}
+    existing = await imports.stored_chapters(conn)
     next_number = max((n for n, _ in existing.values()), default=0) + 1
     numbers: list[int] = []
     added = updated = pictures_added = 0
@@ -121,64 +115,31 @@ async def _write(conn: aiosqlite.Connection, story: Story) -> ImportSummary:
         if chapter.key in existing:
             number, old_digest = existing[chapter.key]
             if old_digest != digest:
-                old_pictures = await _picture_count(conn, number)
-                await conn.execute("DELETE FROM blocks WHERE chapter_number = ?", (number,))
-                await _insert_blocks(conn, number, chapter)
-                await conn.execute("UPDATE chapters SET content_hash = ? WHERE number = ?", (digest, number))
+                old_pictures = await imports.picture_count(conn, number)
+                await imports.replace_blocks(conn, number, chapter, digest)
                 pictures_added += max(0, len(chapter.pictures) - old_pictures)
                 updated += 1
         else:
             number = next_number
             next_number += 1
             existing[chapter.key] = (number, digest)
-            await conn.execute(
-                "INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (?, ?, ?, ?)",
-                (number, chapter.threadmark, chapter.title, digest),
-            )
-            await _insert_blocks(conn, number, chapter)
+            await imports.add_chapter(conn, number, chapter, digest)
             pictures_added += len(chapter.pictures)
             added += 1
-        await _write_reactions(conn, number, chapter)
+        await imports.merge_forum_reactions(conn, number, chapter.reactions)
         numbers.append(number)
 
     comments_added = await _write_comments(conn, story, numbers)
-    async with conn.execute("SELECT COUNT(*) FROM chapters") as cur:
-        total = (await cur.fetchone())[0]
-    return ImportSummary(added, updated, pictures_added, comments_added, total)
-
-
-async def _picture_count(conn: aiosqlite.Connection, number: int) -> int:
-    async with conn.execute(
-        "SELECT COUNT(*) FROM blocks WHERE chapter_number = ? AND kind = 'picture'", (number,)
-    ) as cur:
-        return (await cur.fetchone())[0]
-
-
-async def _insert_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapter) -> None:
-    await conn.executemany(
-        "INSERT INTO blocks(chapter_number, position, kind, text, image_name, image_url) VALUES (?, ?, ?, ?, ?, ?)",
-        [(number, pos, b.kind, b.text, b.image_name, b.image_url) for pos, b in enumerate(chapter.blocks)],
-    )
-
-
-async def _write_reactions(conn: aiosqlite.Connection, number: int, chapter: Chapter) -> None:
-    """The forum's tally as this export shows it (a newer export may show more)."""
-    for kind, count in chapter.reactions.items():
-        await conn.execute(
-            "INSERT INTO forum_reactions(chapter_number, kind, count) VALUES (?, ?, ?)"
-            " ON CONFLICT(chapter_number, kind) DO UPDATE SET count = MAX(count, excluded.count)",
-            (number, kind, count),
-        )
-    await conn.execute(
-        "UPDATE chapters SET forum_likes = (SELECT COALESCE(SUM(count), 0) FROM forum_reactions"
-        " WHERE chapter_number = ? AND lower(kind) = 'like') WHERE number = ?",
-        (number, number),
-    )
+    return ImportSummary(added, updated, pictures_added, comments_added, await chapter_count(conn))
 
 
 async def _write_comments(conn: aiosqlite.Connection, story: Story, numbers: list[int]) -> int:
-    async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM comments") as cur:
-        seq = (await cur.fetchone())[0]
+    """New comments, in order of appearance; one seen in an earlier import is recognised by its fingerprint.
+
+    The fingerprint is the comment's chapter, quote and body, and which occurrence of that text it is, so
+    a reader posting the same "Great update!" twice keeps both.
+    """
+    seq = await imports.last_comment_seq(conn)
     occurrences: Counter[str] = Counter()
     added = 0
     for comment in story.comments:
@@ -187,12 +148,8 @@ async def _write_comments(conn: aiosqlite.Connection, story: Story, numbers: lis
         basis = repr((chapter_key, comment.quote, comment.body))
         occurrences[basis] += 1
         fingerprint = hashlib.sha256(f"{basis}#{occurrences[basis]}".encode()).hexdigest()
-        cur = await conn.execute(
-            "INSERT INTO comments(seq, chapter_number, quote, body, fingerprint) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(fingerprint) DO NOTHING",
-            (seq + 1, chapter_number, comment.quote, comment.body, fingerprint),
-        )
-        if cur.rowcount:
+        if await imports.add_comment(conn, seq=seq + 1, chapter_number=chapter_number, quote=comment.quote,
+                                     body=comment.body, fingerprint=fingerprint):
             seq += 1
             added += 1
     return added

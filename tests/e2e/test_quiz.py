@@ -22,7 +22,7 @@ from bot.storage import quiz as store
 from bot.text import escape_markdown
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import mark_released
-from tests.quiz_support import FiredTimer, ManualClock
+from tests.quiz_support import FiredTimer, ManualClock, game_status
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -181,7 +181,7 @@ async def test_a_stale_button_after_a_restart_says_the_quiz_ended(
 
     await bot.close()  # the process dies mid-quiz
     restarted, _ = await quiz_bot(bot_factory, clock)
-    assert (await store.get_game(restarted.db, game)).status == "interrupted"
+    assert await game_status(restarted.db, game) == "interrupted"
     stale = await click(fake_discord, message, (0, (right + 1) % 4), guild_setup.member, game)
     assert stale["data"]["content"].startswith("This quiz has ended") and stale["data"]["flags"] & EPHEMERAL
     rows = await store.leaderboard(restarted.db, guild.id)
@@ -263,7 +263,7 @@ async def test_one_channel_quiz_at_a_time_and_who_may_stop_it(
         == "Quiz stopped · scoreboard" and m)
     assert (f"Stopped by <@{guild_setup.moderator.id}> after 1 of 3 questions"
             in final["embeds"][0]["description"])
-    assert (await store.get_game(bot.db, session.game_id)).status == "stopped"
+    assert await game_status(bot.db, session.game_id) == "stopped"
     assert [(r.user_id, r.score) for r in await store.leaderboard(bot.db, guild.id)] == [(bystander.id, 1000)]
 
 
@@ -312,12 +312,12 @@ async def test_a_stopped_quiz_no_longer_blocks_a_new_one_while_its_last_edit_is_
 
     stop = await fake_discord.invoke("quiz stop", member=starter)
     assert "points earned so far are kept" in (await stop.wait_message())["content"]
-    assert (await store.get_game(bot.db, old.game_id)).status == "stopped"
+    assert await game_status(bot.db, old.game_id) == "stopped"
     again = await fake_discord.invoke("quiz start", member=starter, options={"questions": 1, "mode": mode})
     message = await again.wait_message()
     assert "already" not in message.get("content", "") and "question 1 of 1" in message["embeds"][0]["title"]
     new = current_session_in(bot, mode)
-    assert new.game_id != old.game_id and (await store.get_game(bot.db, new.game_id)).status == "running"
+    assert new.game_id != old.game_id and await game_status(bot.db, new.game_id) == "running"
     assert old.game_id not in bot.get_cog("Quiz").service.sessions
 
 

@@ -9,9 +9,10 @@ import pytest
 
 from bot.chapters import schedules as service
 from bot.chapters.publishing import ReleaseOutcome
-from bot.chapters.when import ScheduleError, to_iso
+from bot.chapters.when import ScheduleError
 from bot.storage import open_database
 from bot.storage.guilds import update_guild_settings
+from bot.timestamps import format_timestamp
 
 NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # a Wednesday, the week Europe springs forward
 
@@ -48,7 +49,7 @@ async def test_service_defaults_to_the_guild_zone_and_fires_once_after_downtime(
     fired = await service.run_due(conn, publisher, late)
     assert [f.schedule_id for f in fired] == [info.id]
     assert publisher.calls == [{"guild": 1, "channel": 555, "threads": True, "schedule_id": info.id,
-                                "schedule_slot": "2026-03-25T19:00:00Z", "finish_interrupted_first": True}]
+                                "schedule_slot": "2026-03-25T19:00:00.000Z", "finish_interrupted_first": True}]
     assert fired[0].next_run_at == datetime(2026, 3, 28, 19, 0, tzinfo=UTC)
     assert await service.run_due(conn, publisher, late) == []
     assert len(publisher.calls) == 1
@@ -66,7 +67,7 @@ async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> N
     assert info.next_run_at is not None
     await release_log.claim_release(conn, guild_id=1, chapter=1, channel_id=77, payloads=[{"content": "x"}],
                                     thread_name=None, started_at="s", schedule_id=info.id,
-                                    schedule_slot=to_iso(info.next_run_at))
+                                    schedule_slot=format_timestamp(info.next_run_at))
     publisher = RecordingPublisher()
     fired = await service.run_due(conn, publisher, info.next_run_at + timedelta(minutes=1))
     assert [(f.schedule_id, f.outcome) for f in fired] == [(info.id, None)]

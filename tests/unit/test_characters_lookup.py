@@ -9,12 +9,12 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.characters import store
 from bot.characters.index import MentionMatcher, ensure_mention_index, rebuild_mention_index
 from bot.characters.lookup import CastView, CharacterService, Directory
 from bot.characters.schema import SHIPPED_CAST, Cast, load_cast, parse_cast
 from bot.characters.text import search_key
 from bot.config import SHIPPED_THREAD
+from bot.storage import characters as store
 from bot.storage import open_database
 from bot.story.importer import import_file
 from tests.helpers import SEED_CHAPTERS, mark_released

@@ -21,7 +21,7 @@ from bot.storage import open_database
 from bot.storage import quiz as store
 from bot.story.importer import import_file
 from tests.helpers import mark_released
-from tests.quiz_support import FiredTimer, ManualClock
+from tests.quiz_support import FiredTimer, ManualClock, game_status
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GUILD, OTHER_GUILD, CHANNEL = 111, 222, 333
@@ -204,7 +204,7 @@ async def test_a_game_keeps_score_in_the_database(conn: aiosqlite.Connection) ->
     rows = {r.user_id: r for r in await store.leaderboard(conn, GUILD)}
     assert {u: (r.score, r.answers, r.correct, r.games) for u, r in rows.items()} == {
         ALICE: (2000, 2, 2, 1), BOB: (1000, 2, 1, 1), CAROL: (1000, 1, 1, 1)}
-    assert (await store.get_game(conn, game.game_id)).status == "finished"
+    assert await game_status(conn, game.game_id) == "finished"
     assert await store.leaderboard(conn, OTHER_GUILD) == []
     stats = await store.member_score(conn, GUILD, BOB)
     assert stats is not None and stats[1] == 2  # tied with Carol on points and right answers; ties go by id
@@ -242,7 +242,7 @@ async def test_stop_keeps_the_points_earned_and_a_restart_interrupts_running_gam
     await service.answer(second.game_id, 0, CAROL, second.questions[0].answer)
     restarted = QuizService(conn, lambda: T0)
     assert await restarted.recover() == 1
-    assert (await store.get_game(conn, second.game_id)).status == "interrupted"
+    assert await game_status(conn, second.game_id) == "interrupted"
     assert (await restarted.answer(second.game_id, 0, ALICE, 0)).status == "ended"
     assert {r.user_id for r in await store.leaderboard(conn, GUILD)} == {BOB, CAROL}
 

@@ -1,9 +1,17 @@
-"""Opening the database: pragmas and migrations."""
+"""Opening the database: pragmas and migrations, and what V7 does to a database of the release before."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+
 from bot.storage import open_database
 from bot.storage.migrations import apply_migrations, discover_migrations
+from bot.storage.release_log import slot_claimed
+from bot.storage.schedules import due_schedules, get_schedule
+from bot.timestamps import format_timestamp
 
 
 async def test_pragmas_and_migrations(tmp_path):
@@ -25,7 +33,8 @@ async def test_pragmas_and_migrations(tmp_path):
 def test_migrations_never_drop_data():
     for migration in discover_migrations():
         sql = migration.sql.upper()
-        assert "DROP TABLE" not in sql and "DROP COLUMN" not in sql and "DELETE FROM" not in sql, migration.name
+        for dropping in ("DROP TABLE", "DROP COLUMN", "DELETE FROM"):
+            assert dropping not in sql, migration.name
 
 
 async def test_reopening_keeps_data(tmp_path):
@@ -44,7 +53,123 @@ async def test_reopening_keeps_data(tmp_path):
 def test_statements_split_where_sqlite_says():
     from bot.storage.migrations import _split_statements
 
-    sql = "-- head\nCREATE TABLE a (x TEXT DEFAULT ';'); -- trailing\nCREATE TABLE b (\n  y INT -- why\n);\n-- end\n"
+    sql = ("-- head\nCREATE TABLE a (x TEXT DEFAULT ';'); -- trailing\n"
+           "CREATE TABLE b (\n  y INT -- why\n);\n-- end\n")
     statements = _split_statements(sql)
     assert len(statements) == 2
     assert statements[0].startswith("-- head\nCREATE TABLE a") and statements[1].startswith("CREATE TABLE b")
+
+
+# --- V7: every stored instant in the one format of bot.timestamps ------------------------------------
+
+# (table, column, value as a release before V7 wrote it, the value after V7): one old form per column at
+# least, each form the old writers used (publishing: microseconds + Z; schedules: seconds + Z; quiz:
+# milliseconds + offset; hall of fame: isoformat + offset), plus a foreign offset and unreadable text.
+OLD_TIMESTAMPS = [
+    ("chapters", "imported_at", "2026-01-01T09:00:00.000Z", "2026-01-01T09:00:00.000Z"),  # always canonical
+    ("imports", "imported_at", "2026-01-01T09:00:00Z", "2026-01-01T09:00:00.000Z"),
+    ("releases", "started_at", "2026-03-01T18:00:00.123456Z", "2026-03-01T18:00:00.123Z"),
+    ("releases", "completed_at", "2026-03-01T18:00:05.654321Z", "2026-03-01T18:00:05.654Z"),
+    ("releases", "schedule_slot", "2026-03-01T18:00:00Z", "2026-03-01T18:00:00.000Z"),
+    ("release_parts", "sent_at", "2026-03-01T18:00:01.100200Z", "2026-03-01T18:00:01.100Z"),
+    ("schedules", "next_run_at", "2026-03-08T18:00:00Z", "2026-03-08T18:00:00.000Z"),
+    ("schedules", "created_at", "2026-02-28T12:00:00Z", "2026-02-28T12:00:00.000Z"),
+    ("schedules", "cancelled_at", "2026-03-02T11:30:00+02:00", "2026-03-02T09:30:00.000Z"),
+    ("schedules", "last_run_at", "2026-03-01T18:00:00Z", "2026-03-01T18:00:00.000Z"),
+    ("character_index_state", "built_at", "2026-01-01T09:00:00.5Z", "2026-01-01T09:00:00.500Z"),
+    ("quiz_games", "started_at", "2026-03-03T20:00:00.250+00:00", "2026-03-03T20:00:00.250Z"),
+    ("quiz_games", "ended_at", "2026-03-03T20:05:00.750+00:00", "2026-03-03T20:05:00.750Z"),
+    ("quiz_answers", "answered_at", "2026-03-03T20:00:10.500+00:00", "2026-03-03T20:00:10.500Z"),
+    ("hall_of_fame_posts", "posted_at", "2026-03-04T10:00:00.123456+00:00", "2026-03-04T10:00:00.123Z"),
+    ("hall_of_fame_posts", "updated_at", "2026-03-04T11:00:00+00:00", "2026-03-04T11:00:00.000Z"),
+]
+
+
+async def _v6_database(path: Path) -> aiosqlite.Connection:
+    """A database as the release before V7 left it, holding rows in each old timestamp form."""
+    conn = await open_database(path, migrate=False)
+    assert await apply_migrations(conn, through=6) == [1, 2, 3, 4, 5, 6]
+    old = {(table, column): value for table, column, value, _ in OLD_TIMESTAMPS}
+    statements = [
+        ("INSERT INTO chapters(number, threadmark, title, content_hash, imported_at)"
+         " VALUES (1, 'T', 'One', 'h', ?)", (old["chapters", "imported_at"],)),
+        ("INSERT INTO imports(source, sha256, chapters_added, pictures_added, comments_added, imported_at)"
+         " VALUES ('seed.txt', 's', 1, 0, 0, ?)", (old["imports", "imported_at"],)),
+        ("INSERT INTO schedules(id, guild_id, spec, timezone, next_run_at, created_by, created_at,"
+         " channel_id, last_run_at) VALUES (1, 5, 'daily 18:00', 'UTC', ?, 9, ?, 10, ?)",
+         (old["schedules", "next_run_at"], old["schedules", "created_at"], old["schedules", "last_run_at"])),
+        ("INSERT INTO schedules(id, guild_id, spec, timezone, next_run_at, created_at, cancelled_at)"
+         " VALUES (2, 5, '2026-03-05 18:00', 'UTC', '2026-03-05T18:00:00Z', '2026-02-28T12:00:00Z', ?)",
+         (old["schedules", "cancelled_at"],)),
+        ("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
+         " completed_at, payloads, schedule_id, schedule_slot)"
+         " VALUES (5, 1, 10, 'done', 1, ?, ?, '[]', 1, ?)",
+         (old["releases", "started_at"], old["releases", "completed_at"], old["releases", "schedule_slot"])),
+        ("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id,"
+         " sent_at) VALUES (5, 1, 0, 'n', 900, 10, ?)", (old["release_parts", "sent_at"],)),
+        ("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at)"
+         " VALUES (6, 1, 11, 'in_progress', 1, 'not a time')", ()),  # unreadable: kept as it is
+        ("INSERT INTO character_index_state(id, cast_sha256, story_sha256, built_at) VALUES (1, 'c', 's', ?)",
+         (old["character_index_state", "built_at"],)),
+        ("INSERT INTO quiz_games(id, guild_id, channel_id, starter_id, mode, status, question_count,"
+         " chapters, started_at, ended_at) VALUES (1, 5, 10, 9, 'channel', 'finished', 1, '1', ?, ?)",
+         (old["quiz_games", "started_at"], old["quiz_games", "ended_at"])),
+        ("INSERT INTO quiz_answers(game_id, position, user_id, guild_id, option, correct, points,"
+         " answered_at) VALUES (1, 0, 9, 5, 2, 1, 950, ?)", (old["quiz_answers", "answered_at"],)),
+        ("INSERT INTO hall_of_fame_posts(guild_id, chapter_number, channel_id, message_id, shown_total,"
+         " shown_discord, posted_at, updated_at) VALUES (5, 1, 12, 901, 10, 4, ?, ?)",
+         (old["hall_of_fame_posts", "posted_at"], old["hall_of_fame_posts", "updated_at"])),
+    ]
+    for sql, params in statements:
+        await conn.execute(sql, params)
+    return conn
+
+
+async def _tables(conn: aiosqlite.Connection) -> dict[str, list[dict[str, object]]]:
+    """Every row of every table (schema_migrations aside), in a stable order."""
+    async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                            " AND name NOT IN ('schema_migrations') AND name NOT LIKE 'sqlite_%'") as cur:
+        names = [r[0] for r in await cur.fetchall()]
+    tables = {}
+    for name in names:
+        async with conn.execute(f"SELECT * FROM {name} ORDER BY 1, 2") as cur:
+            tables[name] = [dict(r) for r in await cur.fetchall()]
+    return tables
+
+
+async def test_v7_rewrites_every_stored_timestamp_and_keeps_everything_else(tmp_path):
+    conn = await _v6_database(tmp_path / "aar.db")
+    try:
+        before = await _tables(conn)
+        assert await apply_migrations(conn) == [7]
+        after = await _tables(conn)
+    finally:
+        await conn.close()
+    new = {(table, column, value): canonical for table, column, value, canonical in OLD_TIMESTAMPS}
+    new |= {("schedules", "next_run_at", "2026-03-05T18:00:00Z"): "2026-03-05T18:00:00.000Z",
+            ("schedules", "created_at", "2026-02-28T12:00:00Z"): "2026-02-28T12:00:00.000Z"}
+    expected = {
+        table: [{column: new.get((table, column, value), value) for column, value in row.items()}
+                for row in rows]
+        for table, rows in before.items()
+    }
+    assert after == expected  # the old forms became the new one, and nothing else changed
+    for table, column, _, canonical in OLD_TIMESTAMPS:  # each form was really there, and was rewritten
+        assert canonical in [row[column] for row in after[table]], (table, column)
+    releases = {r["guild_id"]: r for r in after["releases"]}
+    assert releases[6]["started_at"] == "not a time" and releases[5]["thread_id"] is None
+
+
+async def test_after_v7_a_slot_claimed_before_the_upgrade_is_recognised_and_due_times_compare(tmp_path):
+    conn = await _v6_database(tmp_path / "aar.db")
+    try:
+        slot = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
+        assert not await slot_claimed(conn, 1, format_timestamp(slot))  # the old text: no match before V7
+        await apply_migrations(conn)
+        assert await slot_claimed(conn, 1, format_timestamp(slot))  # so it is not released a second time
+        next_run = datetime(2026, 3, 8, 18, 0, tzinfo=UTC)
+        assert await due_schedules(conn, next_run - timedelta(milliseconds=1)) == []
+        assert [row.id for row in await due_schedules(conn, next_run)] == [1]
+        assert (await get_schedule(conn, 5, 1)).next_run_at == next_run
+    finally:
+        await conn.close()

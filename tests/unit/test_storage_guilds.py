@@ -1,0 +1,35 @@
+"""Guild settings storage: a change is all or nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.storage import open_database
+from bot.storage.guilds import get_guild_settings, update_guild_settings
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    conn = await open_database(tmp_path / "aar.db")
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def test_a_first_change_that_fails_leaves_no_row_behind(db):
+    # The second statement (the UPDATE) fails: the first (the INSERT of the guild's row) must be undone.
+    await db.execute("CREATE TEMP TRIGGER refuse BEFORE UPDATE ON guild_settings"
+                     " BEGIN SELECT RAISE(ABORT, 'settings refused'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="settings refused"):
+        await update_guild_settings(db, 7, timezone="Europe/Paris")
+    async with db.execute("SELECT COUNT(*) FROM guild_settings") as cur:
+        assert (await cur.fetchone())[0] == 0
+    await db.execute("DROP TRIGGER temp.refuse")
+    settings = await update_guild_settings(db, 7, timezone="Europe/Paris")
+    assert settings.timezone == "Europe/Paris" and await get_guild_settings(db, 7) == settings

@@ -1,0 +1,57 @@
+"""Quiz storage: a new game and its questions are written together or not at all."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.storage import open_database
+from bot.storage import quiz as store
+
+T0 = datetime(2026, 5, 1, 18, 0, tzinfo=UTC)
+GAME = dict(guild_id=1, channel_id=10, starter_id=100, mode="channel", chapters="1", now=T0)
+QUESTIONS = [("bank:1", 1, 2), ("bank:2", 1, 0)]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    conn = await open_database(tmp_path / "aar.db")
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def count(conn: aiosqlite.Connection, table: str) -> int:
+    async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cur:
+        return (await cur.fetchone())[0]
+
+
+async def test_a_game_whose_questions_cannot_be_written_is_not_recorded(db):
+    # The second statement (the questions) fails: the game row must be undone, or it would sit 'running'
+    # and block the channel until the next restart.
+    await db.execute("CREATE TEMP TRIGGER refuse BEFORE INSERT ON quiz_questions"
+                     " BEGIN SELECT RAISE(ABORT, 'questions refused'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="questions refused"):
+        await store.create_game(db, questions=QUESTIONS, **GAME)
+    assert await count(db, "quiz_games") == 0
+    await db.execute("DROP TRIGGER temp.refuse")
+    game_id = await store.create_game(db, questions=QUESTIONS, **GAME)  # the channel is free
+    async with db.execute("SELECT position, question_key, chapter, right_option FROM quiz_questions"
+                          " WHERE game_id = ? ORDER BY position", (game_id,)) as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [(0, "bank:1", 1, 2), (1, "bank:2", 1, 0)]
+    async with db.execute("SELECT status, started_at FROM quiz_games WHERE id = ?", (game_id,)) as cur:
+        assert tuple(await cur.fetchone()) == ("running", "2026-05-01T18:00:00.000Z")
+
+
+async def test_a_second_running_game_in_the_channel_is_refused_and_writes_nothing(db):
+    await store.create_game(db, questions=QUESTIONS, **GAME)
+    with pytest.raises(store.QuizAlreadyRunning):
+        await store.create_game(db, questions=QUESTIONS[:1], **GAME | {"starter_id": 200})
+    assert await count(db, "quiz_games") == 1 and await count(db, "quiz_questions") == 2
+    assert not db.in_transaction
