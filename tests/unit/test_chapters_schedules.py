@@ -49,7 +49,8 @@ async def test_service_defaults_to_the_guild_zone_and_fires_once_after_downtime(
     fired = await service.run_due(conn, publisher, late)
     assert [f.schedule_id for f in fired] == [info.id]
     assert publisher.calls == [{"guild": 1, "channel": 555, "threads": True, "schedule_id": info.id,
-                                "schedule_slot": "2026-03-25T19:00:00.000Z", "finish_interrupted_first": True}]
+                                "schedule_slot": "2026-03-25T19:00:00.000Z",
+                                "finish_interrupted_first": True}]
     assert fired[0].next_run_at == datetime(2026, 3, 28, 19, 0, tzinfo=UTC)
     assert await service.run_due(conn, publisher, late) == []
     assert len(publisher.calls) == 1
