@@ -436,7 +436,8 @@ async def test_hall_of_fame_post_once_then_edit(db, ingest):
 def test_reconcile_plan_newest_first_bounded_and_aged():
     now = datetime(2026, 3, 1, tzinfo=UTC)
     recent, old = "2026-02-20T00:00:00Z", "2025-01-01T00:00:00+00:00"
-    parts_ = [ReleasePart(G1, c, i, 1, c * 10 + i, old if c == 1 else recent) for c in (1, 2, 3) for i in (0, 1)]
+    parts_ = [ReleasePart(G1, c, i, 1, c * 10 + i, old if c == 1 else recent)
+              for c in (1, 2, 3) for i in (0, 1)]
     limits = reconcile.ReconcileLimits(max_age=timedelta(days=30), max_messages=3)
     chosen = reconcile.plan(parts_, now, limits)
     assert [(p.chapter_number, p.part_index) for p in chosen] == [(3, 0), (3, 1), (2, 0)]
