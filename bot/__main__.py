@@ -30,7 +30,8 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", type=Path, metavar="PATH", help="SQLite database (default: $AAR_DB_PATH or data/aar.db)")
+    common.add_argument("--db", type=Path, metavar="PATH",
+                        help="SQLite database (default: $AAR_DB_PATH or data/aar.db)")
 
     parser = argparse.ArgumentParser(prog="aar-bot", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_chapters = sub.add_parser("chapters", parents=[common], help="list the imported chapters")
     p_chapters.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p_preview = sub.add_parser("preview", parents=[common], help="print the messages a release of chapter N sends")
+    p_preview = sub.add_parser("preview", parents=[common],
+                               help="print the messages a release of chapter N sends")
     p_preview.add_argument("number", type=int, help="chapter number")
     p_preview.add_argument("--json", action="store_true", help="print the Discord payloads as JSON")
 
@@ -75,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(settings: Settings) -> int:
     if not settings.token:
         print(
-            "aar-bot: DISCORD_TOKEN is not set. Put DISCORD_TOKEN=<your bot token> in the environment or in a "
-            ".env file (see .env.example).",
+            "aar-bot: DISCORD_TOKEN is not set. Put DISCORD_TOKEN=<your bot token> in the environment or in "
+            "a .env file (see .env.example).",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -145,7 +147,8 @@ async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     else:
         for index, message in enumerate(messages, 1):
             embeds = message.get("embeds", [])
-            print(f"--- message {index}/{len(messages)}: {len(message.get('content', ''))} chars, {len(embeds)} embeds")
+            print(f"--- message {index}/{len(messages)}: {len(message.get('content', ''))} chars, "
+                  f"{len(embeds)} embeds")
             if message.get("content"):
                 print(message["content"])
             for embed in embeds:

@@ -89,7 +89,8 @@ async def bot_factory(fake_discord: FakeDiscord, bot_settings: Settings,
         task = asyncio.create_task(bot.start(settings.token or ""), name="aar-bot")
         started.append((bot, task))
         waiter = asyncio.create_task(ready.wait())
-        done, _ = await asyncio.wait({task, waiter}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({task, waiter}, timeout=ready_timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
         if waiter not in done:
             waiter.cancel()
             if task in done:

@@ -18,13 +18,14 @@ async def mark_released(conn: aiosqlite.Connection, guild_id: int, through: int,
     """
     for number in range(1, through + 1):
         await conn.execute(
-            "INSERT OR REPLACE INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
-            " completed_at) VALUES (?, ?, ?, 'done', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            "INSERT OR REPLACE INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
+            " started_at, completed_at)"
+            " VALUES (?, ?, ?, 'done', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
             (guild_id, number, channel_id),
         )
         await conn.execute(
-            "INSERT OR REPLACE INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id,"
-            " sent_at) VALUES (?, ?, 0, ?, ?, ?, '2026-01-01T00:00:00Z')",
+            "INSERT OR REPLACE INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
+            " channel_id, sent_at) VALUES (?, ?, 0, ?, ?, ?, '2026-01-01T00:00:00Z')",
             (guild_id, number, f"test-{guild_id}-{number}", first_message_id + number + guild_id % 1000 * 100,
              channel_id),
         )

@@ -89,11 +89,12 @@ def parse_chapters(spec: str | None, released: int) -> list[int]:
         elif part.isdecimal():  # not isdigit(): '²' is a digit that int() refuses
             low = high = _chapter_number(part)
         else:
-            raise Refusal(f"I don't understand the chapters {echo_input(spec)!r}: write a number, a range or a list, "
-                          f"like `2`, `1-3` or `1,3` (this server has {allowed} out).")
+            raise Refusal(f"I don't understand the chapters {echo_input(spec)!r}: write a number, a range "
+                          f"or a list, like `2`, `1-3` or `1,3` (this server has {allowed} out).")
         if low < 1 or high > released:
-            raise Refusal(f"Only {allowed} {'is' if released == 1 else 'are'} out in this server, so the quiz "
-                          f"can only ask about {'it' if released == 1 else 'those'}: {echo_input(spec)!r} goes beyond.")
+            raise Refusal(f"Only {allowed} {'is' if released == 1 else 'are'} out in this server, so the "
+                          f"quiz can only ask about {'it' if released == 1 else 'those'}: "
+                          f"{echo_input(spec)!r} goes beyond.")
         chosen.update(range(low, high + 1))
     if not chosen:
         raise Refusal(f"Name at least one chapter, like `1` or `1-{released}`.")
@@ -124,7 +125,8 @@ def _spread(questions: Sequence[Question], count: int, rng: random.Random) -> li
 
 def pick_questions(bank: Sequence[Question], generated: Sequence[Question], count: int,
                    rng: random.Random) -> list[Question]:
-    """`count` questions: half curated (they read best), half generated, spread over chapters, options shuffled.
+    """`count` questions: half curated (they read best), half generated, spread over chapters, options
+    shuffled.
 
     Generated questions made from the same sentence are alternatives: at most one of them is asked.
     """
@@ -172,7 +174,8 @@ class QuizService:
             chapters = await source.source_chapters(self.conn, through)
             people = await source.people(self.conn, through)
             generator = Generator(chapters, people)
-            self._generators = {k: v for k, v in self._generators.items() if k[1] == marker and k[0] != through}
+            self._generators = {k: v for k, v in self._generators.items()
+                                if k[1] == marker and k[0] != through}
             self._generators[key] = generator
         return generator
 
@@ -202,7 +205,8 @@ class QuizService:
     # --- games -----------------------------------------------------------------------------------
 
     def channel_game(self, channel_id: int) -> QuizSession | None:
-        return next((s for s in self.sessions.values() if s.mode == "channel" and s.channel_id == channel_id), None)
+        return next((s for s in self.sessions.values()
+                     if s.mode == "channel" and s.channel_id == channel_id), None)
 
     def solo_game(self, guild_id: int, user_id: int) -> QuizSession | None:
         return next((s for s in self.sessions.values()
@@ -212,10 +216,11 @@ class QuizService:
                     question_seconds: float) -> QuizSession:
         """Record and register a game (QuizAlreadyRunning if the channel, or the solo player, has one)."""
         rows = [(q.key, q.chapter, q.answer) for q in plan.questions]  # what storage keeps of a question
-        game_id = await store.create_game(self.conn, guild_id=guild_id, channel_id=channel_id, starter_id=starter_id,
-                                          mode=mode, questions=rows, chapters=plan.label, now=self.clock())
-        session = QuizSession(game_id, guild_id, channel_id, starter_id, mode, plan.questions, question_seconds,
-                              plan.label)
+        game_id = await store.create_game(self.conn, guild_id=guild_id, channel_id=channel_id,
+                                          starter_id=starter_id, mode=mode, questions=rows,
+                                          chapters=plan.label, now=self.clock())
+        session = QuizSession(game_id, guild_id, channel_id, starter_id, mode, plan.questions,
+                              question_seconds, plan.label)
         self.sessions[game_id] = session
         return session
 

@@ -1,4 +1,5 @@
-"""The mention index (matching rules, counts pinned on the seed, rebuilds) and the look-up's spoiler safety."""
+"""The mention index (matching rules, counts pinned on the seed, rebuilds) and the look-up's spoiler
+safety."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from tests.helpers import SEED_CHAPTERS, mark_released
 
 # Counted by reading the seed chapters (title, text, captions and notes), whole words only.
 PINNED = {
-    "stalin": {1: 7, 2: 2, 3: 31, 4: 4, 5: 4, 6: 20},  # ch. 6: 18 "Stalin" + 2 "gravedigger of the revolution"
+    # Ch. 6: 18 "Stalin" + 2 "gravedigger of the revolution".
+    "stalin": {1: 7, 2: 2, 3: 31, 4: 4, 5: 4, 6: 20},
     "rokossovsky": {1: 2, 2: 12, 3: 4, 4: 6, 5: 1, 6: 3},  # ch. 6 includes the typo "Rokossovky"
     "franco": {1: 5, 2: 7, 4: 6, 6: 1},  # ch. 2 includes "Generalísimo" and "Caudillo"
-    "trotsky": {1: 2, 3: 6, 4: 1, 6: 2},  # never "Trotskyist(s)"; ch. 3 includes "the permament revolutionary"
+    # Never "Trotskyist(s)"; ch. 3 includes "the permament revolutionary".
+    "trotsky": {1: 2, 3: 6, 4: 1, 6: 2},
     "tukhachevsky": {1: 1, 3: 3, 6: 4},  # ch. 3 "Marshl Tukhachevsky", ch. 6 lowercase "tukhachevsky"
     "hitler": {6: 4},  # not "Hitler-Jugend" (ch. 3) nor the "Leibstandarte Adolf Hitler" (twice in ch. 6)
     "mussolini": {1: 1, 4: 1, 6: 5},
@@ -56,8 +59,9 @@ async def seeded(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
 
 
 async def counts_by_chapter(conn: aiosqlite.Connection, key: str) -> dict[int, int]:
-    async with conn.execute("SELECT chapter_number, SUM(count) FROM character_mentions WHERE character_key = ?"
-                            " GROUP BY chapter_number ORDER BY chapter_number", (key,)) as cur:
+    async with conn.execute("SELECT chapter_number, SUM(count) FROM character_mentions"
+                            " WHERE character_key = ? GROUP BY chapter_number ORDER BY chapter_number",
+                            (key,)) as cur:
         return {row[0]: row[1] for row in await cur.fetchall()}
 
 
@@ -197,12 +201,14 @@ side = "France"
     assert await counts_by_chapter(seeded, "marianne") == {1: 1}  # "Marianne is that you?"
     assert await ensure_mention_index(seeded, changed) is None
     # the story changed behind the index's back (an edit without the importer): rebuilt at start
-    await seeded.execute("UPDATE blocks SET text = text || ' Marianne again.' WHERE chapter_number = 2 AND position = 1")
+    await seeded.execute("UPDATE blocks SET text = text || ' Marianne again.'"
+                         " WHERE chapter_number = 2 AND position = 1")
     assert await ensure_mention_index(seeded, changed) is not None
     assert await counts_by_chapter(seeded, "marianne") == {1: 1, 2: 1}
 
 
-async def test_a_failed_import_leaves_the_index_as_it_was(seeded: aiosqlite.Connection, tmp_path: Path) -> None:
+async def test_a_failed_import_leaves_the_index_as_it_was(seeded: aiosqlite.Connection,
+                                                          tmp_path: Path) -> None:
     before = await index_rows(seeded)
     broken = tmp_path / "broken.txt"
     broken.write_bytes(b"\x00\x01binary")
@@ -221,8 +227,8 @@ def all_spellings(cast: Cast) -> list[str]:
 async def revealed_by_text(conn: aiosqlite.Connection, cast: Cast, released: int) -> dict[str, set[str]]:
     """Per character, the spellings a guild at `released` may see: used by a released chapter, declared
     `since` a released chapter, or a plain spelling the text never uses (shown with the character)."""
-    async with conn.execute("SELECT character_key, alias_position, MIN(chapter_number) FROM character_mentions"
-                            " GROUP BY character_key, alias_position") as cur:
+    async with conn.execute("SELECT character_key, alias_position, MIN(chapter_number)"
+                            " FROM character_mentions GROUP BY character_key, alias_position") as cur:
         first_use = {(r[0], r[1]): r[2] for r in await cur.fetchall()}
     allowed = {}
     for member in cast.members:
@@ -234,7 +240,8 @@ async def revealed_by_text(conn: aiosqlite.Connection, cast: Cast, released: int
     return allowed
 
 
-async def test_nothing_shown_comes_from_an_unreleased_chapter(seeded: aiosqlite.Connection, cast: Cast) -> None:
+async def test_nothing_shown_comes_from_an_unreleased_chapter(seeded: aiosqlite.Connection,
+                                                              cast: Cast) -> None:
     service = CharacterService(seeded)
     firsts = {m.key: min((await counts_by_chapter(seeded, m.key)) or {99: 0}) for m in cast.members}
     by_name = {m.name: m for m in cast.members}
@@ -267,7 +274,8 @@ async def test_an_unreleased_character_is_answered_exactly_like_one_that_does_no
     firsts = {m.key: min((await counts_by_chapter(seeded, m.key)) or {99: 0}) for m in cast.members}
     queries = all_spellings(cast)
     for released in range(SEED_CHAPTERS + 1):
-        smaller = dataclasses.replace(cast, members=tuple(m for m in cast.members if firsts[m.key] <= released))
+        smaller = dataclasses.replace(cast, members=tuple(m for m in cast.members
+                                                          if firsts[m.key] <= released))
         other = await open_database(tmp_path / f"without-{released}.db")
         try:
             await import_file(other, SHIPPED_THREAD)
@@ -286,7 +294,8 @@ async def test_an_unreleased_character_is_answered_exactly_like_one_that_does_no
         await seeded.execute("DELETE FROM releases WHERE guild_id = 700")
 
 
-async def test_aliases_revealed_later_are_hidden_and_unsearchable_until_then(seeded: aiosqlite.Connection) -> None:
+async def test_aliases_revealed_later_are_hidden_and_unsearchable_until_then(
+        seeded: aiosqlite.Connection) -> None:
     service = CharacterService(seeded)
     await mark_released(seeded, 1, 1)
     await mark_released(seeded, 2, 2)
@@ -335,9 +344,11 @@ def test_a_huge_card_and_roster_fit_discord_limits() -> None:
     def escape(text: str) -> str:
         return text.replace("*", "\\*").replace("_", "\\_")
 
-    refs = [ChapterRef(n, f"Title [{n}] " + "*" * 100, f"https://discord.com/channels/1/2/{n}") for n in range(1, 501)]
+    refs = [ChapterRef(n, f"Title [{n}] " + "*" * 100, f"https://discord.com/channels/1/2/{n}")
+            for n in range(1, 501)]
     card = CharacterCard("N" * 300, "S" * 2000, tuple(f"alias_{i}" for i in range(400)),
-                         tuple((r, "note " + "_" * 800) for r in refs), refs[0], tuple((r, 7) for r in refs), 500)
+                         tuple((r, "note " + "_" * 800) for r in refs), refs[0], tuple((r, 7) for r in refs),
+                         500)
     from bot.characters.card import character_embed
     embed = character_embed(card, escape)
     assert len(embed["title"]) <= 256 and len(embed["description"]) <= 4096

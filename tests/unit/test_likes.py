@@ -1,4 +1,5 @@
-"""The likes core without Discord: ingest, tallies, rankings, hall-of-fame decisions, reconcile planning, cards."""
+"""The likes core without Discord: ingest, tallies, rankings, hall-of-fame decisions, reconcile planning,
+cards."""
 
 from __future__ import annotations
 
@@ -49,8 +50,9 @@ async def parts(conn, guild_id: int, chapter: int) -> list[int]:
 
 
 async def add_part(conn, guild_id: int, chapter: int, index: int, message_id: int) -> None:
-    await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id)"
-                       " VALUES (?, ?, ?, ?, ?, 1000)", (guild_id, chapter, index, f"n{message_id}", message_id))
+    await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
+                       " channel_id) VALUES (?, ?, ?, ?, ?, 1000)",
+                       (guild_id, chapter, index, f"n{message_id}", message_id))
 
 
 async def release(conn, guild_id: int, through: int, extra_parts: int = 2) -> None:
@@ -135,7 +137,8 @@ async def test_mixed_batch_keeps_earlier_adds_and_counts_strays(db, ingest):
     assert await store.message_reactions(db, G1, 1, p2) == {(BOB, LIKE)}
 
 
-async def test_a_batch_that_cannot_be_written_is_dropped_and_the_writer_goes_on(db, ingest, monkeypatch, caplog):
+async def test_a_batch_that_cannot_be_written_is_dropped_and_the_writer_goes_on(db, ingest, monkeypatch,
+                                                                                 caplog):
     await release(db, G1, 1)
     p1 = (await parts(db, G1, 1))[0]
     real = store.insert_reactions
@@ -359,8 +362,8 @@ async def test_seed_forum_likes_rank_before_any_reaction(db):
 
 async def test_only_released_chapters_are_counted_or_named(db, ingest):
     await release(db, G1, 3)
-    await db.execute("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at)"
-                     " VALUES (?, 4, 1000, 'in_progress', 2, '2026-01-01')", (G1,))
+    await db.execute("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
+                     " started_at) VALUES (?, 4, 1000, 'in_progress', 2, '2026-01-01')", (G1,))
     await add_part(db, G1, 4, 0, 4_000_000)
     ingest.add(4_000_000, ALICE, LIKE)  # a reaction on a part of a release still being posted
     await ingest.flush()
@@ -372,7 +375,8 @@ async def test_only_released_chapters_are_counted_or_named(db, ingest):
         assert refused.value.number == number
     assert [r.number for r in await tally.top_chapters(db, G1)] == [2, 3, 1]
     assert await tally.top_readers(db, G1) == []  # Alice only reacted on the unreleased chapter
-    await db.execute("UPDATE releases SET status = 'done', completed_at = '2026-01-02' WHERE chapter_number = 4")
+    await db.execute("UPDATE releases SET status = 'done', completed_at = '2026-01-02'"
+                     " WHERE chapter_number = 4")
     assert (await likes(db, G1))[4] == (1, 1)
 
 
@@ -449,7 +453,8 @@ def test_reconcile_plan_newest_first_bounded_and_aged():
 # --- cards --------------------------------------------------------------------------------------------
 
 def test_cards_stay_within_discord_limits():
-    many = [tally.EmojiCount(f"custom:{i}", f"<:emoji_with_a_long_name_{i}:{10**17 + i}>", i) for i in range(500)]
+    many = [tally.EmojiCount(f"custom:{i}", f"<:emoji_with_a_long_name_{i}:{10**17 + i}>", i)
+            for i in range(500)]
     report = tally.ChapterLikes(3, "*Bold* " * 100, LIKE, tally.LikeCount(1, 2), many)
     card = render.chapter_card(report, lambda s: s.replace("*", "\\*"))
     assert len(card.title) <= text.MAX_TITLE and card.title.startswith("Chapter 3: \\*Bold\\*")

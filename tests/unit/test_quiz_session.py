@@ -52,15 +52,16 @@ def test_points_fall_from_1000_to_500_over_the_time_and_wrong_scores_nothing() -
     assert points_for(True, 20, 20) == 500
     assert points_for(True, 25, 20) == 500
     assert points_for(False, 0, 20) == 0
-    assert [points_for(True, t, 20) for t in range(21)] == sorted((points_for(True, t, 20) for t in range(21)),
-                                                                  reverse=True)
+    assert [points_for(True, t, 20) for t in range(21)] == sorted(
+        (points_for(True, t, 20) for t in range(21)), reverse=True)
 
 
 def test_one_answer_per_member_and_no_changing_it() -> None:
     game = session()
     game.open_next(T0)
     first = game.answer(BOB, 0, 2, T0)
-    assert first.status == "accepted" and first.answer and first.answer.option == 2 and not first.answer.correct
+    assert (first.status == "accepted" and first.answer and first.answer.option == 2
+            and not first.answer.correct)
     again = game.answer(BOB, 0, 0, T0)
     assert again.status == "already_answered" and again.answer == first.answer
     assert game.answers[0][BOB].option == 2  # the first answer stands
@@ -138,7 +139,8 @@ def test_chapters_option_parses_and_never_goes_past_what_is_released() -> None:
     with pytest.raises(Refusal) as nonsense:
         parse_chapters("chapter two", 3)
     assert "like `2`, `1-3` or `1,3`" in nonsense.value.message
-    for odd in ("²", "1-²", "9" * 5000, "1-" + "9" * 5000):  # a digit int() refuses; more digits than it takes
+    # A digit int() refuses; more digits than it takes.
+    for odd in ("²", "1-²", "9" * 5000, "1-" + "9" * 5000):
         with pytest.raises(Refusal):
             parse_chapters(odd, 3)
     assert chapters_label([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"
@@ -197,7 +199,8 @@ async def test_a_game_keeps_score_in_the_database(conn: aiosqlite.Connection) ->
                                question_seconds=20)
     timer, screens = FiredTimer(), []
     runner = await _play(service, game, timer, screens,
-                         [[(ALICE, "right"), (BOB, "wrong")], [(BOB, "right")], [(ALICE, "right"), (CAROL, "right")]])
+                         [[(ALICE, "right"), (BOB, "wrong")], [(BOB, "right")],
+                          [(ALICE, "right"), (CAROL, "right")]])
     await asyncio.wait_for(runner, 5)
     titles = [s.embed["title"] for s in screens]
     assert len(titles) == 7 and titles[-1] == "Quiz over · scoreboard"  # 3 × (question, reveal) + scoreboard
@@ -247,16 +250,20 @@ async def test_stop_keeps_the_points_earned_and_a_restart_interrupts_running_gam
     assert {r.user_id for r in await store.leaderboard(conn, GUILD)} == {BOB, CAROL}
 
 
-async def test_one_running_channel_quiz_per_channel_is_enforced_by_the_database(conn: aiosqlite.Connection) -> None:
+async def test_one_running_channel_quiz_per_channel_is_enforced_by_the_database(
+        conn: aiosqlite.Connection) -> None:
     plan = Plan([question(0)], [1], 1)
     service = QuizService(conn, lambda: T0)
-    await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=ALICE, mode="channel", question_seconds=5)
+    await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=ALICE, mode="channel",
+                        question_seconds=5)
     with pytest.raises(store.QuizAlreadyRunning):
         await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=BOB, mode="channel",
                             question_seconds=5)
-    await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=BOB, mode="solo", question_seconds=5)
+    await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=BOB, mode="solo",
+                        question_seconds=5)
     with pytest.raises(store.QuizAlreadyRunning):
-        await service.start(plan, guild_id=GUILD, channel_id=999, starter_id=BOB, mode="solo", question_seconds=5)
+        await service.start(plan, guild_id=GUILD, channel_id=999, starter_id=BOB, mode="solo",
+                            question_seconds=5)
 
 
 async def test_the_database_refuses_a_second_answer_even_if_the_engine_were_bypassed(

@@ -103,9 +103,11 @@ async def test_pictures_keep_their_captions_in_place(db):
 
 async def test_every_picture_line_of_the_seed_is_a_picture_block(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT image_name FROM blocks WHERE kind = 'picture' ORDER BY chapter_number, position") as cur:
+    async with db.execute("SELECT image_name FROM blocks WHERE kind = 'picture'"
+                          " ORDER BY chapter_number, position") as cur:
         stored = [r[0] for r in await cur.fetchall()]
-    for name in ("8a0ixvo.jpg", "Khrushchyov%2C_Beria_and_Khanjian.jpg", "cnt.jpg", "phoney+war.jpg", "3347883.jpg"):
+    for name in ("8a0ixvo.jpg", "Khrushchyov%2C_Beria_and_Khanjian.jpg", "cnt.jpg", "phoney+war.jpg",
+                 "3347883.jpg"):
         assert name in stored
     async with db.execute("SELECT COUNT(*) FROM blocks WHERE kind != 'picture' AND text GLOB '*.jpg'") as cur:
         assert (await cur.fetchone())[0] == 0
@@ -125,7 +127,8 @@ async def test_authors_notes_are_kept_apart(db):
 
 async def test_debris_is_not_story_text(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT text FROM blocks UNION ALL SELECT body FROM comments UNION ALL SELECT quote FROM comments") as cur:
+    async with db.execute("SELECT text FROM blocks UNION ALL SELECT body FROM comments"
+                          " UNION ALL SELECT quote FROM comments") as cur:
         texts = [r[0] for r in await cur.fetchall()]
     for debris in ("Last edited:", "Reactions:", "1Like", "Community Code of Conduct", "\u00a0"):
         assert not any(debris in t for t in texts), debris
@@ -166,7 +169,8 @@ def test_picture_urls_by_name_style():
     assert picture_url("330px-Bandera_del_bando_nacional_1936-1938.svg.png") == (
         "https://commons.wikimedia.org/wiki/Special:FilePath/Bandera_del_bando_nacional_1936-1938.svg"
     )
-    for no_url in ("latest", "images", "cnt.jpg", "april-14-1931.jpg", "phoney+war.jpg", "Asturias-miners.jpg"):
+    for no_url in ("latest", "images", "cnt.jpg", "april-14-1931.jpg", "phoney+war.jpg",
+                   "Asturias-miners.jpg"):
         assert picture_url(no_url) is None, no_url
 
 
@@ -223,8 +227,8 @@ async def test_truncated_then_newer_export_adds_without_touching_releases(db, tm
 
 
 async def test_fewer_and_more_posts(db, tmp_path):
-    extra = SEED.rstrip("\n") + "\n\u00a0\nEpilogue\nThe Epilogue: After the Storm.\n\n" + ("A long paragraph of story. " * 40) + \
-        "\n\u00a0\n  • 2Like\nReactions:\nWhat an ending!\n"
+    extra = SEED.rstrip("\n") + "\n\u00a0\nEpilogue\nThe Epilogue: After the Storm.\n\n" + \
+        ("A long paragraph of story. " * 40) + "\n\u00a0\n  • 2Like\nReactions:\nWhat an ending!\n"
     summary = await import_file(db, write(tmp_path, "more.txt", extra))
     chapters = await list_chapters(db)
     assert summary.chapters_added == 7 and chapters[-1].title == "The Epilogue: After the Storm."
