@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import aiosqlite
 import pytest
 
-from bot.storage import open_database
 from bot.storage.guilds import get_guild_settings, update_guild_settings
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    conn = await open_database(tmp_path / "aar.db")
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def test_a_first_change_that_fails_leaves_no_row_behind(db):

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from bot.storage import open_database
 from bot.storage import quiz as store
 
 T0 = datetime(2026, 5, 1, 18, 0, tzinfo=UTC)
 GAME = dict(guild_id=1, channel_id=10, starter_id=100, mode="channel", chapters="1", now=T0)
 QUESTIONS = [("bank:1", 1, 2), ("bank:2", 1, 0)]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    conn = await open_database(tmp_path / "aar.db")
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def count(conn: aiosqlite.Connection, table: str) -> int:

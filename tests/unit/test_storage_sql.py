@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
-from bot.storage import open_database
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one, fetch_row, fetch_value
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE = {"bot/storage/sql.py", "bot/storage/transaction.py"}  # the only modules that call aiosqlite
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    conn = await open_database(tmp_path / "aar.db")
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def test_writes_say_how_many_rows_they_changed(db):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiosqlite
 import pytest
@@ -14,15 +12,6 @@ import pytest
 from bot.storage import open_database, transaction
 from bot.storage.sql import execute, fetch_all, fetch_value
 from bot.storage.transaction import NestedTransaction
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    conn = await open_database(tmp_path / "aar.db")
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def add_guild(conn: aiosqlite.Connection, guild_id: int) -> None:
