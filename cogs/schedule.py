@@ -18,7 +18,7 @@ from discord import app_commands
 from discord.ext import tasks
 
 from bot.chapters import schedules as service
-from bot.chapters.replies import schedule_line
+from bot.chapters.replies import paused_text, resumed_text, schedule_line, schedules_text
 from bot.chapters.when import suggest_zones
 from cogs.shared.checks import ModeratorCog
 
@@ -114,7 +114,7 @@ class Schedule(ModeratorCog, group_name="schedule",
                 ephemeral=True)
             return
         embed = discord.Embed(title="Release schedules",
-                              description="\n".join(schedule_line(i) for i in infos),
+                              description=schedules_text(infos),
                               colour=discord.Colour.dark_gold())
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -131,21 +131,15 @@ class Schedule(ModeratorCog, group_name="schedule",
     async def pause(self, interaction: discord.Interaction, id: int | None = None) -> None:
         assert interaction.guild_id is not None
         paused = await service.pause(self.bot.db, interaction.guild_id, id)
-        text = ("Paused " + ", ".join(f"#{i}" for i in sorted(p.id for p in paused))
-                + ". `/schedule resume` starts them again."
-                if paused else "Nothing to pause: no running schedule.")
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.response.send_message(paused_text(paused), ephemeral=True)
 
     @app_commands.command(name="resume", description="Resume paused release schedules (all, or one by id)")
     @app_commands.describe(id="Only this schedule (default: all paused ones)")
     async def resume(self, interaction: discord.Interaction, id: int | None = None) -> None:
         assert interaction.guild_id is not None
         resumed, expired = await service.resume(self.bot.db, interaction.guild_id, self.bot.clock(), id)
-        lines = [f"Resumed {schedule_line(r)}" for r in resumed]
-        lines += [f"#{e.id} ({e.when.describe()}) passed while paused, so it is finished." for e in expired]
         self.wake()
-        await interaction.response.send_message("\n".join(lines) or "Nothing to resume: no paused schedule.",
-                                                ephemeral=True)
+        await interaction.response.send_message(resumed_text(resumed, expired), ephemeral=True)
 
 
 async def setup(bot: AARBot) -> None:

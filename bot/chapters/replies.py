@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 
 from bot.chapters.publishing import ReleaseOutcome
 from bot.storage.releases import jump_url
-from bot.text import MAX_DESCRIPTION, MAX_EMBEDS_TOTAL, escape_markdown, link_text, plural
+from bot.text import (
+    MAX_CONTENT,
+    MAX_DESCRIPTION,
+    MAX_EMBEDS_TOTAL,
+    clip,
+    escape_markdown,
+    lines_within,
+    link_text,
+    plural,
+)
 from bot.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
@@ -75,6 +84,32 @@ def schedule_line(info: ScheduleInfo) -> str:
     """One schedule as `/schedule` shows it: id, cadence, next run in each reader's own time zone."""
     paused = " · **paused**" if info.paused else ""
     return f"**#{info.id}** · {info.when.describe()} · next {_next_run(info)}{paused}"
+
+
+def schedules_text(infos: list[ScheduleInfo]) -> str:
+    """`/schedule list`'s embed description: one line per schedule, within an embed description."""
+    return lines_within([schedule_line(i) for i in infos], MAX_DESCRIPTION)
+
+
+def paused_text(paused: list[ScheduleInfo]) -> str:
+    """The answer to `/schedule pause`: which schedules it paused (ids only, so it stays short)."""
+    if not paused:
+        return "Nothing to pause: no running schedule."
+    ids = ", ".join(f"#{i}" for i in sorted(p.id for p in paused))
+    return clip(f"Paused {ids}. `/schedule resume` starts them again.", MAX_CONTENT)
+
+
+def resumed_text(resumed: list[ScheduleInfo], expired: list[ScheduleInfo]) -> str:
+    """The answer to `/schedule resume`: a line per schedule, cut with "…and N more" to fit one message.
+
+    25 schedules in long time zones make about 3,000 characters: sent whole, Discord refuses the answer
+    (50035) after the schedules were already resumed, and the moderator is told something went wrong.
+    """
+    lines = [f"Resumed {schedule_line(r)}" for r in resumed]
+    lines += [f"#{e.id} ({e.when.describe()}) passed while paused, so it is finished." for e in expired]
+    if not lines:
+        return "Nothing to resume: no paused schedule."
+    return lines_within(lines, MAX_CONTENT)
 
 
 def _next_run(info: ScheduleInfo) -> str:
