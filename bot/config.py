@@ -51,10 +51,16 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
-        """Read settings from `env` (default: the process environment, after loading `.env`)."""
+        """Read settings from `env` (default: the process environment, after loading `.env`).
+
+        The `.env` is the working directory's, as the README says, and only that one: python-dotenv's
+        default search starts from this source file and walks up, which would read the checkout's `.env`
+        from anywhere, and ignore the operator's when the bot is run from another folder.  Variables
+        already in the environment win over the file.
+        """
         if env is None:
             if dotenv:
-                load_dotenv(override=False)
+                load_dotenv(Path.cwd() / ".env", override=False)
             env = dict(os.environ)
 
         def get(name: str) -> str | None:

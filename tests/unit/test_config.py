@@ -1,0 +1,84 @@
+"""`bot.config`: where `.env` is read from, and what the settings accept."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings
+
+CONFIG_SOURCE = Path(__file__).resolve().parents[2] / "bot" / "config.py"
+
+# A script (as `aar-bot` is: python-dotenv treats `python -c` as interactive and searches differently) that
+# loads a copy of bot/config.py from a project folder of the test's own, so a `.env` can be put beside it
+# without touching the checkout, and prints the setting the `.env` files disagree on.
+PROBE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("probe_config", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module  # dataclasses look their module up
+spec.loader.exec_module(module)
+print(module.Settings.from_env().dev_guild_id)
+"""
+
+
+def dev_guild_seen(config: Path, cwd: Path) -> str:
+    """What `Settings.from_env()` in a fresh process, started in `cwd`, reads as DEV_GUILD_ID."""
+    env = {k: v for k, v in os.environ.items() if k != "DEV_GUILD_ID"}
+    script = config.parent.parent / "probe.py"
+    script.write_text(PROBE, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), str(config)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder holding bot/config.py and a `.env` of its own (DEV_GUILD_ID=111)."""
+    (tmp_path / "project" / "bot").mkdir(parents=True)
+    shutil.copy(CONFIG_SOURCE, tmp_path / "project" / "bot" / "config.py")
+    (tmp_path / "project" / ".env").write_text("DEV_GUILD_ID=111\n", encoding="utf-8")
+    return tmp_path / "project"
+
+
+def test_dotenv_is_read_from_the_working_directory(project: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ".env").write_text("DEV_GUILD_ID=222\n", encoding="utf-8")
+    assert dev_guild_seen(project / "bot" / "config.py", elsewhere) == "222"
+
+
+def test_dotenv_beside_the_package_is_ignored_when_run_from_elsewhere(project: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert dev_guild_seen(project / "bot" / "config.py", elsewhere) == "None"
+
+
+def test_dotenv_in_a_parent_of_the_working_directory_is_ignored(project: Path) -> None:
+    """"The `.env` of the working directory": not one found by searching upward from it."""
+    below = project / "sub"
+    below.mkdir()
+    assert dev_guild_seen(project / "bot" / "config.py", below) == "None"
+
+
+def test_the_process_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("LOG_LEVEL=DEBUG\nDEV_GUILD_ID=333\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("DEV_GUILD_ID", "444")  # set, so that monkeypatch restores it after load_dotenv
+    settings = Settings.from_env()
+    assert (settings.log_level, settings.dev_guild_id) == ("WARNING", 444)
+
+
+def test_explicit_environment_skips_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("LOG_LEVEL=LOUD\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"LOG_LEVEL": "error"}).log_level == "ERROR"
+    with pytest.raises(ConfigError, match="DEV_GUILD_ID must be a numeric"):
+        Settings.from_env({"DEV_GUILD_ID": "my-server"})
