@@ -38,6 +38,7 @@ REVEAL_SECONDS = 6.0
 PLAN_WITHOUT_DEFER_SECONDS = 2.0
 ENDED = ("This quiz has ended, so answers are no longer taken. The points earned in it are kept: "
          "see `/quiz leaderboard`.")
+NOT_HERE = "This quiz is not running here, so this answer does not count."
 STYLES = {"primary": discord.ButtonStyle.primary, "secondary": discord.ButtonStyle.secondary,
           "success": discord.ButtonStyle.success, "danger": discord.ButtonStyle.danger}
 
@@ -57,6 +58,8 @@ def answer_reply(outcome: AnswerOutcome) -> str | None:
         return "This question is closed; answer the one the quiz is showing now."
     if outcome.status == "not_yours":
         return "This is someone else's solo quiz. Start your own with `/quiz start mode: solo`."
+    if outcome.status == "elsewhere":
+        return NOT_HERE
     return ENDED
 
 
@@ -175,7 +178,8 @@ class Quiz(commands.GroupCog, group_name="quiz",
     async def on_answer(self, interaction: discord.Interaction, game_id: int, position: int,
                         option: int) -> None:
         session = self.service.sessions.get(game_id)  # before answering: the last answer may end the game
-        outcome = await self.service.answer(game_id, position, interaction.user.id, option)
+        outcome = await self.service.answer(game_id, position, interaction.user.id, option,
+                                            guild_id=interaction.guild_id, channel_id=interaction.channel_id)
         if outcome.status == "accepted" and session is not None and session.mode == "solo":
             await interaction.response.defer()  # the reveal, on the quiz message itself, is the answer
             return

@@ -18,7 +18,8 @@ MAX_POINTS = 1000
 MIN_RIGHT_POINTS = 500  # a right answer in the last instant still earns half
 
 Mode = Literal["solo", "channel"]
-AnswerStatus = Literal["accepted", "already_answered", "too_late", "not_open", "not_yours", "ended"]
+AnswerStatus = Literal["accepted", "already_answered", "too_late", "not_open", "not_yours", "elsewhere",
+                       "ended"]
 EndStatus = Literal["finished", "stopped", "interrupted"]
 
 

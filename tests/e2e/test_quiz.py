@@ -329,3 +329,33 @@ async def test_stats_of_someone_who_left_the_server(seeded: Settings, bot_factor
     stats = await fake_discord.invoke("quiz stats", member=guild_setup.member, options={"member": gone.user})
     message = await stats.wait_message()
     assert stats.ephemeral and "has not answered" in message["embeds"][0]["description"]
+
+
+async def test_a_forged_button_from_another_guild_is_refused_and_not_scored(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup,
+        clock: ManualClock) -> None:
+    bot, timer = await quiz_bot(bot_factory, clock)
+    await mark_released(bot.db, guild_setup.guild.id, 3)
+    start = await fake_discord.invoke("quiz start", member=guild_setup.member, options={"questions": 2})
+    await start.wait_message()
+    await timer.wait_question(1)
+    session = current_session(bot)
+    right = session.question.answer
+    forged_id = f"aarquiz:{session.game_id}:0:{right}"
+    other = await fake_discord.add_standard_guild("Elsewhere")
+    await mark_released(bot.db, other.guild.id, 3)
+    # Guild B's member clicks a button carrying guild A's game id, in guild B's channel.
+    forged = fake_discord.post_as(other.member, other.general, "", components=[
+        {"type": 1, "components": [{"type": 2, "style": 1, "label": "A", "custom_id": forged_id}]}])
+    clicked = await fake_discord.click(forged, forged_id, member=other.member)
+    reply = await clicked.wait_response()
+    assert reply["data"]["content"].startswith("This quiz is not running here")
+    assert reply["data"]["flags"] & EPHEMERAL
+    # Same game, same guild, another channel: refused too.
+    elsewhere = fake_discord.post_as(guild_setup.moderator, guild_setup.story, "", components=[
+        {"type": 1, "components": [{"type": 2, "style": 1, "label": "A", "custom_id": forged_id}]}])
+    clicked = await fake_discord.click(elsewhere, forged_id, member=guild_setup.moderator)
+    assert (await clicked.wait_response())["data"]["content"].startswith("This quiz is not running here")
+    assert session.answers[0] == {}
+    assert await store.leaderboard(bot.db, other.guild.id) == []
+    assert await store.leaderboard(bot.db, guild_setup.guild.id) == []

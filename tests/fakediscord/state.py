@@ -161,9 +161,15 @@ class World:
         cid = channel if isinstance(channel, int) else channel.id
         return self.channels[cid].history
 
-    def post_as(self, member: Member, channel: Channel, content: str) -> dict[str, Any]:
-        """Put a member's message in a channel's history (not dispatched: the bot has no message intents)."""
-        return self._create_message(channel, {"content": content}, author=member.user)
+    def post_as(self, member: Member, channel: Channel, content: str,
+                components: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Put a member's message in a channel's history (not dispatched: the bot has no message intents).
+
+        `components` stands in for a message carrying buttons the bot did not make (another app's, or a
+        forged custom_id), so a test can click them.
+        """
+        payload: dict[str, Any] = {"content": content, "components": components or []}
+        return self._create_message(channel, payload, author=member.user)
 
     # --- messages --------------------------------------------------------------------------------
 
