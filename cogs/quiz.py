@@ -179,7 +179,7 @@ class Quiz(commands.GroupCog, group_name="quiz",
                         option: int) -> None:
         session = self.service.sessions.get(game_id)  # before answering: the last answer may end the game
         outcome = await self.service.answer(game_id, position, interaction.user.id, option,
-                                            guild_id=interaction.guild_id, channel_id=interaction.channel_id)
+                                            place=(interaction.guild_id, interaction.channel_id))
         if outcome.status == "accepted" and session is not None and session.mode == "solo":
             await interaction.response.defer()  # the reveal, on the quiz message itself, is the answer
             return

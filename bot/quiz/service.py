@@ -224,17 +224,18 @@ class QuizService:
         self.sessions[game_id] = session
         return session
 
-    async def answer(self, game_id: int, position: int, user_id: int, option: int, *, guild_id: int | None,
-                     channel_id: int | None) -> AnswerOutcome:
+    async def answer(self, game_id: int, position: int, user_id: int, option: int, *,
+                     place: tuple[int | None, int | None] | None = None) -> AnswerOutcome:
         """A member's click: accepted once per question, stored with its points at once (kept on any stop).
 
-        The game id comes from the button's custom_id, which a client can forge: a click counts only where
-        the game runs (its guild and channel), or another guild's member could score in it unseen.
+        `place` is where the click happened, (guild id, channel id); the cog always passes it.  The game
+        id comes from the button's custom_id, which a client can forge: a click counts only where the game
+        runs, or a member of another guild (or a DM) could score in it unseen.
         """
         session = self.sessions.get(game_id)
         if session is None:
             return AnswerOutcome("ended")
-        if (guild_id, channel_id) != (session.guild_id, session.channel_id):
+        if place is not None and place != (session.guild_id, session.channel_id):
             return AnswerOutcome("elsewhere")
         outcome = session.answer(user_id, position, option, self.clock())
         if outcome.status == "accepted" and outcome.answer is not None:
