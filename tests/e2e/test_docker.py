@@ -126,6 +126,23 @@ async def test_the_running_bot_keeps_the_probe_healthy_and_a_clean_close_makes_i
     assert not verdict.healthy and "does not exist" in verdict.reason
 
 
+# --- the build's package index -------------------------------------------------------------------------
+# Checked in the files as well as in a built image, so a machine without Docker still catches a regression.
+
+def test_the_dockerfile_takes_the_package_index_as_a_build_secret_not_an_argument() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "ARG PIP_INDEX_URL" not in dockerfile
+    assert "RUN --mount=type=secret,id=pip_index_url" in dockerfile
+
+
+def test_compose_passes_the_package_index_as_a_build_secret_not_an_argument() -> None:
+    compose = (PROJECT_ROOT / "compose.yaml").read_text(encoding="utf-8")
+    build = compose[compose.index("    build:"):compose.index("    image:")]
+    assert "args:" not in build and "PIP_INDEX_URL:" not in build
+    assert "secrets:\n        - pip_index_url" in build
+    assert "secrets:\n  pip_index_url:\n" in compose and "environment: PIP_INDEX_URL" in compose
+
+
 # --- the image -----------------------------------------------------------------------------------------
 
 def docker_unavailable() -> str | None:
@@ -185,8 +202,10 @@ def pip_index_url() -> str | None:
     return None
 
 
-def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+def docker(*args: str, timeout: float = 60,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else {**os.environ, **env})
 
 
 async def adocker(*args: str, within: float = 60) -> tuple[int, str]:
@@ -213,16 +232,31 @@ def image() -> Iterator[str]:
     if reason:
         pytest.skip(f"Docker image test skipped: {reason}")
     tag = f"aar-bot-test:{uuid.uuid4().hex[:12]}"
+    # The index goes in as the build secret the Dockerfile reads (a build argument would be kept in the
+    # image's history); the secret's value is taken from this environment variable of the docker client.
     args = ["build", "--network", "host", "-t", tag]
+    env = {"DOCKER_BUILDKIT": "1"}
     index = pip_index_url()
     if index:
-        args += ["--build-arg", f"PIP_INDEX_URL={index}"]
-    built = docker(*args, str(PROJECT_ROOT), timeout=600)
+        args += ["--secret", "id=pip_index_url,env=PIP_INDEX_URL"]
+        env["PIP_INDEX_URL"] = index
+    built = docker(*args, str(PROJECT_ROOT), timeout=600, env=env)
     assert built.returncode == 0, f"docker build failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
     try:
         yield tag
     finally:
         docker("rmi", "--no-prune", tag)
+
+
+def test_the_package_index_is_not_in_the_image_history(image: str) -> None:
+    """The mirror's URL (which may hold a password) was used by the build but kept nowhere in the image."""
+    index = pip_index_url()
+    if not index:
+        pytest.skip("pip uses PyPI here: no mirror URL to look for")
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
+    assert history.returncode == 0, history.stderr
+    inspect = docker("image", "inspect", image)
+    assert index not in history.stdout and index not in inspect.stdout
 
 
 @pytest.mark.timeout(300)
