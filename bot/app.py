@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ _log = logging.getLogger(__name__)
 API_VERSION_SUFFIX = "/api/v10"
 HEALTH_INTERVAL_SECONDS = 15.0
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+DB_BUSY = "The database is busy, try again in a moment."
 
 # The extensions, one per capability, in load order.  Named, not discovered: a module added to `cogs/`
 # is not live until it is listed here.
@@ -74,6 +76,20 @@ def make_intents() -> discord.Intents:
     intents.guilds = True
     intents.guild_reactions = True
     return intents
+
+
+def database_busy(error: BaseException) -> bool:
+    """SQLite gave up waiting for another writer (its busy timeout ran out): nothing is wrong but timing.
+
+    Another process (a backup, `aar-bot import`) may hold the write lock for longer than the busy
+    timeout; the member is told to try again rather than that something went wrong.
+    """
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    if getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return True
+    text = str(error).lower()
+    return "database is locked" in text or "database is busy" in text or "table is locked" in text
 
 
 class AARBot(commands.Bot):
@@ -180,6 +196,10 @@ class AARBot(commands.Bot):
             message = cause.message
         elif isinstance(cause, app_commands.CheckFailure):
             message = str(cause) or "You can't use this command here."
+        elif database_busy(cause):
+            name = interaction.command.qualified_name if interaction.command else "?"
+            _log.warning("The database was busy during /%s (guild %s): %s", name, interaction.guild_id, cause)
+            message = DB_BUSY
         else:
             name = interaction.command.qualified_name if interaction.command else "?"
             _log.error("Error in /%s (guild %s)", name, interaction.guild_id, exc_info=error)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -434,3 +436,23 @@ async def test_list_counts_discord_likes_through_the_likes_seam(bot, fake_discor
     assert chapter is not None
     assert f"👍 {chapter.forum_likes + 2}" in line
 
+
+
+async def test_a_locked_database_during_next_says_busy_not_went_wrong(
+        bot, fake_discord: FakeDiscord, guild_setup: GuildSetup, bot_settings: Settings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    await bot.db.execute("PRAGMA busy_timeout=100")  # give up on the lock at once, not after 5 s
+    holder = sqlite3.connect(bot_settings.db_path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with caplog.at_level(logging.WARNING):
+            text = await next_chapter(fake_discord, guild_setup)
+        assert text == "The database is busy, try again in a moment."
+        busy = [r for r in caplog.records if "database was busy" in r.getMessage()]
+        assert [r.levelno for r in busy] == [logging.WARNING]
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert await released_through(bot.db, guild_setup.guild.id) == 0
+    assert (await next_chapter(fake_discord, guild_setup)).startswith("Released chapter 1 of 6")
