@@ -36,6 +36,8 @@ _log = logging.getLogger(__name__)
 
 API_VERSION_SUFFIX = "/api/v10"
 HEALTH_INTERVAL_SECONDS = 15.0
+# How long a shutdown waits for the interactions being handled (well inside Docker's 10 s before SIGKILL).
+SHUTDOWN_GRACE_SECONDS = 5.0
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 DB_BUSY = "The database is busy, try again in a moment."
 
@@ -92,6 +94,58 @@ def database_busy(error: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "table is locked" in text
 
 
+class InFlight:
+    """The tasks handling interactions right now, so a shutdown lets them finish before closing.
+
+    discord.py runs each interaction (a command, an autocomplete, a button) in a task of its own and
+    forgets it.  Closing the client at once closes the HTTP session under those tasks: a `/chapter next`
+    half-way through its release dies with "Session is closed", and the member never gets an answer.
+    Each handler task registers itself as it starts (`TrackingTree`, `cogs.shared.inflight.track`) and
+    leaves when it ends; `AARBot.close()` waits for them first.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def add_current(self) -> None:
+        """Count the running task (the one handling an interaction) until it ends."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def wait(self, within: float) -> set[asyncio.Task[Any]]:
+        """Wait up to `within` seconds for every tracked task, including ones that start meanwhile.
+
+        Returns the tasks still running when the time is up (empty when all finished).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            pending = self._tasks - {asyncio.current_task()}
+            left = deadline - loop.time()
+            if not pending or left <= 0:
+                return pending
+            await asyncio.wait(pending, timeout=left)
+
+
+class TrackingTree(app_commands.CommandTree):
+    """The command tree, counting each command's (and autocomplete's) task in the bot's `in_flight`.
+
+    `interaction_check` runs first in the task discord.py creates for the interaction, and the error
+    handler runs in that same task, so a refusal sent during a shutdown is waited for too.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        in_flight = getattr(self.client, "in_flight", None)
+        if isinstance(in_flight, InFlight):
+            in_flight.add_current()
+        return True
+
+
 class AARBot(commands.Bot):
     """The AAR bot.  `clock` is the one source of "now" for scheduling code (injectable in tests).
 
@@ -110,9 +164,12 @@ class AARBot(commands.Bot):
         options.setdefault("help_command", None)
         # Nothing the bot posts may ping: story text and member input are shown, never obeyed.
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        options.setdefault("tree_cls", TrackingTree)  # counts the interactions in flight, for `close`
         super().__init__(**options)
         self.settings = settings
         self.clock = clock
+        self.in_flight = InFlight()
+        self.shutdown_grace = SHUTDOWN_GRACE_SECONDS
         self._db: aiosqlite.Connection | None = None
         self.tree.error(self.on_app_command_error)
 
@@ -212,13 +269,35 @@ class AARBot(commands.Bot):
     # --- shutdown --------------------------------------------------------------------------------
 
     async def close(self) -> None:
+        """Let the interactions being handled finish (for `shutdown_grace` seconds), then close.
+
+        Closing at once would close the HTTP session under them: a member mid-command would get no
+        answer and the log a "Session is closed" traceback.  What is still running after the grace period
+        is cancelled (a release resumes at the next start), so it cannot fail on a closed session either.
+        """
         if self.health_loop.is_running():
             self.health_loop.cancel()
         self.remove_health()
+        if not self.is_closed():
+            await self._finish_in_flight()
         await super().close()
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
+
+
+    async def _finish_in_flight(self) -> None:
+        if not len(self.in_flight):
+            return
+        _log.info("Waiting up to %.0fs for %d interaction(s) in flight", self.shutdown_grace,
+                  len(self.in_flight))
+        left = await self.in_flight.wait(self.shutdown_grace)
+        if left:
+            _log.warning("%d interaction(s) still running after %.0fs; stopping them to shut down", len(left),
+                         self.shutdown_grace)
+            for task in left:
+                task.cancel()
+            await asyncio.wait(left, timeout=1.0)
 
 
 async def _run(settings: Settings) -> int:

@@ -26,6 +26,7 @@ from bot.quiz.service import DEFAULT_QUESTIONS, MAX_QUESTIONS, MIN_QUESTIONS, Qu
 from bot.quiz.session import AnswerOutcome, QuizSession, QuizTimer
 from bot.storage import quiz as store
 from cogs.shared.checks import member_is_moderator
+from cogs.shared.inflight import track
 from cogs.shared.ui import to_embed
 
 if TYPE_CHECKING:
@@ -77,6 +78,10 @@ class QuizButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> QuizButton:
         return cls(int(match["game"]), int(match["position"]), int(match["option"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        track(interaction)  # a shutdown waits for this answer's reply
+        return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = interaction.client.get_cog("Quiz") if isinstance(interaction.client, commands.Bot) else None

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.chapters import reading
 from bot.errors import UserError
+from cogs.shared.inflight import track
 
 if TYPE_CHECKING:
     from bot.app import AARBot
@@ -81,6 +82,10 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> PageButton:
         return cls(match["pager"], match["direction"], int(match["page"]), int(match["key"] or 0))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        track(interaction)  # a shutdown waits for this click's answer
+        return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client = interaction.client

@@ -1,10 +1,12 @@
-"""Fault injection: answer requests with 429/5xx instead of handling them, or deny operations in a channel."""
+"""Fault injection: answer requests with 429/5xx instead of handling them, hold them (a slow Discord), or deny
+operations in a channel."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -61,6 +63,24 @@ class Fault:
         return json_response({"code": 0, "message": f"{self.status}: injected fault"}, status=self.status)
 
 
+@dataclass
+class Hold:
+    """Matching requests wait (recorded, not yet handled) until `release()`: Discord being slow, on demand."""
+
+    method: str | None
+    path: re.Pattern[str] | None
+    waiting: int = 0  # requests that have arrived and are held
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.method is None or self.method == method)
+                and (self.path is None or self.path.search(path) is not None))
+
+    def release(self) -> None:
+        """Let every held request (and any later match) through."""
+        self.released.set()
+
+
 class Faults(World):
     """FakeDiscord's part that injects faults: `inject_fault`, `forbid` / `allow`."""
 
@@ -78,6 +98,19 @@ class Faults(World):
         if fault is not None:
             fault.times -= 1
         return fault
+
+    def hold(self, *, method: str | None = None, path: str | None = None) -> Hold:
+        """Hold matching requests until `hold.release()`; `await fake.wait_for(lambda: hold.waiting)`."""
+        held = Hold(method=method, path=re.compile(path) if path else None)
+        self._holds.append(held)
+        return held
+
+    async def _wait_holds(self, method: str, path: str) -> None:
+        for held in list(self._holds):
+            if held.matches(method, path) and not held.released.is_set():
+                held.waiting += 1
+                await self._notify()
+                await held.released.wait()
 
     def forbid(self, channel: Channel | int, *operations: str) -> None:
         """403 Missing Permissions (50013) in this channel for the given operations (default: all)."""

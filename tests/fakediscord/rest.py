@@ -37,6 +37,7 @@ class Rest(Faults):
             public = path.startswith(("/interactions/", "/webhooks/"))
             if not public and request.headers.get("Authorization") != f"Bot {self.token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
+            await self._wait_holds(request.method, path)
             fault = self._take_fault(request.method, path)
             response = fault.response() if fault is not None else await handler(request)
         except DiscordError as exc:

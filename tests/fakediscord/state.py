@@ -33,7 +33,7 @@ from .models import (
 from .records import GuildSetup, Interaction, RecordedRequest
 
 if TYPE_CHECKING:
-    from .faults import Fault
+    from .faults import Fault, Hold
 
 
 class World:
@@ -93,6 +93,7 @@ class World:
         self.requests: list[RecordedRequest] = []
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._faults: list[Fault] = []
+        self._holds: list[Hold] = []
         self._forbidden: dict[int, set[str]] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
