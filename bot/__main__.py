@@ -2,6 +2,12 @@
 
 Every command takes `--db PATH` (default: `AAR_DB_PATH` from the environment or `.env`, then
 `data/aar.db`). Errors are one line on stderr and a non-zero exit status, never a traceback.
+
+Every use of the database goes through `database()`, which turns what SQLite or the OS raise into that
+one line (`bot.storage.errors.explain` says which file and what is wrong with it).  Only the database
+work runs inside it, so an unrelated error is never blamed on the database.  The commands that only
+read (`chapters`, `preview`, `backup`) open it read-only, so they work on a file or folder they may not
+write.
 """
 
 from __future__ import annotations
@@ -10,14 +16,19 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import aiosqlite
 
 from bot.characters.schema import CastError
 from bot.config import SHIPPED_THREAD, ConfigError, Settings
 from bot.storage import open_database
-from bot.storage.connection import backup_to
+from bot.storage.connection import DEFAULT_BUSY_TIMEOUT, backup_to
+from bot.storage.errors import DatabaseProblem, explain
 from bot.storage.story import chapter_count, list_chapters
 from bot.story.importer import StoryImportError, import_file
 
@@ -29,9 +40,14 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    # The options are accepted before and after the command; SUPPRESS keeps the command's parser from
+    # resetting one given before it to a default.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--db", type=Path, metavar="PATH",
                         help="SQLite database (default: $AAR_DB_PATH or data/aar.db)")
+    common.add_argument("--busy-timeout", type=float, metavar="SECONDS",
+                        help="how long to wait for a database another process has locked "
+                             f"(default: {DEFAULT_BUSY_TIMEOUT:g})")
 
     parser = argparse.ArgumentParser(prog="aar-bot", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -61,20 +77,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"aar-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.db is not None:
+    if "db" in args:
         settings = dataclasses.replace(settings, db_path=args.db)
+    args.busy_timeout = getattr(args, "busy_timeout", DEFAULT_BUSY_TIMEOUT)
     try:
         if args.command == "run":
-            return run(settings)
+            return run(settings, args)
         return asyncio.run(COMMANDS[args.command](settings, args))
     except (CliError, StoryImportError, CastError) as exc:
         print(f"aar-bot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except DatabaseProblem as exc:
+        print(f"aar-bot: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
 
 
-def run(settings: Settings) -> int:
+@asynccontextmanager
+async def database(settings: Settings, args: argparse.Namespace, *,
+                   readonly: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+    """The database, open for the body; what SQLite or the OS raise in it becomes a `DatabaseProblem`."""
+    path = settings.db_path
+    try:
+        conn = await open_database(path, readonly=readonly, busy_timeout=args.busy_timeout)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+    except (sqlite3.Error, OSError) as exc:
+        raise DatabaseProblem(explain(exc, path)) from None
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.token:
         print(
             "aar-bot: DISCORD_TOKEN is not set. Put DISCORD_TOKEN=<your bot token> in the environment or in "
@@ -82,7 +117,8 @@ def run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    summary = asyncio.run(ensure_story(settings.db_path))
+    # Refuses a database this release can't use (newer, damaged, read-only, ...) before the bot starts.
+    summary = asyncio.run(ensure_story(settings, args))
     if summary:
         print(summary, file=sys.stderr)
     from bot.app import run_bot  # imported late: the other commands never need discord.py loaded
@@ -90,34 +126,25 @@ def run(settings: Settings) -> int:
     return run_bot(settings)
 
 
-async def ensure_story(db_path: Path) -> str | None:
+async def ensure_story(settings: Settings, args: argparse.Namespace) -> str | None:
     """On first start with an empty database, import the thread the project ships."""
-    conn = await open_database(db_path)
-    try:
+    async with database(settings, args) as conn:
         if await chapter_count(conn):
             return None
         summary = await import_file(conn, SHIPPED_THREAD)
         return summary.one_line(SHIPPED_THREAD.name)
-    finally:
-        await conn.close()
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    conn = await open_database(settings.db_path)
-    try:
+    async with database(settings, args) as conn:
         summary = await import_file(conn, args.file)
-    finally:
-        await conn.close()
     print(summary.one_line(str(args.file)))
     return EXIT_OK
 
 
 async def cmd_chapters(settings: Settings, args: argparse.Namespace) -> int:
-    conn = await open_database(settings.db_path)
-    try:
+    async with database(settings, args, readonly=True) as conn:
         chapters = await list_chapters(conn)
-    finally:
-        await conn.close()
     if args.json:
         print(json.dumps([c.as_json() for c in chapters], ensure_ascii=False, indent=2))
     elif not chapters:
@@ -133,12 +160,9 @@ async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chapters.render import render_chapter
     from bot.storage.story import load_chapter
 
-    conn = await open_database(settings.db_path)
-    try:
+    async with database(settings, args, readonly=True) as conn:
         chapter = await load_chapter(conn, args.number)
         total = await chapter_count(conn)
-    finally:
-        await conn.close()
     if chapter is None:
         raise CliError(f"no chapter {args.number} (the database has {total}; see `aar-bot chapters`)")
     messages = render_chapter(chapter, number=args.number, total=total)
@@ -163,11 +187,13 @@ async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     if args.target.exists():
         raise CliError(f"{args.target}: already exists; choose a new file name")
-    conn = await open_database(settings.db_path)
-    try:
-        await backup_to(conn, args.target)
-    finally:
-        await conn.close()
+    async with database(settings, args, readonly=True) as conn:
+        try:
+            await backup_to(conn, args.target)
+        except sqlite3.Error as exc:
+            if args.target.exists():  # what the source did wrong is said about the source
+                raise
+            raise DatabaseProblem(explain(exc, args.target)) from None
     print(f"Backed up {settings.db_path} to {args.target}.")
     return EXIT_OK
 

@@ -2,34 +2,119 @@
 
 WAL lets the CLI read while the bot writes; foreign keys are off by default in SQLite and must be
 switched on per connection; a busy timeout turns a brief lock into a wait instead of an error.
+
+The schema version is read before anything is written (even `journal_mode=WAL` writes the file's
+header): a database a newer release wrote is refused untouched (`NewerSchema`).
+
+A command that only reads opens with `readonly=True`: SQLite's `mode=ro`, no pragma that writes, no
+migration, so it works on a file or folder it may not write.  If the database is older than the code,
+reading it needs the upgrade, which writes: that is tried, and a read-only database is then refused
+with `UpgradeNeeded`.  A read-only folder is the one case `mode=ro` alone can't read: WAL readers share
+a `-shm` file beside the database, which the folder won't let SQLite create.  When no `-wal` file exists
+there, no writer has the database open in WAL mode, so the file itself is the whole database and it is
+opened `immutable`, without the shared-memory file.
+
+The sqlite3 connection is made before aiosqlite's worker thread starts.  aiosqlite starts the thread
+first and, when connecting fails, stops it without waiting: the thread then reports to an event loop
+that a short-lived command (`asyncio.run`) has often closed already, and prints a second traceback
+("Event loop is closed") after the command's own error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
 
-from bot.storage.migrations import apply_migrations
+from bot.storage.errors import NewerSchema, UpgradeNeeded
+from bot.storage.migrations import apply_migrations, newest_version, schema_version
 from bot.storage.sql import execute, fetch_all
 
+DEFAULT_BUSY_TIMEOUT = 5.0
 
-async def open_database(path: Path | str, *, migrate: bool = True) -> aiosqlite.Connection:
-    """Open (creating if needed) the database at `path`, configured and migrated."""
+
+async def open_database(path: Path | str, *, migrate: bool = True, readonly: bool = False,
+                        busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> aiosqlite.Connection:
+    """Open (creating if needed) the database at `path`, configured and migrated.
+
+    `readonly`: never write (see the module's docstring); a file that doesn't exist yet is created as
+    without it.  `busy_timeout`: seconds to wait for another process's lock before failing.
+    """
+    uri = _readonly_uri(path) if readonly else None
+    if uri is not None:
+        return await _open_readonly(uri, str(path), busy_timeout)
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn = await _connect(str(path), uri=False, busy_timeout=busy_timeout)
     try:
-        conn.row_factory = sqlite3.Row
+        found, newest = await schema_version(conn), newest_version()
+        if found > newest:
+            raise NewerSchema(str(path), found, newest)
         await execute(conn, "PRAGMA journal_mode=WAL")
-        await execute(conn, "PRAGMA foreign_keys=ON")
-        await execute(conn, "PRAGMA busy_timeout=5000")
         await execute(conn, "PRAGMA synchronous=NORMAL")
         if migrate:
             await apply_migrations(conn)
     except BaseException:
         # Close the connection's worker thread, or the process would hang on exit after the error.
+        await conn.close()
+        raise
+    return conn
+
+
+def _readonly_uri(path: Path | str) -> str | None:
+    """The URI that opens `path` read-only; None when it is no file (it is created, or the error said)."""
+    if str(path) == ":memory:" or not Path(path).is_file():
+        return None
+    return Path(path).absolute().as_uri() + "?mode=ro"
+
+
+def _has_wal(path: str) -> bool:
+    return Path(path + "-wal").exists()
+
+
+async def _open_readonly(uri: str, path: str, busy_timeout: float) -> aiosqlite.Connection:
+    conn = await _connect(uri, uri=True, busy_timeout=busy_timeout)
+    try:
+        try:
+            found = await schema_version(conn)
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_READONLY_DIRECTORY" or _has_wal(path):
+                raise
+            await conn.close()
+            conn = await _connect(uri + "&immutable=1", uri=True, busy_timeout=busy_timeout)
+            found = await schema_version(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    newest = newest_version()
+    if found == newest:
+        return conn
+    await conn.close()
+    if found > newest:
+        raise NewerSchema(path, found, newest)
+    try:
+        return await open_database(path, busy_timeout=busy_timeout)  # the upgrade, then read as usual
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+            raise UpgradeNeeded(path, found, newest, str(exc)) from exc
+        raise
+
+
+async def _connect(database: str, *, uri: bool, busy_timeout: float) -> aiosqlite.Connection:
+    """Connect in a worker of asyncio's pool, then hand the open connection to aiosqlite (see above).
+
+    `check_same_thread=False`: made in one thread, the connection is then used only by aiosqlite's.
+    """
+    raw = await asyncio.to_thread(sqlite3.connect, database, uri=uri, isolation_level=None,
+                                  check_same_thread=False)
+    conn = await aiosqlite.Connection(lambda: raw, iter_chunk_size=64)
+    try:
+        conn.row_factory = sqlite3.Row
+        await execute(conn, "PRAGMA foreign_keys=ON")
+        await execute(conn, f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    except BaseException:
         await conn.close()
         raise
     return conn

@@ -3,6 +3,10 @@
 Each file runs in its own transaction, so a failing migration leaves the database at the previous
 version.  Migrations never drop data: a later file may add tables, columns or indexes, or rewrite
 values into a new form (V7 puts every stored timestamp in the one format `bot.timestamps` writes).
+
+A database records the versions applied to it (`schema_migrations`), so a database a newer release
+wrote is recognised: its highest version is above the newest file shipped here.  This code doesn't know
+what that release's tables mean, so it refuses it (`NewerSchema`) rather than write to it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from importlib import resources
 
 import aiosqlite
 
-from bot.storage.sql import execute, fetch_all
+from bot.storage.errors import NewerSchema
+from bot.storage.sql import execute, fetch_all, fetch_value
 from bot.storage.transaction import transaction
 
 _NAME = re.compile(r"^V(\d+)__([a-z0-9_]+)\.sql$")
@@ -41,11 +46,30 @@ def discover_migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
+def newest_version() -> int:
+    """The version of the newest shipped migration: the schema this code reads and writes."""
+    return max((m.version for m in discover_migrations()), default=0)
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    """The newest migration applied to the database (0 for a new, empty one).  Only reads."""
+    if not await fetch_value(conn, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+                                   " AND name = 'schema_migrations'"):
+        return 0
+    return int(await fetch_value(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+
+
 async def apply_migrations(conn: aiosqlite.Connection, *, through: int | None = None) -> list[int]:
     """Apply every migration newer than the database; return the versions applied.
 
     `through` stops at that version: how a test builds a database as an older release left it.
+    A database newer than every shipped migration is refused before anything is written.
     """
+    found, newest = await schema_version(conn), newest_version()
+    if found > newest:
+        rows = await fetch_all(conn, "PRAGMA database_list")
+        raise NewerSchema(next((row[2] for row in rows if row[1] == "main"), "") or "the database",
+                          found, newest)
     await execute(
         conn,
         "CREATE TABLE IF NOT EXISTS schema_migrations ("

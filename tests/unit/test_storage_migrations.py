@@ -1,17 +1,22 @@
-"""Opening the database: pragmas and migrations, and what V7 does to a database of the release before."""
+"""Opening the database: pragmas and migrations, what V7 does to a database of the release before, and
+the upgrade from every released schema version (`tests/fixtures/schemas/`) to the newest."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
+import pytest
 
 from bot.storage import open_database
-from bot.storage.migrations import apply_migrations, discover_migrations
+from bot.storage.errors import NewerSchema
+from bot.storage.migrations import apply_migrations, discover_migrations, newest_version, schema_version
 from bot.storage.release_log import slot_claimed
 from bot.storage.schedules import due_schedules, get_schedule
-from bot.timestamps import format_timestamp
+from bot.timestamps import format_timestamp, parse_timestamp
+from tests.fixtures.schemas import generate
 
 
 async def test_pragmas_and_migrations(tmp_path):
@@ -173,3 +178,103 @@ async def test_after_v7_a_slot_claimed_before_the_upgrade_is_recognised_and_due_
         assert (await get_schedule(conn, 5, 1)).next_run_at == next_run
     finally:
         await conn.close()
+
+
+# --- Every released schema version, upgraded to the newest ------------------------------------------
+
+
+def _load(dump: Path, db: Path) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        conn.executescript(dump.read_text(encoding="utf-8"))
+    finally:
+        conn.close()
+
+
+def _rows_by_key(db: Path) -> dict[str, dict[tuple[object, ...], dict[str, object]]]:
+    """Every row of every table, by primary key: what "no row lost, no key changed" is checked on."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                             " AND name NOT LIKE 'sqlite_%'")]
+        found = {}
+        for table in tables:
+            info = conn.execute(f"SELECT name, pk FROM pragma_table_info('{table}')").fetchall()
+            key = [name for name, pk in sorted(info, key=lambda column: column[1]) if pk]
+            rows = conn.execute(f"SELECT * FROM {table}")
+            found[table] = {tuple(row[k] for k in key): dict(row) for row in rows}
+        return found
+    finally:
+        conn.close()
+
+
+def _schema(db: Path) -> set[tuple[str, str, str, str]]:
+    conn = sqlite3.connect(db)
+    try:
+        return set(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"
+                                " WHERE name NOT LIKE 'sqlite_%'"))
+    finally:
+        conn.close()
+
+
+def _same_value(before: object, after: object) -> bool:
+    """Kept, or (V7) a stored instant rewritten in the one format: the same millisecond."""
+    if before == after:
+        return True
+    if not (isinstance(before, str) and isinstance(after, str)):
+        return False
+    try:
+        return abs(parse_timestamp(before) - parse_timestamp(after)) < timedelta(milliseconds=1)
+    except ValueError:
+        return False
+
+
+@pytest.mark.parametrize("version", generate.RELEASED)
+async def test_a_database_of_every_released_version_upgrades_keeping_every_row(tmp_path, version):
+    old = tmp_path / "old.db"
+    _load(generate.fixture_path(version), old)
+    before = _rows_by_key(old)
+    assert max(key[0] for key in before["schema_migrations"]) == version
+    assert all(before.values()), [table for table, rows in before.items() if not rows]  # data everywhere
+
+    conn = await open_database(old)
+    try:
+        assert await schema_version(conn) == newest_version()
+    finally:
+        await conn.close()
+
+    after = _rows_by_key(old)
+    assert {v for (v,) in after.pop("schema_migrations")} == {m.version for m in discover_migrations()}
+    before.pop("schema_migrations")
+    for table, rows in before.items():
+        assert after[table].keys() == rows.keys(), table  # every row, by its key: none lost, none added
+        for key, row in rows.items():
+            changed = {column: (value, after[table][key][column]) for column, value in row.items()
+                       if not _same_value(value, after[table][key][column])}
+            assert changed == {}, (table, key)
+
+    fresh = tmp_path / "fresh.db"
+    await (await open_database(fresh)).close()
+    assert _schema(old) == _schema(fresh)
+
+
+@pytest.mark.parametrize("version", generate.RELEASED)
+def test_the_schema_fixtures_are_what_the_generator_writes(version):
+    """The committed dumps are built from the shipped migrations: a released migration must not change."""
+    assert generate.render(version) == generate.fixture_path(version).read_text(encoding="utf-8")
+
+
+async def test_a_database_newer_than_the_code_is_refused_before_anything_is_written(tmp_path):
+    path = tmp_path / "aar.db"
+    conn = await open_database(path)
+    newer = newest_version() + 1
+    await conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, 'from_the_future')", (newer,))
+    await conn.close()
+    written = path.read_bytes()
+    for readonly in (False, True):
+        with pytest.raises(NewerSchema) as refused:
+            await open_database(path, readonly=readonly)
+        assert (refused.value.found, refused.value.newest) == (newer, newest_version())
+        assert str(path) in str(refused.value) and "newer AAR Bot" in str(refused.value)
+    assert path.read_bytes() == written
