@@ -3,6 +3,11 @@
 Chapters are matched by (threadmark, title), so importing the same file twice changes nothing and a
 newer export of the same thread only adds what is new. Release state lives in other tables and is
 never touched here.
+
+Whatever the file holds, the outcome is one of two: the import, or a `StoryImportError` whose message
+is one line (the CLI prints it as `aar-bot: error: ...`) with the database exactly as it was. Checks that
+need no database come first (size before reading, binary or not UTF-8 before parsing, the parser's
+bounds, see `bot.story.limits`); the write is one transaction, rolled back on any error.
 """
 
 from __future__ import annotations
@@ -17,12 +22,20 @@ import aiosqlite
 from bot.characters.index import rebuild_mention_index
 from bot.storage import imports, transaction
 from bot.storage.story import chapter_count
+from bot.story.limits import MAX_CHAPTERS, MAX_FILE_BYTES
 from bot.story.model import Story
 from bot.story.parser import ParseError, parse_thread
 
 
 class StoryImportError(ValueError):
-    """The file cannot be imported; the message names the problem in one line."""
+    """The file cannot be imported; the message names the problem in one line.
+
+    One line whatever it quotes: a file name or a line of the export can hold a line break, and a
+    second line would read as a second error (or be lost) wherever the message is shown.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.splitlines()))
 
 
 @dataclass(frozen=True)
@@ -42,21 +55,40 @@ class ImportSummary:
 
 
 def read_export_bytes(path: Path) -> bytes:
-    """Read an export file, with a one-line error when there is no readable file."""
+    """Read an export file, with a one-line error when there is no readable file or it is too large.
+
+    The size is checked before reading, and the read stops one byte past the limit all the same: a file
+    can grow between the two, and a device or a FIFO has no size to check.
+    """
     if not path.exists():
         raise StoryImportError(f"{path}: file not found")
     if not path.is_file():
         raise StoryImportError(f"{path}: not a regular file")
     try:
-        return path.read_bytes()
+        size = path.stat().st_size
+        if size <= MAX_FILE_BYTES:
+            with path.open("rb") as file:
+                data = file.read(MAX_FILE_BYTES + 1)
+                size = len(data)
     except OSError as exc:
         raise StoryImportError(f"{path}: cannot read ({exc.strerror})") from None
+    if size > MAX_FILE_BYTES:
+        raise StoryImportError(
+            f"{path}: file is {size:,} bytes, larger than an export can be (the limit is {MAX_FILE_BYTES:,})")
+    return data
 
 
 def decode_export(data: bytes, source: str) -> str:
-    """Decode an export, refusing anything that is not a UTF-8 text export (a BOM is fine)."""
+    """Decode an export, refusing anything that is not a UTF-8 text export (a BOM is fine).
+
+    A NUL byte anywhere makes the file binary (a text export never holds one, and one late in the file
+    would otherwise end up in a chapter); the share of other control bytes is judged on the head.
+    """
     if not data.strip():
         raise StoryImportError(f"{source}: file is empty")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise StoryImportError(f"{source}: binary file (a NUL byte at offset {nul}), not a text export")
     if _looks_binary(data[:8192]):
         raise StoryImportError(f"{source}: binary file (control bytes), not a text export")
     try:
@@ -70,9 +102,7 @@ def decode_export(data: bytes, source: str) -> str:
 
 
 def _looks_binary(head: bytes) -> bool:
-    """NUL bytes, or many control bytes other than whitespace, mean this is not a text export."""
-    if b"\x00" in head:
-        return True
+    """Many control bytes other than whitespace mean this is not a text export."""
     controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
     return controls > len(head) // 20
 
@@ -93,9 +123,16 @@ async def import_file(conn: aiosqlite.Connection, path: Path) -> ImportSummary:
 
 async def import_story(conn: aiosqlite.Connection, story: Story, *, source: str,
                        sha256: str) -> ImportSummary:
-    """Write `story` in one transaction: new chapters appended, changed ones updated, new comments added."""
+    """Write `story` in one transaction: new chapters appended, changed ones updated, new comments added.
+
+    The chapter limit holds for the database too: a second thread imported on top adds up.
+    """
     async with transaction(conn):
         summary = await _write(conn, story)
+        if summary.chapters_total > MAX_CHAPTERS:
+            raise StoryImportError(
+                f"{source}: the database would hold {summary.chapters_total:,} chapters"
+                f" (the limit is {MAX_CHAPTERS:,})")
         await rebuild_mention_index(conn)  # who each chapter names, committed with the story
         if summary.chapters_added or summary.chapters_updated or summary.comments_added:
             await imports.record_import(conn, source=source, sha256=sha256,

@@ -277,3 +277,85 @@ async def test_a_failure_mid_write_rolls_back(db, monkeypatch):
     with pytest.raises(RuntimeError):
         await importer.import_story(db, story, source="x", sha256="0")
     assert await dump(db) == before
+
+
+# --- hardening: every failure is one line, with the database as it was ------------------------------
+
+
+async def refused(db, path: Path) -> str:
+    """Import `path` into a database holding the seed; the one-line error, having checked nothing changed."""
+    if not await list_chapters(db):
+        await import_file(db, SHIPPED_THREAD)
+    before = await dump(db)
+    with pytest.raises(StoryImportError) as excinfo:
+        await import_file(db, path)
+    assert await dump(db) == before
+    message = str(excinfo.value)
+    assert "\n" not in message and str(path).replace("\n", " ") in message
+    return message
+
+
+async def test_a_nul_byte_late_in_the_file_makes_it_binary(db, tmp_path):
+    cut = SEED.index("Border War\nThe Border War.") + 2000  # well past the first 8 KiB, inside a chapter
+    data = (SEED[:cut] + "\x00" + SEED[cut:]).encode("utf-8")
+    message = await refused(db, write(tmp_path, "nul.txt", data))
+    assert f"binary file (a NUL byte at offset {len(SEED[:cut].encode('utf-8'))})" in message
+
+
+async def test_an_absurd_reaction_count_names_the_file_and_line(db, tmp_path):
+    for count in ("99999999999999999999", "9" * 5000):
+        text = SEED.replace("  • 1Like\nReactions:", f"  • {count}Like\nReactions:", 1)
+        line = SEED[:SEED.index("  • 1Like\nReactions:")].count("\n") + 1
+        message = await refused(db, write(tmp_path, "likes.txt", text))
+        assert f"likes.txt: line {line}: reaction count" in message and len(message) < 300
+
+
+async def test_a_file_over_the_size_limit_is_refused_before_it_is_read(db, tmp_path):
+    from bot.story.limits import MAX_FILE_BYTES
+
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as file:  # sparse: all NUL bytes, so reading it first would say "binary"
+        file.truncate(MAX_FILE_BYTES + 1)
+    message = await refused(db, path)
+    assert f"file is {MAX_FILE_BYTES + 1:,} bytes" in message and f"limit is {MAX_FILE_BYTES:,}" in message
+
+
+async def test_a_file_at_the_size_limit_is_read(tmp_path):
+    from bot.story.importer import read_export_bytes
+    from bot.story.limits import MAX_FILE_BYTES
+
+    path = write(tmp_path, "big.txt", SEED.encode("utf-8").ljust(MAX_FILE_BYTES, b"\n"))
+    assert len(read_export_bytes(path)) == MAX_FILE_BYTES
+
+
+async def test_an_overlong_line_is_refused_naming_it(db, tmp_path):
+    from bot.story.limits import MAX_LINE_CHARS
+
+    head = SEED.rstrip("\n") + "\n\u00a0\n"
+    message = await refused(db, write(tmp_path, "long.txt", head + "x" * (MAX_LINE_CHARS + 1) + "\n"))
+    assert f"long.txt: line {head.count(chr(10)) + 1} is {MAX_LINE_CHARS + 1:,} characters long" in message
+
+
+async def test_the_chapter_limit_holds_for_the_database_too(db, tmp_path, monkeypatch):
+    from bot.story import importer
+
+    monkeypatch.setattr(importer, "MAX_CHAPTERS", 7)
+    other = "\n\u00a0\n".join(
+        f"Part {n}\nPart {n}: Elsewhere.\n\n" + "Another front, another story. " * 20 for n in (1, 2))
+    message = await refused(db, write(tmp_path, "other.txt", other))
+    assert "other.txt: the database would hold 8 chapters (the limit is 7)" in message
+
+
+async def test_the_message_is_one_line_even_for_a_file_name_with_a_line_break(db, tmp_path):
+    message = await refused(db, write(tmp_path, "two\nlines.txt", b"\x00binary"))
+    assert "two lines.txt: binary file" in message
+
+
+async def test_a_realistic_export_with_author_blocks_imports_like_the_plain_one(db, tmp_path):
+    from tests.unit.test_story_parser import realistic_export
+
+    summary = await import_file(db, write(tmp_path, "xenforo.txt", realistic_export()))
+    chapters = await list_chapters(db)
+    assert summary.chapters_added == 2 and [c.threadmark for c in chapters] == ["Chapter 1", "Border War"]
+    assert [c.forum_likes for c in chapters] == [1, 1] and [c.comments for c in chapters] == [1, 1]
+    assert not any("Badges" in b.text for b in (await load_chapter(db, 1)).blocks)
