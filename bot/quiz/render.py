@@ -16,6 +16,7 @@ from bot.storage.quiz import ScoreRow
 from bot.text import (
     MAX_BUTTON_LABEL,
     MAX_DESCRIPTION,
+    MAX_EMBEDS_TOTAL,
     MAX_FIELD_VALUE,
     MAX_FOOTER,
     MAX_TITLE,
@@ -29,6 +30,7 @@ from bot.text import (
 CUSTOM_ID_PREFIX = "aarquiz"
 CUSTOM_ID_PATTERN = rf"{CUSTOM_ID_PREFIX}:(?P<game>\d+):(?P<position>\d+):(?P<option>\d)"
 SCOREBOARD_ROWS = 20
+LABEL_LIMIT = 100  # the chapters a game covers, as its footer names them ("1-3, 5, 7, …")
 COLOUR_QUESTION, COLOUR_REVEAL, COLOUR_END = 0x3B6EA8, 0x2E8B57, 0xB8860B
 
 
@@ -68,7 +70,19 @@ def _title(session: QuizSession, suffix: str) -> str:
 
 def _mode_line(session: QuizSession) -> str:
     who = "solo quiz" if session.mode == "solo" else "channel quiz: everyone can answer"
-    return f"{who} · chapters {session.chapters_label}" if session.chapters_label else who
+    return f"{who} · chapters {clip(session.chapters_label, LABEL_LIMIT)}" if session.chapters_label else who
+
+
+def _fit_description(embed: dict, body: str) -> dict:
+    """`embed` with `body` as its description, cut so the whole embed stays within Discord's 6,000.
+
+    A long story sentence (prompt, options, explanation) with a full list of right answers could pass
+    the total even with each part within its own limit.
+    """
+    others = len(embed.get("title", "")) + len(embed.get("footer", {}).get("text", "")) + sum(
+        len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    embed["description"] = clip(body, min(MAX_DESCRIPTION, MAX_EMBEDS_TOTAL - others))
+    return embed
 
 
 def question_screen(session: QuizSession) -> Screen:
@@ -76,13 +90,12 @@ def question_screen(session: QuizSession) -> Screen:
     deadline = int(session.deadline.timestamp())
     body = "\n\n".join([escape_markdown(question.prompt), "\n".join(_option_lines(question, False)),
                         f"⏳ Time runs out <t:{deadline}:R>."])
-    embed = {
+    embed = _fit_description({
         "title": _title(session, ""),
-        "description": clip(body, MAX_DESCRIPTION),
         "color": COLOUR_QUESTION,
         "footer": {"text": clip(f"{_mode_line(session)} · one answer each, no changes · faster right answers "
                                "score more", MAX_FOOTER)},
-    }
+    }, body)
     buttons = tuple(ButtonSpec(custom_id(session.game_id, session.position, i),
                                clip(f"{LETTERS[i]}. {option}", MAX_BUTTON_LABEL), "primary")
                     for i, option in enumerate(question.options))
@@ -101,14 +114,13 @@ def reveal_screen(session: QuizSession, reveal: Reveal) -> Screen:
         escape_markdown(question.explanation),
     ])
     next_text = "next question coming up" if session.has_next else "scoreboard next"
-    embed = {
+    embed = _fit_description({
         "title": _title(session, " · answer"),
-        "description": clip(body, MAX_DESCRIPTION),
         "color": COLOUR_REVEAL,
         "fields": [{"name": clip(f"Right: {len(right)} of {plural(answered, 'answer')}",
                                 MAX_TITLE), "value": who, "inline": False}],
         "footer": {"text": clip(f"{_mode_line(session)} · {next_text}", MAX_FOOTER)},
-    }
+    }, body)
     buttons = tuple(ButtonSpec(custom_id(session.game_id, reveal.position, i),
                                clip(f"{LETTERS[i]}. {option}", MAX_BUTTON_LABEL),
                                "success" if i == question.answer else "secondary", disabled=True)

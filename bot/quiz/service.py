@@ -199,7 +199,8 @@ class QuizService:
             generator.which_chapter(sample, allowed)
         questions = pick_questions(bank, generated, count, self.rng)
         if not questions:
-            raise Refusal(f"I found nothing to ask about chapters {chapters_label(chapters)} yet.")
+            label = echo_input(chapters_label(chapters))  # "1, 3, 5, …" of a long story: one line, not 2,000+
+            raise Refusal(f"I found nothing to ask about chapters {label} yet.")
         return Plan(questions, chapters, count)
 
     # --- games -----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from bot.story.parser import parse_thread
 from bot.text import MAX_CONTENT, MAX_DESCRIPTION, MAX_EMBEDS_TOTAL
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import mark_released
+from tests.quiz_support import FiredTimer, ManualClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -132,3 +133,37 @@ async def test_quiz_leaderboard_full_in_a_guild_with_a_100_character_name(
     assert embed["title"].startswith("Quiz leaderboard · GGG") and len(embed["title"]) <= 256
     assert embed["description"].startswith(f"**1.** <@{9 * 10**18}> · {10**9} points")
     assert embed_size(embed) <= MAX_EMBEDS_TOTAL and len(embed["description"]) <= MAX_DESCRIPTION
+
+
+async def test_quiz_reveal_and_scoreboard_with_60_players(seeded: Settings, bot_factory,
+                                                         fake_discord: FakeDiscord,
+                                                         guild_setup: GuildSetup) -> None:
+    clock = ManualClock(START)
+    bot = await bot_factory(clock=clock)
+    cog = bot.get_cog("Quiz")
+    timer = FiredTimer()
+    cog.timer, cog.reveal_seconds, cog.question_seconds = timer, 0, 20
+    await mark_released(bot.db, guild_setup.guild.id, 6)
+    start = await fake_discord.invoke("quiz start", member=guild_setup.member, channel=guild_setup.general,
+                                      options={"questions": 1})
+    message = await start.wait_message()
+    await timer.wait_question(1)
+    (session,) = cog.service.sessions.values()
+    custom_id = f"aarquiz:{session.game_id}:0:{session.question.answer}"
+    players = [fake_discord.add_member(guild_setup.guild, f"player {n:02} " + "x" * 20) for n in range(60)]
+    for player in players:
+        clicked = await fake_discord.click(message, custom_id, member=player)
+        assert "is in" in (await clicked.wait_response())["data"]["content"]
+    timer.expire()
+    final = await fake_discord.wait_for(
+        lambda: (m := fake_discord.messages[int(message["id"])])["embeds"][0]["title"]
+        == "Quiz over · scoreboard" and m)
+    reveal = next(r.json for r in fake_discord.requests_to("PATCH", r"^/channels/\d+/messages/\d+$")
+                  if "· answer" in r.json["embeds"][0]["title"])
+    [field] = reveal["embeds"][0]["fields"]
+    assert field["name"] == "Right: 60 of 60 answers" and len(field["value"]) <= 1024
+    assert field["value"].splitlines()[-1].startswith("…and ")
+    assert embed_size(reveal["embeds"][0]) <= MAX_EMBEDS_TOTAL
+    board = final["embeds"][0]["description"].split("\n\n")[0].splitlines()
+    assert board[0].startswith(f"**1.** <@{players[0].id}> · 1000 points")
+    assert board[-1] == "…and 40 more" and len(board) == 21
