@@ -1,24 +1,37 @@
-"""`/aar …`: about the bot and its set-up in a server."""
+"""`/aar …`: about the bot and its set-up in a server, and the bot's own data hygiene there.
+
+`/aar forget-me` deletes what the bot stores about the member in the server, after they confirm.  The
+`Privacy` cog follows the bot's membership of servers: a server it is removed from is purged when the
+grace period is over (`bot.privacy`), by a periodic check that survives restarts.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
-from bot import __version__
+from bot import __version__, privacy
 from bot.chapters.when import suggest_zones
+from bot.errors import UserError
 from bot.guild_setup import setup_changes
 from bot.storage.guilds import GuildSettings, get_guild_settings, update_guild_settings
 from bot.storage.story import chapter_count
 from cogs.shared.checks import moderator_only
 from cogs.shared.sender import channel_permissions
+from cogs.shared.ui import send_refusal
 
 if TYPE_CHECKING:
     from bot.app import AARBot
+
+_log = logging.getLogger(__name__)
+FORGET_CONFIRM_SECONDS = 180.0
 
 
 class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bot and its set-up"):
@@ -37,6 +50,21 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         embed.add_field(name="Latency",
                         value="n/a" if not math.isfinite(latency) else f"{latency * 1000:.0f} ms")
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # --- /aar forget-me ---------------------------------------------------------------------------------
+
+    @app_commands.command(name="forget-me",
+                          description="Delete what the bot stores about you in this server (asks first)")
+    @app_commands.guild_only()
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        stored = await privacy.stored_about(self.bot.db, interaction.user.id, interaction.guild_id)
+        if stored.empty:
+            await interaction.response.send_message("AAR Bot stores nothing about you in this server.",
+                                                    ephemeral=True)
+            return
+        view = ForgetMeView(self.bot, interaction)
+        await interaction.response.send_message(privacy.confirm_prompt(stored), view=view, ephemeral=True)
 
     # --- /aar setup (added with the chapters feature) ---------------------------------------------------
     # `/aar` also holds `status` for everyone, and Discord sets default_member_permissions per top-level
@@ -116,5 +144,146 @@ def settings_embed(settings: GuildSettings, *, changed: bool) -> discord.Embed:
     return embed
 
 
+class ForgetMeView(discord.ui.View):
+    """Confirm / Cancel under the `/aar forget-me` prompt; only the member who asked can answer.
+
+    The prompt is ephemeral, so no one else sees it, but a button is checked anyway: the member id comes
+    from the command, not from whoever clicks.  The custom ids carry the command's interaction id, so
+    two members' prompts never answer for each other.
+    """
+
+    def __init__(self, bot: AARBot, origin: discord.Interaction) -> None:
+        super().__init__(timeout=FORGET_CONFIRM_SECONDS)
+        assert origin.guild_id is not None
+        self.bot, self.origin = bot, origin
+        self.member_id, self.guild_id = origin.user.id, origin.guild_id
+        self.confirm.custom_id = f"aar:forget-me:{origin.id}:confirm"
+        self.cancel.custom_id = f"aar:forget-me:{origin.id}:cancel"
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.member_id:
+            await send_refusal(interaction, "Only the member who asked can answer this.")
+            return False
+        return True
+
+    @discord.ui.button(label="Delete my data", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await self._settle_reactions()
+        deleted = await privacy.forget(self.bot.db, self.member_id, guild_id=self.guild_id)
+        _log.info("Forgot member %s in guild %s at their request", self.member_id, self.guild_id)
+        # For features that show numbers computed from the deleted rows (the hall of fame's like count).
+        self.bot.dispatch("member_data_forgotten", self.guild_id, self.member_id, deleted)
+        await interaction.response.edit_message(content=privacy.forgotten_reply(deleted), view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Cancelled: nothing was deleted.", view=None)
+
+    async def on_timeout(self) -> None:
+        with contextlib.suppress(discord.HTTPException):
+            await self.origin.edit_original_response(
+                content="No answer within three minutes: nothing was deleted.", view=None)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception,
+                       item: discord.ui.Item[Any]) -> None:
+        """A button is not a command, so the tree's error handler never sees its errors: same rules here."""
+        if isinstance(error, UserError):
+            await send_refusal(interaction, error.message)
+            return
+        _log.error("Error in /aar forget-me (guild %s)", self.guild_id, exc_info=error)
+        await send_refusal(interaction, "Sorry, something went wrong; nothing may have been deleted. "
+                                        "It has been logged.")
+
+    async def _settle_reactions(self) -> None:
+        """Let reactions already received reach the database first, so none is written after the delete.
+
+        The likes feature's ingest is found by name (cogs don't import each other); without it, there is
+        nothing in flight.
+        """
+        ingest = getattr(self.bot.get_cog("Likes"), "ingest", None)
+        if ingest is not None:
+            await ingest.flush()
+
+
+class Privacy(commands.Cog):
+    """Servers the bot leaves: their data is kept for `privacy.GRACE_PERIOD`, then purged.
+
+    The departure is stored when Discord says the bot was removed (`on_guild_remove`) and dropped when
+    it is invited back (`on_guild_join`); at every READY the stored departures are compared with the
+    servers Discord lists, for changes made while the bot was offline.  The check runs at start, then
+    every `privacy.CHECK_INTERVAL`, or when woken (a test that moved the clock); it announces itself with a
+    `departures_checked(now, purged)` event.
+    """
+
+    def __init__(self, bot: AARBot) -> None:
+        self.bot = bot
+        self._wake = asyncio.Event()
+        self._check_lock = asyncio.Lock()
+        self.reconciled = asyncio.Event()  # set once the first READY's membership check is done
+
+    async def cog_load(self) -> None:
+        self.retention.start()
+
+    async def cog_unload(self) -> None:
+        self.retention.cancel()
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        if await privacy.guild_left(self.bot.db, guild.id, self.bot.clock()):
+            _log.info("Removed from guild %s: its data is purged after %s unless re-invited",
+                      guild.id, privacy.GRACE_PERIOD)
+        self.bot.dispatch("guild_departure_recorded", guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        if await privacy.guild_returned(self.bot.db, guild.id):
+            _log.info("Back in guild %s within the grace period: its data is kept", guild.id)
+        self.bot.dispatch("guild_departure_cancelled", guild.id)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        changed = await privacy.reconcile_membership(self.bot.db, [g.id for g in self.bot.guilds],
+                                                     self.bot.clock())
+        if changed.left or changed.returned:
+            _log.info("While offline: removed from guilds %s, back in guilds %s",
+                      changed.left, changed.returned)
+        self.reconciled.set()
+        self.bot.dispatch("guild_membership_reconciled", changed)
+
+    def wake(self) -> None:
+        """Look for servers to purge now (the clock was moved)."""
+        self._wake.set()
+
+    async def check_departures(self) -> list[privacy.Purged]:
+        async with self._check_lock:
+            now = self.bot.clock()
+            purged: list[privacy.Purged] = []
+            try:
+                purged = await privacy.purge_due(self.bot.db, now)
+                for gone in purged:
+                    _log.info("Purged guild %s, left at %s: %d rows", gone.guild_id, gone.left_at,
+                              sum(gone.rows.values()))
+            finally:
+                self.bot.dispatch("departures_checked", now, purged)
+            return purged
+
+    @tasks.loop(seconds=0)
+    async def retention(self) -> None:
+        self._wake.clear()
+        try:
+            await self.check_departures()
+        except Exception:  # a failed purge is retried at the next check; the loop must go on
+            _log.exception("Purging the servers the bot left failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=privacy.CHECK_INTERVAL.total_seconds())
+
+    @retention.before_loop
+    async def _before(self) -> None:
+        await self.bot.wait_until_ready()
+
+
 async def setup(bot: AARBot) -> None:
     await bot.add_cog(Admin(bot))
+    await bot.add_cog(Privacy(bot))

@@ -292,6 +292,7 @@ async def sweep_admin(s: Sweep, characters: list[str]) -> None:
     await s.run("aar status")
     await s.run("aar setup", like_emoji=LIKE)  # a plain member: refused
     await s.type("aar setup", "timezone", "Eur")
+    await s.run("aar forget-me")  # asks first: nothing is deleted, the prompt only counts what is stored
     for command, options in (("schedule add", {"when": "2099-01-01 12:00"}), ("schedule list", {}),
                              ("schedule cancel", {"id": 1}), ("schedule pause", {}), ("schedule resume", {})):
         # The client hides them from a plain member; the bot refuses.
@@ -312,7 +313,7 @@ SWEEPS: dict[str, SweepStep] = {
     "quiz start": sweep_quiz, "quiz stop": sweep_quiz, "quiz leaderboard": sweep_quiz,
     "quiz stats": sweep_quiz,
     "likes chapter": sweep_likes, "likes top": sweep_likes, "likes readers": sweep_likes,
-    "aar status": sweep_admin, "aar setup": sweep_admin,
+    "aar status": sweep_admin, "aar setup": sweep_admin, "aar forget-me": sweep_admin,
     "schedule add": sweep_admin, "schedule list": sweep_admin, "schedule cancel": sweep_admin,
     "schedule pause": sweep_admin, "schedule resume": sweep_admin,
 }

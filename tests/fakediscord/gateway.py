@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .errors import json_response
+from .models import Guild
 from .state import World
 
 INTENT_GUILDS = 1 << 0
@@ -67,6 +68,21 @@ class Gateway(World):
         if self._ws is not None:
             await self._send(self._ws, payload)
         await self._notify()
+
+    async def remove_bot_from_guild(self, guild: Guild) -> None:
+        """The bot is kicked from `guild` (or the guild is deleted): GUILD_DELETE without `unavailable`,
+        which Discord documents as "the user was removed from the guild" (with `unavailable: true` it
+        would be an outage).  The guild leaves the bot's world: a new session no longer lists it."""
+        self.guilds.pop(guild.id, None)
+        await self.dispatch("GUILD_DELETE", {"id": str(guild.id)})
+
+    async def invite_bot_to_guild(self, guild: Guild) -> None:
+        """The bot is added to `guild` (again): GUILD_CREATE without `unavailable`, as Discord sends for a
+        join (discord.py's `on_guild_join`; `unavailable: false` would mean a guild back from an outage)."""
+        self.guilds[guild.id] = guild
+        data = guild.to_dict()
+        data.pop("unavailable", None)
+        await self.dispatch("GUILD_CREATE", data)
 
     async def drop_gateway(self, code: int = 4000) -> None:
         """Close the bot's gateway connection (a resumable close code by default); it must RESUME."""
