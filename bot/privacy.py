@@ -33,8 +33,8 @@ GRACE_PERIOD = timedelta(days=30)
 CHECK_INTERVAL = timedelta(hours=1)  # how often the bot looks for servers whose grace period is over
 
 __all__ = ["CHECK_INTERVAL", "GRACE_PERIOD", "MemberData", "Membership", "Purged", "QuizStillRunning",
-           "confirm_prompt", "describe", "forget", "forgotten_reply", "guild_left", "guild_returned",
-           "purge_due", "reconcile_membership", "stored_about"]
+           "check_forgettable", "cli_summary", "confirm_prompt", "describe", "forget", "forgotten_reply",
+           "guild_left", "guild_returned", "purge_due", "reconcile_membership", "stored_about"]
 
 
 class QuizStillRunning(UserError):
@@ -51,14 +51,20 @@ async def stored_about(conn: aiosqlite.Connection, user_id: int, guild_id: int |
     return await store.member_data(conn, user_id, guild_id)
 
 
+async def check_forgettable(conn: aiosqlite.Connection, user_id: int, guild_id: int | None = None) -> None:
+    """Refuse (`QuizStillRunning`) while a quiz the member started runs: the game in progress still
+    answers to their id.  `forget` checks again; asking first spares the member a prompt that would fail."""
+    if await store.running_games_of(conn, user_id, guild_id):
+        raise QuizStillRunning()
+
+
 async def forget(conn: aiosqlite.Connection, user_id: int, *, guild_id: int | None = None) -> MemberData:
     """Forget the member in `guild_id` (None: in every server); returns what was deleted or anonymised.
 
-    Refused (`QuizStillRunning`) while a quiz the member started runs: the game in progress still
-    answers to their id.
+    What `aar-bot forget USER_ID [--guild ID]` runs (`cli_summary` words its result) as well as
+    `/aar forget-me`.  Refused (`QuizStillRunning`, a `UserError`) while a quiz the member started runs.
     """
-    if await store.running_games_of(conn, user_id, guild_id):
-        raise QuizStillRunning()
+    await check_forgettable(conn, user_id, guild_id)
     return await store.forget_member(conn, user_id, guild_id)
 
 
@@ -70,23 +76,25 @@ def _joined(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _phrases(data: MemberData) -> tuple[list[str], list[str]]:
-    """(rows deleted, rows kept without the member's name), in words."""
+def _phrases(data: MemberData, *, member: bool = True) -> tuple[list[str], list[str]]:
+    """(rows deleted, rows kept without the member's name), in words: to the member (`you`), or about
+    them to an operator."""
     deleted = []
     if data.reactions:
         deleted.append(_count(data.reactions, "reaction"))
     if data.quiz_answers:
         deleted.append(_count(data.quiz_answers, "quiz answer"))
     if data.quiz_scores:
-        deleted.append("your quiz score" if data.quiz_scores == 1
-                       else _count(data.quiz_scores, "quiz score") + " (one per server)")
+        deleted.append("your quiz score" if data.quiz_scores == 1 and member
+                       else _count(data.quiz_scores, "quiz score") + (" (one per server)" if member else ""))
     named = []
+    who = "you" if member else "they"
     if data.quiz_games_started:
-        named.append(_count(data.quiz_games_started, "quiz game") + " you started")
+        named.append(_count(data.quiz_games_started, "quiz game") + f" {who} started")
     if data.quiz_games_stopped:
-        named.append(_count(data.quiz_games_stopped, "quiz game") + " you stopped")
+        named.append(_count(data.quiz_games_stopped, "quiz game") + f" {who} stopped")
     if data.schedules:
-        named.append(_count(data.schedules, "release schedule") + " you added")
+        named.append(_count(data.schedules, "release schedule") + f" {who} added")
     return deleted, named
 
 
@@ -121,6 +129,17 @@ def forgotten_reply(data: MemberData) -> str:
     if not done:
         return "Done: nothing about you is stored in this server."
     return f"Done: {', and '.join(done)}." + (" Your likes no longer count." if data.reactions else "")
+
+
+def cli_summary(data: MemberData, user_id: int, guild_id: int | None) -> str:
+    """The one line `aar-bot forget` prints: what was deleted, about whom, where."""
+    where = f"in server {guild_id}" if guild_id is not None else "in every server"
+    deleted, named = _phrases(data, member=False)
+    done = ([f"deleted {_joined(deleted)}"] if deleted else []) + (
+        [f"removed their id from {_joined(named)}"] if named else [])
+    if not done:
+        return f"Nothing is stored about user {user_id} {where}."
+    return f"Forgot user {user_id} {where}: {', and '.join(done)}."
 
 
 # --- servers -------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
     @app_commands.guild_only()
     async def forget_me(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
+        await privacy.check_forgettable(self.bot.db, interaction.user.id, interaction.guild_id)
         stored = await privacy.stored_about(self.bot.db, interaction.user.id, interaction.guild_id)
         if stored.empty:
             await interaction.response.send_message("AAR Bot stores nothing about you in this server.",

@@ -175,6 +175,20 @@ async def test_forget_me_cancelled_deletes_nothing(seeded: Settings, bot_factory
     assert [s.user_id for s in await quiz.leaderboard(bot.db, setup.guild.id)] == [setup.member.id]
 
 
+async def test_forget_me_is_refused_while_a_quiz_the_member_started_runs(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    fake, setup = fake_discord, guild_setup
+    bot, _ = await reacted_bot(bot_factory, fake, setup)
+    await quiz.create_game(bot.db, guild_id=setup.guild.id, channel_id=setup.general.id,
+                           starter_id=setup.member.id, mode="solo", questions=[("a", 1, 0)], chapters="1",
+                           now=START)
+    asked = await fake.invoke("aar forget-me", guild=setup.guild, member=setup.member)
+    refusal = await asked.wait_message()
+    assert refusal["flags"] & EPHEMERAL and "/quiz stop" in refusal["content"]
+    assert not refusal["components"]
+    assert (await likes_of(bot.db, setup.guild.id, 1)).discord == 2
+
+
 # --- a server the bot was removed from -----------------------------------------------------------------
 
 async def two_guilds(bot_factory, fake: FakeDiscord, setup: GuildSetup, clock: FakeClock) -> tuple[Any, int]:

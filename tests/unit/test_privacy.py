@@ -129,6 +129,16 @@ def test_what_the_member_is_told() -> None:
     assert privacy.forgotten_reply(MemberData()) == "Done: nothing about you is stored in this server."
 
 
+def test_what_the_operator_is_told() -> None:
+    data = MemberData(reactions=2, quiz_scores=1, quiz_games_stopped=1)
+    assert privacy.cli_summary(data, ALICE, A) == (
+        "Forgot user 501 in server 1001: deleted 2 reactions and 1 quiz score, and removed their id from "
+        "1 quiz game they stopped.")
+    assert privacy.cli_summary(MemberData(quiz_scores=2), ALICE, None) == (
+        "Forgot user 501 in every server: deleted 2 quiz scores.")
+    assert privacy.cli_summary(MemberData(), BOB, A) == "Nothing is stored about user 502 in server 1001."
+
+
 # --- servers the bot left --------------------------------------------------------------------------------
 
 async def test_a_server_left_is_purged_after_the_grace_period_and_the_others_are_kept(
