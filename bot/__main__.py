@@ -27,7 +27,7 @@ import aiosqlite
 from bot.characters.schema import CastError
 from bot.config import SHIPPED_THREAD, ConfigError, Settings
 from bot.storage import open_database
-from bot.storage.connection import DEFAULT_BUSY_TIMEOUT, backup_to
+from bot.storage.connection import DEFAULT_BUSY_TIMEOUT, backup_to, check_writable
 from bot.storage.errors import DatabaseProblem, explain
 from bot.storage.story import chapter_count, list_chapters
 from bot.story.importer import StoryImportError, import_file
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--db", type=Path, metavar="PATH",
                         help="SQLite database (default: $AAR_DB_PATH or data/aar.db)")
-    common.add_argument("--busy-timeout", type=float, metavar="SECONDS",
+    common.add_argument("--busy-timeout", type=_seconds, metavar="SECONDS",
                         help="how long to wait for a database another process has locked "
                              f"(default: {DEFAULT_BUSY_TIMEOUT:g})")
 
@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_backup = sub.add_parser("backup", parents=[common], help="write a consistent copy of the database")
     p_backup.add_argument("target", type=Path, help="where to write the copy")
     return parser
+
+
+def _seconds(text: str) -> float:
+    seconds = float(text)
+    if not seconds >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return seconds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,6 +136,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 async def ensure_story(settings: Settings, args: argparse.Namespace) -> str | None:
     """On first start with an empty database, import the thread the project ships."""
     async with database(settings, args) as conn:
+        await check_writable(conn)  # the bot writes from its first release on: refuse now, in one line
         if await chapter_count(conn):
             return None
         summary = await import_file(conn, SHIPPED_THREAD)

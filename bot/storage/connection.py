@@ -31,6 +31,7 @@ import aiosqlite
 from bot.storage.errors import NewerSchema, UpgradeNeeded
 from bot.storage.migrations import apply_migrations, newest_version, schema_version
 from bot.storage.sql import execute, fetch_all
+from bot.storage.transaction import transaction
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 
@@ -118,6 +119,25 @@ async def _connect(database: str, *, uri: bool, busy_timeout: float) -> aiosqlit
         await conn.close()
         raise
     return conn
+
+
+class _ProbeDone(Exception):
+    """Ends the probe's transaction, so it is rolled back."""
+
+
+async def check_writable(conn: aiosqlite.Connection) -> None:
+    """Raise SQLite's own error now if the database can't be written (a read-only file or folder).
+
+    For a process that would otherwise find out at its first write, long after starting (the bot).  It
+    creates a table in a transaction that is then rolled back: SQLite refuses the first page it would
+    change, and on a writable database nothing reaches the file.
+    """
+    try:
+        async with transaction(conn):
+            await execute(conn, "CREATE TABLE aar_write_probe (x)")
+            raise _ProbeDone
+    except _ProbeDone:
+        pass
 
 
 async def database_file(conn: aiosqlite.Connection) -> str:

@@ -29,6 +29,8 @@ from tests.fixtures.schemas import generate
 
 NO_DAC = ["--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"]
 READ_COMMANDS = [("chapters",), ("preview", "1"), ("backup", "copy.db")]
+# `run` with a token, pointed at a closed port: if it got as far as starting the bot, it would fail there.
+RUN_ENV = {"DISCORD_TOKEN": "t", "DISCORD_API_BASE_URL": "http://127.0.0.1:9"}
 
 
 def aar_bot(*args: str, cwd: Path, env: dict[str, str] | None = None,
@@ -89,7 +91,7 @@ def test_a_damaged_file_is_not_an_aar_bot_database(tmp_path):
     db = tmp_path / "aar.db"
     db.write_bytes(b"this is not SQLite at all\n" * 200)
     for command in [("import", str(SHIPPED_THREAD)), ("run",), *READ_COMMANDS]:
-        line = one_line_error(aar_bot(*command, "--db", str(db), cwd=tmp_path, env={"DISCORD_TOKEN": "t"}))
+        line = one_line_error(aar_bot(*command, "--db", str(db), cwd=tmp_path, env=RUN_ENV))
         assert line == f"aar-bot: {db} is not an AAR Bot database (file is not a database)", command
     assert db.read_bytes() == b"this is not SQLite at all\n" * 200
     assert not (tmp_path / "copy.db").exists()
@@ -131,9 +133,10 @@ def test_a_read_only_database_file_can_be_read_but_not_written(tmp_path, importe
         done = aar_bot(*command, "--db", str(db), cwd=tmp_path, prefix=unprivileged)
         assert done.returncode == 0 and done.stderr == "", (command, done.stderr)
     assert chapter_numbers(tmp_path / "copy.db") == [1, 2, 3, 4, 5, 6]
-    done = aar_bot("import", str(SHIPPED_THREAD), "--db", str(db), cwd=tmp_path, prefix=unprivileged)
-    assert one_line_error(done) == (f"aar-bot: {db} is read-only (attempt to write a readonly database); "
-                                    "this command writes to it")
+    for command in [("import", str(SHIPPED_THREAD)), ("run",)]:
+        done = aar_bot(*command, "--db", str(db), cwd=tmp_path, env=RUN_ENV, prefix=unprivileged)
+        assert one_line_error(done) == (f"aar-bot: {db} is read-only (attempt to write a readonly database); "
+                                        "this command writes to it"), command
 
 
 def test_a_read_only_folder_can_be_read_but_not_written(tmp_path, imported, unprivileged, restore_modes):
@@ -148,9 +151,10 @@ def test_a_read_only_folder_can_be_read_but_not_written(tmp_path, imported, unpr
     listed = aar_bot("chapters", "--db", str(db), cwd=tmp_path, prefix=unprivileged)
     assert listed.stdout.count("\n") == 6
     assert chapter_numbers(tmp_path / "copy.db") == [1, 2, 3, 4, 5, 6]
-    done = aar_bot("import", str(SHIPPED_THREAD), "--db", str(db), cwd=tmp_path, prefix=unprivileged)
-    line = one_line_error(done)
-    assert line.startswith(f"aar-bot: {db}: its folder {folder} is read-only"), line
+    for command in [("import", str(SHIPPED_THREAD)), ("run",)]:
+        done = aar_bot(*command, "--db", str(db), cwd=tmp_path, env=RUN_ENV, prefix=unprivileged)
+        line = one_line_error(done)
+        assert line.startswith(f"aar-bot: {db}: its folder {folder} is read-only"), (command, line)
     assert sorted(p.name for p in folder.iterdir()) == ["aar.db"]
 
 
@@ -186,16 +190,24 @@ def test_a_database_locked_past_the_busy_timeout_says_retrying_is_safe(tmp_path,
     assert again.returncode == 0, again.stderr
 
 
-def _tmpfs_works() -> bool:
+def _private_mounts() -> list[str] | None:
+    """A command prefix giving a private mount namespace where a tmpfs may be mounted, if there is one.
+
+    Root gets one directly; another user through a user namespace, where the kernel allows those.
+    """
     unshare = shutil.which("unshare")
     if unshare is None:
-        return False
-    probe = subprocess.run([unshare, "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        return None
+    prefix = [unshare, "--mount"] if os.geteuid() == 0 else [unshare, "--map-root-user", "--mount"]
+    probe = subprocess.run([*prefix, "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
                            capture_output=True)
-    return probe.returncode == 0
+    return prefix if probe.returncode == 0 else None
 
 
-@pytest.mark.skipif(not _tmpfs_works(), reason="needs a private mount namespace to mount a small tmpfs")
+PRIVATE_MOUNTS = _private_mounts()
+
+
+@pytest.mark.skipif(PRIVATE_MOUNTS is None, reason="needs a private mount namespace to mount a small tmpfs")
 def test_a_full_disk_is_reported_and_nothing_is_kept(tmp_path):
     """A real full disk: a tmpfs with room for the empty database and little more, in a mount namespace."""
     empty = tmp_path / "empty.db"
@@ -208,7 +220,8 @@ def test_a_full_disk_is_reported_and_nothing_is_kept(tmp_path):
     script = (f'mount -t tmpfs -o size={size_kb}k tmpfs "{disk}" && cp "{empty}" "{disk}/aar.db" && '
               f'"{sys.executable}" -m bot import "{SHIPPED_THREAD}" --db "{disk}/aar.db"; status=$?; '
               f'cp "{disk}"/aar.db* "{out}/"; exit $status')
-    done = subprocess.run(["unshare", "--mount", "sh", "-c", script], cwd=tmp_path, env=env,
+    assert PRIVATE_MOUNTS is not None
+    done = subprocess.run([*PRIVATE_MOUNTS, "sh", "-c", script], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert one_line_error(done) == (f"aar-bot: {disk}/aar.db: disk full (database or disk is full); "
                                     "nothing was changed, free some space and retry")
@@ -224,16 +237,19 @@ def test_a_database_from_a_newer_release_is_refused_by_every_command_untouched(t
         conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, 'from_the_future')", (newer,))
     conn.close()
     written = db.read_bytes()
-    # `run` with a token refuses before connecting anywhere (the API address is a closed port regardless).
-    env = {"DISCORD_TOKEN": "t", "DISCORD_API_BASE_URL": "http://127.0.0.1:9"}
     for command in [("run",), ("import", str(SHIPPED_THREAD)), *READ_COMMANDS]:
-        line = one_line_error(aar_bot(*command, "--db", str(db), cwd=tmp_path, env=env))
+        line = one_line_error(aar_bot(*command, "--db", str(db), cwd=tmp_path, env=RUN_ENV))
         assert line == (f"aar-bot: {db} was written by a newer AAR Bot (schema version {newer}; this version "
                         f"knows up to {newest_version()}): upgrade AAR Bot to use it"), command
     assert db.read_bytes() == written
     assert not (tmp_path / "copy.db").exists()
     wal = tmp_path / "aar.db-wal"  # a reader may leave SQLite's WAL file beside it, with nothing in it
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_a_busy_timeout_must_be_a_number_of_seconds(tmp_path):
+    done = aar_bot("chapters", "--busy-timeout", "-1", cwd=tmp_path)
+    assert done.returncode == 2 and "'-1' is not a number of seconds" in done.stderr
 
 
 def test_the_database_options_work_before_the_command_too(tmp_path, imported):
