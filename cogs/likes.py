@@ -185,6 +185,12 @@ class Likes(commands.GroupCog, group_name="likes",
         through = await released_through(self.bot.db, settings.guild_id)
         self.hall.mark((settings.guild_id, number) for number in range(1, through + 1))
 
+    @commands.Cog.listener()
+    async def on_member_data_forgotten(self, guild_id: int, user_id: int, deleted: object) -> None:
+        """A member's reactions were deleted (`/aar forget-me`): the hall of fame counts without them."""
+        through = await released_through(self.bot.db, guild_id)
+        self.hall.mark((guild_id, number) for number in range(1, through + 1))
+
     async def _hall_of_fame_step(self, ref: ChapterRef) -> None:
         action = await hall_of_fame.next_action(self.bot.db, *ref)
         if action is None:

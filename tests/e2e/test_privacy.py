@@ -280,3 +280,24 @@ async def test_a_removal_while_the_bot_was_offline_is_noticed_at_start(
     clock.advance(days=30)
     assert await departures_checked(second) == [guild_setup.guild.id]
     assert await guild_rows(second.db, other) != {}
+
+
+async def test_forget_me_updates_the_hall_of_fame_at_once(seeded: Settings, bot_factory,
+                                                          fake_discord: FakeDiscord,
+                                                          guild_setup: GuildSetup) -> None:
+    fake, setup = fake_discord, guild_setup
+    bot, _ = await reacted_bot(bot_factory, fake, setup)
+    hall = await fake.add_channel(setup.guild, "hall-of-fame")
+    await update_guild_settings(bot.db, setup.guild.id, hall_of_fame_channel_id=hall.id,
+                                hall_of_fame_threshold=1)
+    likes = bot.get_cog("Likes")
+    likes.hall.mark([(setup.guild.id, 1)])
+    await asyncio.wait_for(likes.hall.drain(), 5)
+    (post,) = fake.history(hall)
+    assert post["embeds"][0]["description"].startswith("**2 likes**")  # forum 0 + the two members
+
+    prompt = await (await fake.invoke("aar forget-me", guild=setup.guild, member=setup.member)).wait_message()
+    await (await fake.click(prompt, button(prompt, "Delete my data"), member=setup.member)).wait_message()
+    await fake.wait_for(lambda: fake.history(hall)[0]["embeds"][0]["description"].startswith("**1 like**"),
+                        timeout=5)
+    assert len(fake.history(hall)) == 1  # the one post, edited; not a second one
