@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_backup = sub.add_parser("backup", parents=[common], help="write a consistent copy of the database")
     p_backup.add_argument("target", type=Path, help="where to write the copy")
+    p_forget = sub.add_parser("forget", parents=[common],
+                              help="delete what the bot stores about a member (every server, or --guild)")
+    p_forget.add_argument("user_id", type=int, metavar="USER_ID", help="the member's Discord user id")
+    p_forget.add_argument("--guild", type=int, metavar="ID",
+                          help="only in this server (default: every server)")
     return parser
 
 
@@ -206,7 +211,23 @@ async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"import": cmd_import, "chapters": cmd_chapters, "preview": cmd_preview, "backup": cmd_backup}
+async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
+    """What `/aar forget-me` does for a member, done by an admin (a data request by mail, say)."""
+    from bot import privacy
+
+    async with database(settings, args) as conn:
+        try:
+            deleted = await privacy.forget(conn, args.user_id, guild_id=args.guild)
+        except privacy.QuizStillRunning:
+            raise CliError(f"user {args.user_id} started a quiz that is still running; stop it with "
+                           "/quiz stop (or start the bot once: it ends quizzes a crash left running). "
+                           "Nothing was deleted.") from None
+    print(privacy.cli_summary(deleted, args.user_id, args.guild))
+    return EXIT_OK
+
+
+COMMANDS = {"import": cmd_import, "chapters": cmd_chapters, "preview": cmd_preview, "backup": cmd_backup,
+            "forget": cmd_forget}
 
 
 if __name__ == "__main__":

@@ -109,3 +109,27 @@ def test_shipped_data_is_found_beside_the_source():
 
     assert SHIPPED_THREAD.is_file() and SHIPPED_CAST.is_file() and SHIPPED_QUIZ.is_file()
     assert SHIPPED_THREAD.parent == DATA_DIR
+
+
+def test_forget_deletes_a_members_reactions_and_says_what(tmp_path):
+    db = tmp_path / "aar.db"
+    assert aar_bot("import", str(SHIPPED_THREAD), "--db", str(db), cwd=tmp_path).returncode == 0
+    conn = sqlite3.connect(db)
+    try:
+        conn.executemany("INSERT INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
+                         " VALUES (7, 1, ?, ?, 700)", [("👍", 123), ("😂", 123), ("👍", 456)])
+        conn.commit()
+    finally:
+        conn.close()
+    done = aar_bot("forget", "123", "--guild", "7", "--db", str(db), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Forgot user 123 in server 7: deleted 2 reactions."
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT user_id FROM reactions").fetchall() == [(456,)]
+    finally:
+        conn.close()
+    again = aar_bot("forget", "123", "--db", str(db), cwd=tmp_path)
+    assert again.stdout.strip() == "Nothing is stored about user 123 in every server."
+    bad = aar_bot("forget", "not-a-number", "--db", str(db), cwd=tmp_path)
+    assert bad.returncode == 2 and "invalid int value" in bad.stderr
