@@ -10,6 +10,9 @@ Each bound is checked before the work it protects, and crossing it is a one-line
   the shipped thread's longest line is under 2,000 characters.
 - `MAX_CHAPTERS` (1,000): the longest AARs on the forum run to a few hundred updates. Counted in the
   export, and again in the database after the import (a second thread imported on top adds up).
+- `MAX_COMMENTS` (100,000): reader posts in one export. The busiest AAR threads have tens of thousands of
+  replies; each is a row written in the import's one transaction (100,000 take about half a minute),
+  and 32 MiB of one-word posts would otherwise be millions.
 - `MAX_REACTION_COUNT` (1,000,000): a post's tally of one kind of reaction (`• 3Like`); the forum's most
   liked posts have a few thousand. A larger count is a broken export, not a popular chapter.
 """
@@ -19,4 +22,5 @@ from __future__ import annotations
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_LINE_CHARS = 100_000
 MAX_CHAPTERS = 1_000
+MAX_COMMENTS = 100_000
 MAX_REACTION_COUNT = 1_000_000

@@ -16,9 +16,9 @@ A chapter is usually long, but an interlude may be a picture and a line under it
 a short post is a chapter when it has a picture and its title names its threadmark (`Interlude` /
 `Interlude: Madrid Burns.`), which a reader's reply seldom does.
 
-Every input is bounded (`bot.story.limits`): a line, the chapters, a reaction count. Crossing a bound
-is a `ParseError` naming the line, never a crash half-way or minutes of work. The patterns run on lines
-of up to `MAX_LINE_CHARS`, so none may backtrack more than linearly.
+Every input is bounded (`bot.story.limits`): a line, the chapters, the comments, a reaction count.
+Crossing a bound is a `ParseError` naming it, never a crash half-way or minutes of work. The patterns run
+on lines of up to `MAX_LINE_CHARS`, so none may backtrack more than linearly.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.story.limits import MAX_CHAPTERS, MAX_LINE_CHARS, MAX_REACTION_COUNT
+from bot.story.limits import MAX_CHAPTERS, MAX_COMMENTS, MAX_LINE_CHARS, MAX_REACTION_COUNT
 from bot.story.model import Block, Chapter, Comment, Story
 from bot.story.pictures import is_picture_name, picture_url
 
@@ -145,8 +145,8 @@ def _extract_tallies(lines: list[tuple[int, str]]) -> tuple[list[str], list[tupl
 
 def _reaction_count(line_number: int, written: str) -> int:
     """The count of a tally line (`1,234`), refusing one no post has (and digits `int()` chokes on)."""
-    digits = re.sub(r"[,.]", "", written)
-    if len(digits.lstrip("0")) > len(str(MAX_REACTION_COUNT)) or int(digits) > MAX_REACTION_COUNT:
+    digits = re.sub(r"[,.]", "", written).lstrip("0") or "0"  # 5,000 zeros are still too many for int()
+    if len(digits) > len(str(MAX_REACTION_COUNT)) or int(digits) > MAX_REACTION_COUNT:
         shown = written if len(written) <= 24 else f"{written[:12]}…({len(digits):,} digits)"
         raise ParseError(
             f"line {line_number}: reaction count {shown} is not plausible"
@@ -162,14 +162,15 @@ def _drop_author_block(lines: list[str]) -> list[str]:
     title); it runs on through further detail lines and the bullet list of badges. Story text that only
     mentions joining or messages does not have that shape.
     """
-    index = 0
-    while index < len(lines) and not lines[index].strip():
+    index = header = 0
+    while index < len(lines):  # the name and title, blank lines between them or not
+        stripped = lines[index].strip()
+        if stripped:
+            if (header == AUTHOR_HEADER_LINES or len(stripped) > AUTHOR_HEADER_MAX_CHARS
+                    or _author_detail(stripped) is not None):
+                break
+            header += 1
         index += 1
-    header = 0
-    while (index < len(lines) and header < AUTHOR_HEADER_LINES and lines[index].strip()
-           and len(lines[index].strip()) <= AUTHOR_HEADER_MAX_CHARS and _author_detail(lines[index]) is None):
-        index += 1
-        header += 1
     if header == 0:
         return lines
     kinds: set[str] = set()
@@ -208,6 +209,8 @@ def parse_thread(text: str) -> Story:
         else:
             if not lines:
                 continue
+            if len(comments) == MAX_COMMENTS:
+                raise ParseError(f"more than {MAX_COMMENTS:,} reader comments (the limit)")
             quote, body = _split_quote(lines, seen_lines)
             comments.append(Comment(len(chapters) - 1 if chapters else None, body, quote))
         seen_lines.update(_norm(ln) for ln in lines if ln.strip())

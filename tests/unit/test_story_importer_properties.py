@@ -1,8 +1,10 @@
 """Properties of the importer on any bytes: it imports, or refuses in one line leaving the database as it was.
 
 Each example imports into a fresh copy of a database already holding the shipped thread, so a refusal
-has something to lose; "as it was" is checked twice: every row (`iterdump`) and, once the connection is
-closed, the file's bytes. The inputs are raw bytes and exports assembled from the pieces the parser
+has something to lose; "as it was" means no transaction left open and, once the connection is closed
+(the WAL folded back in), the file's bytes unchanged. A row dump per example would double the run time
+and prove nothing more: a committed change shows in the bytes. The seed-level tests of the importer
+compare every row instead. The inputs are raw bytes and exports assembled from the pieces the parser
 cares about (separators, tallies, threadmarks, pictures, author blocks) with damage spliced in.
 """
 
@@ -10,18 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.config import SHIPPED_THREAD
 from bot.storage import open_database
 from bot.story.importer import StoryImportError, import_file
+from bot.story.limits import MAX_LINE_CHARS
 
 SEED = SHIPPED_THREAD.read_text(encoding="utf-8")
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, database=None,
@@ -29,28 +33,33 @@ PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, database=None,
 
 FRAGMENTS = [
     "\u00a0", " \u00a0 ", "", "  • 1Like", "  • 2Love", "Reactions:", "  • 99999999999999999999Like",
-    "  • " + "9" * 5000 + "Like", "  • 1,000,001Like", "• 1Like", "Chapter 1", "Chapter 1: The Long Winter.",
+    "  • " + "9" * 5000 + "Like", "  • " + "0" * 5000 + "1Like", "  • 1,000,001Like", "• 1Like",
+    "Chapter 1", "Chapter 1: The Long Winter.",
     "Interlude", "Interlude: Madrid Burns.", "Border War", "The Border War.",
     "The winter offensive ground on through the snow while the commissars argued over maps. " * 5,
     "8a0ixvo.jpg", "latest", "375px-Republique-allegorie.jpg", "Marianne is that you?", "---", "*A footnote.",
     "Last edited: Mar 5, 2019", "Click to expand...", "Stalin's Ghost", "Field Marshal", "27 Badges",
     "Joined Mar 3, 2014", "Messages 1,234", "Reaction score 5,678", "  • Hearts of Iron IV", "\ufeff",
     "Great update!", "Spanish Civil War 1.", "The Spanish Civil War: Further Beyond.",
+    # whole groups, which pieces placed one by one seldom form
+    "  • 99999999999999999999Like\nReactions:", "  • " + "9" * 5000 + "Love\nReactions:",
+    "  • 3Like\n  • 1Haha\nReactions:", "Interlude\nInterlude: Madrid Burns.\nmadrid.jpg\nThe city burns.",
+    "x" * (MAX_LINE_CHARS + 1),
 ]
 DAMAGE = [b"\x00", b"\xff", b"\xc3", b"\r", b"\x01\x02\x03", b"\xef\xbb\xbf", "\u00a0".encode(), b"\n" * 3]
 
 
 @st.composite
 def assembled_exports(draw: st.DrawFn) -> bytes:
-    """An export built from the parser's pieces (or cut from the shipped one), with bytes spliced in."""
-    pieces = draw(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=30), max_size=60))
-    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    text = newline.join(pieces)
-    if draw(st.booleans()):
-        start = draw(st.integers(0, len(SEED)))
-        text = SEED[start:start + draw(st.integers(0, 20_000))] + newline + text
-    data = text.encode("utf-8", "surrogatepass")
-    for _ in range(draw(st.integers(0, 3))):
+    """The shipped export (or nothing) with the parser's pieces put in, lines cut out and bytes spliced in."""
+    lines = SEED.split("\n") if draw(st.booleans()) else []
+    if lines and draw(st.booleans()):
+        start = draw(st.integers(0, len(lines)))
+        del lines[start:start + draw(st.integers(0, 200))]
+    for piece in draw(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=30), max_size=40)):
+        lines.insert(draw(st.integers(0, len(lines))), piece)
+    data = draw(st.sampled_from(["\n", "\r\n", "\r"])).join(lines).encode("utf-8", "surrogatepass")
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
         at = draw(st.integers(0, len(data)))
         data = data[:at] + draw(st.sampled_from(DAMAGE) | st.binary(max_size=8)) + data[at:]
     return data
@@ -58,27 +67,25 @@ def assembled_exports(draw: st.DrawFn) -> bytes:
 
 @dataclass(frozen=True)
 class Template:
-    """A database file holding the shipped thread, closed (its WAL folded in), with what it holds."""
+    """A database file holding the shipped thread, closed (its WAL folded in), and its digest."""
 
     path: Path
     digest: str = field(repr=False)
-    rows: list[str] = field(repr=False)  # a failing example's report would print every row
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     path = tmp_path_factory.mktemp("template") / "aar.db"
 
-    async def build() -> list[str]:
+    async def build() -> None:
         conn = await open_database(path)
         try:
             await import_file(conn, SHIPPED_THREAD)
-            return [line async for line in conn.iterdump()]
         finally:
             await conn.close()
 
-    rows = asyncio.run(build())
-    return Template(path, _digest(path), rows)
+    asyncio.run(build())
+    return Template(path, _digest(path))
 
 
 def check_import(template: Template, data: bytes) -> None:
@@ -89,24 +96,32 @@ def check_import(template: Template, data: bytes) -> None:
         export = Path(folder) / "export.txt"
         export.write_bytes(data)
 
-        async def attempt() -> tuple[StoryImportError | None, bool, list[str]]:
+        async def attempt() -> tuple[StoryImportError | None, bool]:
             conn = await open_database(db_path)
             try:
                 try:
                     await import_file(conn, export)
                 except StoryImportError as exc:
-                    return exc, conn.in_transaction, [line async for line in conn.iterdump()]
-                return None, False, []
+                    return exc, conn.in_transaction
+                return None, False
             finally:
                 await conn.close()
 
-        error, left_open, rows = asyncio.run(attempt())
+        error, left_open = asyncio.run(attempt())
+        event(_kind(error, export))
         if error is None:
             return
         message = str(error)
         assert message.startswith(f"{export}: ") and "\n" not in message and len(message.splitlines()) == 1
-        assert not left_open and rows == template.rows
+        assert not left_open
         assert _digest(db_path) == template.digest
+
+
+def _kind(error: StoryImportError | None, export: Path) -> str:
+    """What happened, for `--hypothesis-show-statistics`: imported, or the error without its details."""
+    if error is None:
+        return "imported"
+    return re.sub(r"\s*\(.*", "", re.sub(r"\d[\d,]*", "N", str(error).removeprefix(f"{export}: ")))[:50]
 
 
 def _digest(path: Path) -> str:
@@ -128,7 +143,6 @@ def test_damaged_exports_import_or_fail_in_one_line_leaving_the_database_unchang
 
 def test_opening_and_closing_the_template_changes_no_byte(template: Template):
     """The byte comparison above means something only if a connection alone leaves the file as it was."""
-    check_import(template, b"\x00")  # refused before any write
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / "aar.db"
         shutil.copyfile(template.path, copy)

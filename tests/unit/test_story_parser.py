@@ -120,6 +120,14 @@ def test_the_same_thread_without_author_blocks_parses_the_same():
     assert parse_thread(realistic_export()) == parse_thread(plain)
 
 
+def test_an_author_block_with_blank_lines_between_its_lines_is_dropped():
+    block = author("Stalin's Ghost", "Field Marshal", "Hearts of Iron IV").replace("\n", "\n\n")
+    story = parse_thread(export(block + chapter("Chapter 1", "Chapter 1: The Long Winter."),
+                                "\n" + author("Reader").replace("\n", "\n\n") + "\nNice one."))
+    assert [(c.threadmark, c.title) for c in story.chapters] == [("Chapter 1", "Chapter 1: The Long Winter.")]
+    assert [c.body for c in story.comments] == ["Nice one."]
+
+
 def test_text_that_only_mentions_joining_or_messages_is_kept():
     reply = "Joined the army in 1936\nMessages from the front were grim.\nGreat chapter."
     story = parse_thread(export(chapter("Chapter 1", "Chapter 1: The Long Winter."), reply))
@@ -138,6 +146,12 @@ def test_an_absurd_reaction_count_is_a_one_line_error_naming_the_line(count):
     message = str(excinfo.value)
     assert f"line {line}:" in message and "reaction count" in message and "\n" not in message
     assert len(message) < 200
+
+
+def test_a_count_written_with_thousands_of_leading_zeros_is_read():
+    tally = f"  • {'0' * 5000}7Like\nReactions:\nNice."
+    text = export(chapter("Chapter 1", "Chapter 1: The Long Winter."), tally)
+    assert parse_thread(text).chapters[0].forum_likes == 7
 
 
 def test_the_largest_plausible_count_is_kept():
@@ -183,6 +197,17 @@ def test_more_chapters_than_the_limit_are_refused():
     posts.append(chapter("Epilogue", "Epilogue: The End.", paragraphs=3))
     with pytest.raises(ParseError, match=rf"more than {MAX_CHAPTERS:,} chapters"):
         parse_thread(export(*posts))
+
+
+def test_more_comments_than_the_limit_are_refused(monkeypatch):
+    from bot.story import parser
+
+    monkeypatch.setattr(parser, "MAX_COMMENTS", 50)  # the real limit takes seconds to reach
+    head = chapter("Chapter 1", "Chapter 1: The Long Winter.")
+    replies = [f"Reply {n}" for n in range(50)]
+    assert len(parse_thread(export(head, *replies)).comments) == 50
+    with pytest.raises(ParseError, match=r"^more than 50 reader comments"):
+        parse_thread(export(head, *replies, "One reply too many"))
 
 
 @pytest.mark.parametrize(
