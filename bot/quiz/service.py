@@ -226,17 +226,17 @@ class QuizService:
         return session
 
     async def answer(self, game_id: int, position: int, user_id: int, option: int, *,
-                     place: tuple[int | None, int | None] | None = None) -> AnswerOutcome:
+                     place: tuple[int | None, int | None]) -> AnswerOutcome:
         """A member's click: accepted once per question, stored with its points at once (kept on any stop).
 
-        `place` is where the click happened, (guild id, channel id); the cog always passes it.  The game
+        `place` is where the click happened, (guild id, channel id), and is required.  The game
         id comes from the button's custom_id, which a client can forge: a click counts only where the game
         runs, or a member of another guild (or a DM) could score in it unseen.
         """
         session = self.sessions.get(game_id)
         if session is None:
             return AnswerOutcome("ended")
-        if place is not None and place != (session.guild_id, session.channel_id):
+        if place != (session.guild_id, session.channel_id):
             return AnswerOutcome("elsewhere")
         outcome = session.answer(user_id, position, option, self.clock())
         if outcome.status == "accepted" and outcome.answer is not None:

@@ -25,6 +25,7 @@ from tests.quiz_support import FiredTimer, ManualClock, game_status
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GUILD, OTHER_GUILD, CHANNEL = 111, 222, 333
+HERE = (GUILD, CHANNEL)  # where the test games run, and so where their answers are clicked
 ALICE, BOB, CAROL = 1, 2, 3
 
 
@@ -184,7 +185,8 @@ async def _play(service: QuizService, game: QuizSession, timer: FiredTimer, scre
         q = game.questions[position]
         for user, how in answers:
             option = q.answer if how == "right" else (q.answer + 1) % 4
-            assert (await service.answer(game.game_id, position, user, option)).status == "accepted"
+            assert (await service.answer(game.game_id, position, user, option,
+                                        place=(game.guild_id, game.channel_id))).status == "accepted"
         timer.expire()
     return runner
 
@@ -230,23 +232,23 @@ async def test_stop_keeps_the_points_earned_and_a_restart_interrupts_running_gam
     runner = asyncio.create_task(service.run(game, show, timer, reveal_seconds=0))
     await timer.wait_question(1)
     right = game.questions[0].answer
-    await service.answer(game.game_id, 0, BOB, right)
+    await service.answer(game.game_id, 0, BOB, right, place=HERE)
     await service.stop(game, by=ALICE)
     await asyncio.wait_for(runner, 5)
     assert screens[-1].embed["title"] == "Quiz stopped · scoreboard"
     assert f"Stopped by <@{ALICE}> after 1 of 5" in screens[-1].embed["description"]
     assert (await store.leaderboard(conn, GUILD))[0].score == 1000
-    assert (await service.answer(game.game_id, 1, BOB, 0)).status == "ended"
+    assert (await service.answer(game.game_id, 1, BOB, 0, place=HERE)).status == "ended"
 
     # A game left running by a dead process ends as interrupted at the next start; its points stay.
     second = await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=BOB, mode="channel",
                                  question_seconds=20)
     second.open_next(T0)
-    await service.answer(second.game_id, 0, CAROL, second.questions[0].answer)
+    await service.answer(second.game_id, 0, CAROL, second.questions[0].answer, place=HERE)
     restarted = QuizService(conn, lambda: T0)
     assert await restarted.recover() == 1
     assert await game_status(conn, second.game_id) == "interrupted"
-    assert (await restarted.answer(second.game_id, 0, ALICE, 0)).status == "ended"
+    assert (await restarted.answer(second.game_id, 0, ALICE, 0, place=HERE)).status == "ended"
     assert {r.user_id for r in await store.leaderboard(conn, GUILD)} == {BOB, CAROL}
 
 
