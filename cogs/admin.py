@@ -17,13 +17,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot import __version__, privacy
+from bot import __version__, privacy, welcome
 from bot.chapters.when import suggest_zones
 from bot.errors import UserError
 from bot.guild_setup import setup_changes
+from bot.help import HelpEntry, help_text
 from bot.storage.guilds import GuildSettings, get_guild_settings, update_guild_settings
 from bot.storage.story import chapter_count
-from cogs.shared.checks import moderator_only
+from cogs.shared.checks import is_moderator_command, member_is_moderator, moderator_only
 from cogs.shared.sender import channel_permissions
 from cogs.shared.ui import send_refusal
 
@@ -50,6 +51,26 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         embed.add_field(name="Latency",
                         value="n/a" if not math.isfinite(latency) else f"{latency * 1000:.0f} ms")
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # --- /aar help --------------------------------------------------------------------------------------
+
+    @app_commands.command(name="help", description="What the bot does and the commands you can use here")
+    async def help_(self, interaction: discord.Interaction) -> None:
+        moderator = await member_is_moderator(self.bot, interaction)
+        embed = discord.Embed(title="AAR Bot help", colour=discord.Colour.blurple(),
+                              description=help_text(self.help_entries(), moderator=moderator))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    def help_entries(self) -> list[HelpEntry]:
+        """Every runnable slash command the bot registered, read from its command tree."""
+        entries: list[HelpEntry] = []
+        for top in self.bot.tree.get_commands(type=discord.AppCommandType.chat_input):
+            commands_ = top.walk_commands() if isinstance(top, app_commands.Group) else [top]
+            for command in commands_:
+                if isinstance(command, app_commands.Command):
+                    entries.append(HelpEntry(command.qualified_name, command.description,
+                                             is_moderator_command(command)))
+        return entries
 
     # --- /aar forget-me ---------------------------------------------------------------------------------
 
@@ -285,6 +306,42 @@ class Privacy(commands.Cog):
         await self.bot.wait_until_ready()
 
 
+class Welcome(commands.Cog):
+    """One short welcome where the bot can speak, when it joins a server (`bot.welcome`).
+
+    `on_guild_join` is discord.py's event for a GUILD_CREATE of a server the bot was not in, so a restart
+    or a server back from an outage says nothing.  Where the bot may post is read from its cached
+    permissions, so a server where it can post nowhere gets no message and no failed request.
+    """
+
+    def __init__(self, bot: AARBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        me = guild.me
+        if me is None:
+            return
+        places = []
+        for channel in guild.text_channels:
+            perms = channel.permissions_for(me)
+            can_post = perms.view_channel and perms.send_messages
+            places.append(welcome.Place(channel.id, channel.position, can_post))
+        system = guild.system_channel
+        channel_id = welcome.welcome_channel(places, system.id if system else None)
+        if channel_id is None:
+            _log.info("Joined guild %s: no channel to post the welcome in", guild.id)
+            self.bot.dispatch("welcome_done", guild.id, None)
+            return
+        try:
+            await self.bot.get_partial_messageable(channel_id, guild_id=guild.id).send(welcome.WELCOME)
+        except discord.HTTPException as exc:
+            _log.warning("Joined guild %s: the welcome in %s failed: %s", guild.id, channel_id, exc)
+            channel_id = None
+        self.bot.dispatch("welcome_done", guild.id, channel_id)
+
+
 async def setup(bot: AARBot) -> None:
     await bot.add_cog(Admin(bot))
     await bot.add_cog(Privacy(bot))
+    await bot.add_cog(Welcome(bot))

@@ -56,3 +56,11 @@ class ModeratorCog(commands.GroupCog):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await require_moderator(interaction)
+
+
+def is_moderator_command(command: app_commands.Command[Any, ..., Any]) -> bool:
+    """Whether the bot refuses `command` to non-moderators: read from the guards above, not listed anywhere.
+
+    `/aar help` asks this, so what help offers a member and what the bot lets them run cannot drift.
+    """
+    return require_moderator in command.checks or isinstance(command.binding, ModeratorCog)

@@ -18,6 +18,7 @@ from .models import (
     CREATE_PUBLIC_THREADS,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
+    VIEW_CHANNEL,
     Channel,
 )
 from .state import World
@@ -129,10 +130,40 @@ class Faults(World):
         ids = {channel_id} | ({ch.parent_id} if ch and ch.parent_id else set())
         if any(operation in self._forbidden.get(i, ()) for i in ids):
             raise DiscordError(403, 50013, "Missing Permissions")
+        if ch is not None:
+            perms = self._overwritten(ch, BOT_PERMISSIONS)
+            needed = OPERATIONS[operation]
+            if operation == "send_messages":  # one of the two, by where the message goes
+                needed = SEND_MESSAGES_IN_THREADS if ch.is_thread else SEND_MESSAGES
+            if not perms & VIEW_CHANNEL or not perms & needed:
+                raise DiscordError(403, 50013, "Missing Permissions")
+
+    def _overwritten(self, channel: Channel, perms: int) -> int:
+        """The bot's `perms` after `channel`'s permission overwrites, in Discord's order: @everyone, then
+        the bot's roles (denies, then allows), then the bot's own member overwrite.  A thread follows its
+        parent's overwrites."""
+        if channel.is_thread and channel.parent_id in self.channels:
+            channel = self.channels[channel.parent_id]
+        guild = channel.guild
+        if guild is None or not channel.overwrites:
+            return perms
+        bot_member = guild.members.get(self.bot_user.id)
+        role_ids = {r.id for r in bot_member.roles} if bot_member else set()
+        by_id = {int(o["id"]): o for o in channel.overwrites}
+        if (everyone := by_id.get(guild.id)) is not None:
+            perms = (perms & ~int(everyone["deny"])) | int(everyone["allow"])
+        roles = [o for i, o in by_id.items() if i in role_ids and o["type"] == 0]
+        deny = allow = 0
+        for o in roles:
+            deny, allow = deny | int(o["deny"]), allow | int(o["allow"])
+        perms = (perms & ~deny) | allow
+        if (own := by_id.get(self.bot_user.id)) is not None and own["type"] == 1:
+            perms = (perms & ~int(own["deny"])) | int(own["allow"])
+        return perms
 
     def app_permissions(self, channel: Channel) -> int:
         """The bot's permissions in `channel` as interactions report them: less what `forbid` denies there."""
-        perms = BOT_PERMISSIONS
+        perms = self._overwritten(channel, BOT_PERMISSIONS)
         for op in self._forbidden.get(channel.id, set()) | self._forbidden.get(channel.parent_id or 0, set()):
             perms &= ~OPERATIONS[op]
         return perms

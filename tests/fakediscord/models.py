@@ -132,6 +132,8 @@ class Channel:
     topic: str | None = None
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> message payload
     archived: bool = False
+    # Discord's permission overwrites: {"id", "type" (0 role, 1 member), "allow", "deny"} (ints here).
+    overwrites: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_thread(self) -> bool:
@@ -145,7 +147,8 @@ class Channel:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": str(self.id), "type": self.type, "name": self.name, "position": 0,
-            "permission_overwrites": [],
+            "permission_overwrites": [{"id": str(o["id"]), "type": o["type"], "allow": str(o["allow"]),
+                                       "deny": str(o["deny"])} for o in self.overwrites],
             "nsfw": False, "topic": self.topic, "rate_limit_per_user": 0, "flags": 0,
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "last_message_id": str(max(self.messages)) if self.messages else None,
@@ -174,6 +177,7 @@ class Guild:
     channels: list[Channel] = field(default_factory=list)
     members: dict[int, Member] = field(default_factory=dict)
     created_at: str = field(default_factory=iso_now)
+    system_channel_id: int | None = None  # where Discord posts join messages; the bot may welcome there
 
     def __post_init__(self) -> None:
         if self.everyone is None:
@@ -203,7 +207,9 @@ class Guild:
             "joined_at": self.created_at, "icon": None, "splash": None, "banner": None, "description": None,
             "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
             "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "premium_subscription_count": 0,
-            "preferred_locale": "en-US", "system_channel_id": None, "system_channel_flags": 0,
+            "preferred_locale": "en-US",
+            "system_channel_id": str(self.system_channel_id) if self.system_channel_id else None,
+            "system_channel_flags": 0,
             "rules_channel_id": None,
             "afk_channel_id": None, "afk_timeout": 300, "vanity_url_code": None, "max_members": 500000,
             "application_id": None, "public_updates_channel_id": None, "max_video_channel_users": 25,

@@ -108,8 +108,12 @@ class World:
 
     # --- world building (test API) ---------------------------------------------------------------
 
-    async def add_guild(self, name: str = "Test Guild", channels: Iterable[str] = ("general",)) -> Guild:
-        """A guild the bot is in (dispatched as GUILD_CREATE when the bot is already connected)."""
+    async def add_guild(self, name: str = "Test Guild", channels: Iterable[str] = ("general",), *,
+                        announce: bool = True) -> Guild:
+        """A guild the bot is in (dispatched as GUILD_CREATE when the bot is already connected).
+
+        `announce=False` builds a guild the bot has not joined yet: `invite_bot_to_guild` then joins it.
+        """
         owner = User(id=snowflake(), name=f"{name} owner")
         self.users[owner.id] = owner
         guild = Guild(id=snowflake(), name=name, owner_id=owner.id)
@@ -121,6 +125,8 @@ class World:
             channel = Channel(id=snowflake(), name=channel_name, guild=guild)
             guild.channels.append(channel)
             self.channels[channel.id] = channel
+        if not announce:
+            return guild
         self.guilds[guild.id] = guild
         if self._session_id is not None:
             await self.dispatch("GUILD_CREATE", guild.to_dict())
