@@ -170,6 +170,7 @@ async def cmd_chapters(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.chapters.plan import release_plan
     from bot.chapters.render import render_chapter
     from bot.storage.story import load_chapter
 
@@ -178,7 +179,8 @@ async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
         total = await chapter_count(conn)
     if chapter is None:
         raise CliError(f"no chapter {args.number} (the database has {total}; see `aar-bot chapters`)")
-    messages = render_chapter(chapter, number=args.number, total=total)
+    # The plan a release stores and sends (a server with an alert role also gets its mention and 🔔 first).
+    messages = release_plan(render_chapter(chapter, number=args.number, total=total), number=args.number)
     if args.json:
         print(json.dumps(messages, ensure_ascii=False, indent=2))
     else:

@@ -87,6 +87,12 @@ def _phrases(data: MemberData, *, member: bool = True) -> tuple[list[str], list[
     if data.quiz_scores:
         deleted.append("your quiz score" if data.quiz_scores == 1 and member
                        else _count(data.quiz_scores, "quiz score") + (" (one per server)" if member else ""))
+    if data.chapters_read:
+        deleted.append(f"{'your' if member else 'their'} reading progress in "
+                       + _count(data.chapters_read, "chapter"))
+    if data.alert_dms:
+        deleted.append(f"{'your' if member else 'their'} request for release DMs"
+                       + ("" if data.alert_dms == 1 else f" (in {data.alert_dms} servers)"))
     named = []
     who = "you" if member else "they"
     if data.quiz_games_started:

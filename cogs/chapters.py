@@ -1,4 +1,9 @@
-"""`/chapter next|read|list`: glue between Discord and the release engine / catch-up reading.
+"""`/chapter next|read|continue|list` and the ✅ Read button: glue between Discord and the release engine /
+catch-up reading.
+
+Every page the pager shows a member moves their reading progress forward (`reading.record_shown`), so
+`/chapter continue` opens where they stopped; ✅ Read under a release's last message marks the chapter
+read.  The button is a `DynamicItem`, so it works on every release message, also after a restart.
 
 `/chapter` mixes a moderator command (`next`) with commands for everyone (`read`, `list`).  Discord sets
 `default_member_permissions` per top-level command only (discord.py ignores it on subcommands), so it
@@ -9,15 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.chapters import reading, replies
+from bot.errors import UserError
 from bot.storage.guilds import get_guild_settings
+from bot.storage.releases import released_through
+from bot.timestamps import format_timestamp
 from cogs.shared.checks import moderator_only
+from cogs.shared.inflight import track
 from cogs.shared.sender import channel_permissions
 from cogs.shared.ui import Page, pager_view, released_chapter_choices, to_embeds
 
@@ -35,9 +45,11 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
         super().__init__()
 
     async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ReadButton)
         self.startup_resume = asyncio.create_task(self._resume_interrupted(), name="chapters-resume")
 
     async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ReadButton)
         if self.startup_resume is not None and not self.startup_resume.done():
             self.startup_resume.cancel()
             await asyncio.gather(self.startup_resume, return_exceptions=True)
@@ -50,11 +62,14 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
                       outcome.status)
 
     async def page(self, interaction: discord.Interaction, page: int, key: int) -> Page:
-        """Page `page` of released chapter `key` (`PageSource` for the read pager's buttons)."""
+        """Page `page` of released chapter `key` (`PageSource` for the read pager's buttons); showing it
+        moves the member's reading progress forward."""
         assert interaction.guild_id is not None
         pages = await reading.chapter_pages(self.bot.db, interaction.guild_id, key)
         page = max(0, min(page, len(pages.pages) - 1))
         payload = pages.pages[page]
+        await reading.record_shown(self.bot.db, interaction.guild_id, interaction.user.id, key, page=page,
+                                   pages=len(pages.pages), now=format_timestamp(self.bot.clock()))
         return Page(payload.get("content") or None, to_embeds(payload),
                     pager_view(PAGER, page, len(pages.pages), key))
 
@@ -74,11 +89,32 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
         await interaction.followup.send(replies.release_summary(outcome, interaction.guild_id),
                                         ephemeral=True)
 
+    async def _nothing_unread(self, guild_id: int) -> str:
+        through = await released_through(self.bot.db, guild_id)
+        return replies.all_read_text(through, await reading.next_release_at(self.bot.db, guild_id))
+
     @app_commands.command(name="read", description="Read a released chapter privately, page by page")
-    @app_commands.describe(number="The chapter's number (only released chapters are offered)")
+    @app_commands.describe(number="The chapter's number (only released chapters are offered); "
+                                  "leave it out for your next unread chapter")
     @app_commands.guild_only()
-    async def read(self, interaction: discord.Interaction, number: int) -> None:
+    async def read(self, interaction: discord.Interaction, number: int | None = None) -> None:
+        assert interaction.guild_id is not None
+        if number is None:
+            unread = await reading.next_unread(self.bot.db, interaction.guild_id, interaction.user.id)
+            if unread is None:
+                raise UserError(await self._nothing_unread(interaction.guild_id))
+            number = unread.chapter
         shown = await self.page(interaction, 0, number)
+        await interaction.response.send_message(**shown.message_kwargs(), ephemeral=True)
+
+    @app_commands.command(name="continue", description="Pick up reading where you stopped, privately")
+    @app_commands.guild_only()
+    async def continue_(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        unread = await reading.next_unread(self.bot.db, interaction.guild_id, interaction.user.id)
+        if unread is None:
+            raise UserError(await self._nothing_unread(interaction.guild_id))
+        shown = await self.page(interaction, unread.page, unread.chapter)
         await interaction.response.send_message(**shown.message_kwargs(), ephemeral=True)
 
     @read.autocomplete("number")
@@ -90,7 +126,7 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
     @app_commands.guild_only()
     async def list_(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        items = await reading.released_list(self.bot.db, interaction.guild_id)
+        items = await reading.released_list(self.bot.db, interaction.guild_id, interaction.user.id)
         if not items:
             await interaction.response.send_message(replies.NOTHING_RELEASED, ephemeral=True)
             return
@@ -99,6 +135,39 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
         embeds[0].title = replies.LIST_TITLE
         embeds[-1].set_footer(text=replies.list_footer(len(items), left_out))
         await interaction.response.send_message(embeds=embeds, ephemeral=True)
+
+
+class ReadButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                 template=r"aar:readmark:(?P<number>[0-9]{1,6})"):
+    """✅ Read under a release's last message (`bot.chapters.plan.read_button`): marks the chapter read for
+    whoever presses it, privately.  The message itself never changes: it is everyone's."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(discord.ui.Button(label="Read", emoji="✅", style=discord.ButtonStyle.success,
+                                           custom_id=f"aar:readmark:{number}"))
+        self.number = number
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> ReadButton:
+        return cls(int(match["number"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        track(interaction)  # a shutdown waits for this click's answer
+        return True
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = interaction.client
+        if interaction.guild_id is None or not isinstance(client, commands.Bot):
+            return
+        db, clock = client.db, client.clock  # type: ignore[attr-defined]
+        try:
+            await reading.mark_read(db, interaction.guild_id, interaction.user.id, self.number,
+                                    now=format_timestamp(clock()))
+        except UserError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        await interaction.response.send_message(replies.marked_read_text(self.number), ephemeral=True)
 
 
 async def setup(bot: AARBot) -> None:

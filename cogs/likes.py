@@ -8,6 +8,7 @@ reactions given while the bot was offline count.  The hall of fame follows the i
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.charts import likes_chart
 from bot.likes import hall_of_fame, reconcile, render, tally
 from bot.likes.coalesce import Coalescer
 from bot.likes.emoji import emoji_key
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from bot.app import AARBot
 
 _log = logging.getLogger(__name__)
+LIKES_CHART = "likes-per-chapter.png"
 
 
 def key_of(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
@@ -234,12 +237,22 @@ class Likes(commands.GroupCog, group_name="likes",
         report = await tally.chapter_report(self.bot.db, interaction.guild_id, chapter)
         await interaction.response.send_message(embed=to_embed(render.chapter_card(report).embed()))
 
-    @app_commands.command(name="top", description="Released chapters ranked by likes")
+    @app_commands.command(name="top", description="Released chapters ranked by likes, with a chart")
     @app_commands.guild_only()
     async def top(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         ranked = await tally.top_chapters(self.bot.db, interaction.guild_id)
-        await interaction.response.send_message(embed=to_embed(render.top_card(ranked).embed()))
+        likes = await tally.chapter_likes(self.bot.db, interaction.guild_id)  # released chapters only
+        per_chapter = [(number, count.forum, count.discord) for number, count in sorted(likes.items())]
+        embed = to_embed(render.top_card(ranked, per_chapter=per_chapter).embed())
+        if not per_chapter:
+            await interaction.response.send_message(embed=embed)
+            return
+        chart = await asyncio.to_thread(likes_chart, per_chapter)  # tens of ms: off the event loop
+        file = discord.File(io.BytesIO(chart.png), filename=LIKES_CHART,
+                            description=render.chart_alt_text(per_chapter))
+        embed.set_image(url=f"attachment://{LIKES_CHART}")
+        await interaction.response.send_message(embed=embed, file=file)
 
     @app_commands.command(name="readers", description="The members who react to the most chapters")
     @app_commands.guild_only()

@@ -10,6 +10,7 @@ which tests replace.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,12 +20,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.charts import accuracy_chart
 from bot.errors import UserError
 from bot.quiz.model import LETTERS
-from bot.quiz.render import CUSTOM_ID_PATTERN, Screen, leaderboard_embed, stats_embed
+from bot.quiz.render import CUSTOM_ID_PATTERN, Screen, leaderboard_embed, stats_chart_alt_text, stats_embed
 from bot.quiz.service import DEFAULT_QUESTIONS, MAX_QUESTIONS, MIN_QUESTIONS, QuizService
 from bot.quiz.session import AnswerOutcome, QuizSession, QuizTimer
 from bot.storage import quiz as store
+from bot.storage.releases import released_through
 from cogs.shared.checks import member_is_moderator
 from cogs.shared.inflight import track
 from cogs.shared.ui import to_embed
@@ -37,6 +40,7 @@ _log = logging.getLogger(__name__)
 QUESTION_SECONDS = 20.0
 REVEAL_SECONDS = 6.0
 PLAN_WITHOUT_DEFER_SECONDS = 2.0
+STATS_CHART = "quiz-accuracy.png"
 ENDED = ("This quiz has ended, so answers are no longer taken. The points earned in it are kept: "
          "see `/quiz leaderboard`.")
 NOT_HERE = "This quiz is not running here, so this answer does not count."
@@ -270,8 +274,17 @@ class Quiz(commands.GroupCog, group_name="quiz",
         assert interaction.guild_id is not None
         user_id = (member or interaction.user).id
         record = await store.member_score(self.bot.db, interaction.guild_id, user_id)
-        embed = to_embed(stats_embed(user_id, record))
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        through = await released_through(self.bot.db, interaction.guild_id)
+        per_chapter = await store.member_chapter_accuracy(self.bot.db, interaction.guild_id, user_id, through)
+        embed = to_embed(stats_embed(user_id, record, per_chapter))
+        if record is None or not per_chapter:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+            return
+        chart = await asyncio.to_thread(accuracy_chart, per_chapter)  # tens of ms: off the event loop
+        file = discord.File(io.BytesIO(chart.png), filename=STATS_CHART,
+                            description=stats_chart_alt_text(per_chapter))
+        embed.set_image(url=f"attachment://{STATS_CHART}")
+        await interaction.response.send_message(embed=embed, file=file, ephemeral=True)
 
 
 async def setup(bot: AARBot) -> None:

@@ -30,8 +30,10 @@ from typing import Any, Literal, Protocol
 
 import aiosqlite
 
+from bot.chapters.plan import release_plan
 from bot.chapters.render import render_chapter
 from bot.storage import release_log
+from bot.storage.guilds import get_guild_settings
 from bot.storage.story import chapter_count, load_chapter
 from bot.story.model import Chapter
 from bot.text import MAX_NONCE, MAX_THREAD_NAME, clip
@@ -95,7 +97,8 @@ class Sender(Protocol):
         ...
 
     async def send(self, channel_id: int, payload: Payload, *, nonce: str) -> int:
-        """Post `payload` with `nonce` (and `enforce_nonce`) and no mentions; return the message id."""
+        """Post `payload` with `nonce` (and `enforce_nonce`); return the message id.  It pings nothing
+        but the roles its `allowed_mentions` names (`bot.chapters.plan.allowed_role_ids`)."""
         ...
 
     async def find_sent(self, channel_id: int, payload: Payload, *, nonce: str,
@@ -176,7 +179,8 @@ class Publisher:
                 if missing:
                     return ReleaseOutcome("forbidden", guild_id, number, chapter.title, total, channel_id,
                                           missing_permission=missing[0])
-            payloads = self._render(chapter, number, total)
+            alert_role_id = (await get_guild_settings(self.conn, guild_id)).alert_role_id
+            payloads = self._render(chapter, number, total, alert_role_id)
             claimed = await release_log.claim_release(
                 self.conn, guild_id=guild_id, chapter=number, channel_id=channel_id, payloads=payloads,
                 thread_name=thread_name(chapter) if threads else None, started_at=self._now(),
@@ -276,8 +280,10 @@ class Publisher:
         await release_log.record_sent(self.conn, guild_id, number, index, message_id, self._now())
         return message_id
 
-    def _render(self, chapter: Chapter, number: int, total: int) -> list[Payload]:
-        return [_payload_only(p) for p in self.render(chapter, number=number, total=total)]
+    def _render(self, chapter: Chapter, number: int, total: int, alert_role_id: int | None) -> list[Payload]:
+        """The plan stored with the release: mention and buttons decided now, so a resume sends the same."""
+        return release_plan(self.render(chapter, number=number, total=total), number=number,
+                            alert_role_id=alert_role_id)
 
     def _now(self) -> str:
         return format_timestamp(self.clock())
@@ -292,14 +298,6 @@ def part_nonce(guild_id: int, chapter: int, index: int, started_at: str) -> str:
 def thread_name(chapter: Chapter) -> str:
     """The discussion thread's name: the chapter's title, within Discord's 100 characters."""
     return clip(" ".join((chapter.title or chapter.threadmark or "Discussion").split()), MAX_THREAD_NAME)
-
-
-def _payload_only(message: Payload) -> Payload:
-    """What is stored and sent: content and embeds.  Mentions are always disabled by the sender."""
-    out: Payload = {"content": message.get("content") or ""}
-    if message.get("embeds"):
-        out["embeds"] = message["embeds"]
-    return out
 
 
 def _replace(outcome: ReleaseOutcome, **changes: Any) -> ReleaseOutcome:

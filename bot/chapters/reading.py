@@ -9,6 +9,7 @@ the channel.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
@@ -17,7 +18,9 @@ from bot.chapters.render import render_chapter
 from bot.chapters.replies import not_out_text
 from bot.errors import UserError
 from bot.likes.tally import LikeCount, chapter_likes, like_emoji_shown
+from bot.storage import reading_progress
 from bot.storage.releases import jump_url, released_chapters, released_through
+from bot.storage.schedules import list_schedules
 from bot.storage.story import chapter_count, chapters_through, load_chapter
 from bot.text import MAX_CHOICE_NAME, MAX_CHOICES, clip
 
@@ -45,6 +48,15 @@ class ListedChapter:
     released_at: str | None
     likes: LikeCount
     like_emoji: str = "👍"  # the guild's, as `/likes` shows it
+    read: bool = False      # the member asking finished it (reading progress)
+
+
+@dataclass(frozen=True)
+class NextUnread:
+    """Where `/chapter continue` opens: the first page of the released chapters the member has not read."""
+
+    chapter: int
+    page: int  # 0-based
 
 
 async def chapter_pages(conn: aiosqlite.Connection, guild_id: int, number: int) -> ChapterPages:
@@ -85,8 +97,12 @@ async def released_choices(conn: aiosqlite.Connection, guild_id: int, typed: str
     return sorted([*newest, *([exact] if exact else [])], key=lambda choice: choice[1])
 
 
-async def released_list(conn: aiosqlite.Connection, guild_id: int) -> list[ListedChapter]:
-    """The guild's released chapters with where they were posted, when, and their likes."""
+async def released_list(conn: aiosqlite.Connection, guild_id: int,
+                        user_id: int | None = None) -> list[ListedChapter]:
+    """The guild's released chapters with where they were posted, when, their likes, and (for `user_id`)
+    whether that member has read them."""
+    through = await released_through(conn, guild_id)
+    progress = await reading_progress.progress_of(conn, guild_id, user_id, through) if user_id else {}
     summaries = {s.number: s for s in await chapters_through(conn, await released_through(conn, guild_id))}
     likes = await chapter_likes(conn, guild_id)
     like_emoji = await like_emoji_shown(conn, guild_id)
@@ -101,5 +117,44 @@ async def released_list(conn: aiosqlite.Connection, guild_id: int) -> list[Liste
             released_at=release.completed_at,
             likes=likes.get(release.number, LikeCount(summary.forum_likes, 0)),
             like_emoji=like_emoji,
+            read=release.number in progress and progress[release.number].finished,
         ))
     return listed
+
+
+async def record_shown(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+                       page: int, pages: int, now: str) -> None:
+    """A page of a released chapter was shown to the member: their progress moves forward to it."""
+    await reading_progress.record_page(conn, guild_id, user_id, chapter, page=page, pages=pages, now=now)
+
+
+async def mark_read(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+                    now: str) -> None:
+    """✅ Read under a release: the member read the chapter.  Only a released chapter can be marked."""
+    through = await released_through(conn, guild_id)
+    if not 1 <= chapter <= through:
+        raise NotReadable(not_out_text(chapter, through))
+    await reading_progress.mark_finished(conn, guild_id, user_id, chapter, now=now)
+
+
+async def next_unread(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> NextUnread | None:
+    """The first released chapter the member has not finished, at the first page they have not seen;
+    None when they have read everything released here."""
+    through = await released_through(conn, guild_id)
+    progress = await reading_progress.progress_of(conn, guild_id, user_id, through)
+    for number in range(1, through + 1):
+        seen = progress.get(number)
+        if seen is None:
+            return NextUnread(number, 0)
+        if not seen.finished:
+            return NextUnread(number, seen.pages_seen)  # the page after the furthest one reached
+    return None
+
+
+async def next_release_at(conn: aiosqlite.Connection, guild_id: int) -> datetime | None:
+    """When the guild's schedules release the next chapter (None: nothing scheduled, or all out)."""
+    if await released_through(conn, guild_id) >= await chapter_count(conn):
+        return None
+    runs = [row.next_run_at for row in await list_schedules(conn, guild_id)
+            if row.active and not row.paused and row.next_run_at is not None]
+    return min(runs, default=None)

@@ -7,6 +7,7 @@ it; channels appear as `<#id>` mentions, which show as names and ping no one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.chapters.publishing import ReleaseOutcome
@@ -134,7 +135,8 @@ def list_line(item: ListedChapter) -> str:
         likes += f" ({item.likes.forum} on the forum, {item.likes.discord} here)"
     elif item.likes.forum:
         likes += " (on the forum)"
-    return f"**{item.number}.** [{title}]({item.url}) · {date} · {likes}"
+    read = " · ✅ read" if item.read else ""
+    return f"**{item.number}.** [{title}]({item.url}) · {date} · {likes}{read}"
 
 
 def list_descriptions(items: list[ListedChapter]) -> tuple[list[str], int]:
@@ -159,6 +161,22 @@ def list_descriptions(items: list[ListedChapter]) -> tuple[list[str], int]:
         else:
             chunks.append(line)
     return chunks, len(items) - len(lines)
+
+
+def all_read_text(released: int, next_release: datetime | None) -> str:
+    """`/chapter continue` with nothing unread: say so, and when the next chapter is due if scheduled."""
+    if released == 0:
+        return NOTHING_RELEASED
+    text = f"You have read every released chapter here ({plural(released, 'chapter')})."
+    if next_release is not None:
+        unix = int(next_release.timestamp())
+        return text + f" The next one is scheduled for <t:{unix}:F> (<t:{unix}:R>)."
+    return text + " No release is scheduled yet."
+
+
+def marked_read_text(number: int) -> str:
+    """The private answer to ✅ Read under a release."""
+    return f"Marked chapter {number} as read. `/chapter continue` opens the first page you have not read."
 
 
 def _discord_date(stamp: str | None) -> str:

@@ -72,13 +72,35 @@ def not_released_text(number: int) -> str:
     return str(NotReleased(number))
 
 
-def top_card(ranked: Sequence[RankedChapter], escape: Escape = escape_markdown) -> Card:
+# Chapter likes as the chart draws them: (chapter number, forum likes, Discord likes), reading order.
+PerChapter = Sequence[tuple[int, int, int]]
+PER_CHAPTER_FIELD = "Per chapter (the chart)"
+
+
+def top_card(ranked: Sequence[RankedChapter], escape: Escape = escape_markdown,
+             per_chapter: PerChapter = ()) -> Card:
+    """The ranking; with `per_chapter`, also every released chapter's likes in reading order, the
+    numbers of the chart attached below it, in text for those who do not see the picture."""
     if not ranked:
         return Card("Most liked chapters", "No chapter has been released in this server yet.")
     lines = [f"**{r.rank}.** {chapter_heading(r.number, r.title, escape)} — {plural(r.likes.total, 'like')}"
              f" (forum {r.likes.forum} + Discord {r.likes.discord})" for r in ranked]
-    return Card("Most liked chapters", lines_within(lines, DESCRIPTION_LIMIT),
+    fields = []
+    if per_chapter:
+        values = [f"Ch. {n}: {f + d} ({f} + {d})" for n, f, d in per_chapter]
+        fields.append((PER_CHAPTER_FIELD, lines_within(values, FIELD_VALUE_LIMIT), False))
+    return Card("Most liked chapters", lines_within(lines, DESCRIPTION_LIMIT), fields=fields,
                 footer="Likes: the forum's likes plus members who reacted with the like emoji here.")
+
+
+def chart_alt_text(per_chapter: PerChapter) -> str:
+    """The chart's description (alt text): what it shows, by chapter number only."""
+    if not per_chapter:
+        return "Bar chart of likes per chapter: no chapter released yet."
+    first, last = per_chapter[0][0], per_chapter[-1][0]
+    best = max(per_chapter, key=lambda row: (row[1] + row[2], -row[0]))
+    return (f"Bar chart of likes per released chapter, chapters {first} to {last}, forum and Discord "
+            f"stacked; the most liked is chapter {best[0]} with {plural(best[1] + best[2], 'like')}.")
 
 
 def readers_card(readers: Sequence[ReaderRow]) -> Card:

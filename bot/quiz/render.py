@@ -8,6 +8,7 @@ which the cog sends with no pings allowed.  Every text is cut to Discord's limit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.quiz.model import LETTERS, Question
@@ -167,15 +168,36 @@ def leaderboard_embed(rows: list[ScoreRow], guild_name: str) -> dict:
             "description": lines_within(lines, MAX_DESCRIPTION), "color": COLOUR_END}
 
 
-def stats_embed(user_id: int, record: tuple[ScoreRow, int] | None) -> dict:
+def chapter_accuracy_lines(per_chapter: Sequence[tuple[int, int, int]]) -> list[str]:
+    """The numbers of the `/quiz stats` chart, in text: one line per chapter answered about."""
+    return [f"Ch. {n}: {round(100 * right / answers)}% ({right} of {answers})"
+            for n, answers, right in per_chapter if answers]
+
+
+def stats_chart_alt_text(per_chapter: Sequence[tuple[int, int, int]]) -> str:
+    """The chart's description (alt text), by chapter number only."""
+    answered = [n for n, answers, _ in per_chapter if answers]
+    if not answered:
+        return "Bar chart of quiz accuracy per chapter: no answers yet."
+    return (f"Bar chart of the share of right quiz answers per chapter, for "
+            f"{'chapter' if len(answered) == 1 else 'chapters'} {', '.join(map(str, answered))}.")
+
+
+def stats_embed(user_id: int, record: tuple[ScoreRow, int] | None,
+                per_chapter: Sequence[tuple[int, int, int]] = ()) -> dict:
+    """A member's record; with `per_chapter` (chapter, answers, right), the chart's numbers as text too."""
     if record is None:
         return {"title": "Quiz stats",
                 "description": f"<@{user_id}> has not answered a quiz question here yet.",
                 "color": COLOUR_END}
     row, rank = record
+    description = f"<@{user_id}> is **#{rank}** in this server."
+    lines = chapter_accuracy_lines(per_chapter)
+    if lines:
+        description = lines_within([description, "", "**Per chapter**", *lines], MAX_DESCRIPTION)
     return {
         "title": "Quiz stats",
-        "description": f"<@{user_id}> is **#{rank}** in this server.",
+        "description": description,
         "color": COLOUR_END,
         "fields": [
             {"name": "Score", "value": str(row.score), "inline": True},

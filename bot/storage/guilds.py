@@ -1,4 +1,5 @@
-"""Per-guild settings: story channel, moderator role, time zone, discussion threads, likes, hall of fame."""
+"""Per-guild settings: story channel, moderator role, time zone, discussion threads, likes, hall of fame,
+alert role."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class GuildSettings:
     like_emoji: str = "👍"
     hall_of_fame_channel_id: int | None = None
     hall_of_fame_threshold: int | None = None
+    alert_role_id: int | None = None  # the role a release mentions (release alerts); None: no ping
 
 
 _COLUMNS = [f.name for f in fields(GuildSettings)]

@@ -21,7 +21,8 @@ from bot.storage.transaction import transaction
 # Every table with a `guild_id` column, in an order that deletes children before their parents (foreign
 # keys); quiz_questions, which has only a game_id, is deleted with its games.
 GUILD_TABLES = ("quiz_answers", "quiz_games", "quiz_scores", "reactions", "hall_of_fame_posts",
-                "release_parts", "releases", "schedules", "guild_settings", "guild_departures")
+                "release_parts", "releases", "schedules", "reading_progress", "alert_dms",
+                "guild_settings", "guild_departures")
 # Every column holding a member's id, and what forgetting the member does to it.
 MEMBER_COLUMNS = {
     ("reactions", "user_id"): "delete",
@@ -30,6 +31,8 @@ MEMBER_COLUMNS = {
     ("quiz_games", "starter_id"): "anonymise",
     ("quiz_games", "ended_by"): "anonymise",
     ("schedules", "created_by"): "anonymise",
+    ("reading_progress", "user_id"): "delete",
+    ("alert_dms", "user_id"): "delete",
 }
 ANONYMOUS_STARTER = 0  # quiz_games.starter_id is NOT NULL; no Discord user has id 0
 
@@ -44,11 +47,13 @@ class MemberData:
     quiz_games_started: int = 0  # games they started, kept (the other players' answers) without their id
     quiz_games_stopped: int = 0  # games they stopped with /quiz stop, likewise
     schedules: int = 0           # release schedules they added, kept for the server without their id
+    chapters_read: int = 0       # reading progress: chapters they opened or marked read
+    alert_dms: int = 0           # asked for a DM per release: one per server
 
     @property
     def empty(self) -> bool:
         return not any((self.reactions, self.quiz_answers, self.quiz_scores, self.quiz_games_started,
-                        self.quiz_games_stopped, self.schedules))
+                        self.quiz_games_stopped, self.schedules, self.chapters_read, self.alert_dms))
 
 
 def _scope(guild_id: int | None) -> tuple[str, tuple[int, ...]]:
@@ -69,6 +74,8 @@ async def member_data(conn: aiosqlite.Connection, user_id: int, guild_id: int | 
         quiz_games_started=await count("SELECT COUNT(*) FROM quiz_games WHERE starter_id = ?"),
         quiz_games_stopped=await count("SELECT COUNT(*) FROM quiz_games WHERE ended_by = ?"),
         schedules=await count("SELECT COUNT(*) FROM schedules WHERE created_by = ?"),
+        chapters_read=await count("SELECT COUNT(*) FROM reading_progress WHERE user_id = ?"),
+        alert_dms=await count("SELECT COUNT(*) FROM alert_dms WHERE user_id = ?"),
     )
 
 
@@ -99,7 +106,9 @@ async def forget_member(conn: aiosqlite.Connection, user_id: int, guild_id: int 
                                 params)
         schedules = await execute(conn, "UPDATE schedules SET created_by = NULL WHERE created_by = ?" + where,
                                   params)
-    return MemberData(reactions, answers, scores, started, stopped, schedules)
+        progress = await execute(conn, "DELETE FROM reading_progress WHERE user_id = ?" + where, params)
+        dms = await execute(conn, "DELETE FROM alert_dms WHERE user_id = ?" + where, params)
+    return MemberData(reactions, answers, scores, started, stopped, schedules, progress, dms)
 
 
 # --- servers the bot left ------------------------------------------------------------------------------

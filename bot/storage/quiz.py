@@ -154,3 +154,21 @@ async def member_score(conn: aiosqlite.Connection, guild_id: int,
         (guild_id, score.score, score.score, score.correct, score.score, score.correct, user_id),
     )
     return score, ahead + 1
+
+
+async def member_chapter_accuracy(conn: aiosqlite.Connection, guild_id: int, user_id: int,
+                                  through: int) -> list[tuple[int, int, int]]:
+    """A member's answers per chapter in a guild, chapters 1..`through` only: (chapter, answers, right).
+
+    For the `/quiz stats` chart; `through` is the guild's released chapter, so a chapter a server has
+    not released is never counted, whatever was answered before (e.g. a re-imported story).
+    """
+    rows = await fetch_all(
+        conn,
+        "SELECT q.chapter, COUNT(*), SUM(a.correct) FROM quiz_answers a"
+        " JOIN quiz_questions q ON q.game_id = a.game_id AND q.position = a.position"
+        " WHERE a.guild_id = ? AND a.user_id = ? AND q.chapter BETWEEN 1 AND ?"
+        " GROUP BY q.chapter ORDER BY q.chapter",
+        (guild_id, user_id, through),
+    )
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -13,6 +13,7 @@ from typing import Any, Final
 import aiohttp
 import discord
 
+from bot.chapters.plan import allowed_role_ids
 from bot.chapters.publishing import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
@@ -78,6 +79,11 @@ class DiscordSender:
             assert params.payload is not None
             if embeds:
                 params.payload["embeds"] = embeds
+            if payload.get("components"):  # the plan's buttons (✅ Read, 🔔), answered by persistent items
+                params.payload["components"] = payload["components"]
+            roles = allowed_role_ids(payload)
+            if roles:  # the alert role the plan mentions, and nothing else: users, @everyone stay off
+                params.payload["allowed_mentions"] = {"parse": [], "roles": [str(r) for r in roles]}
             try:
                 data = await self.bot.http.send_message(channel_id, params=params)
             except discord.Forbidden as exc:

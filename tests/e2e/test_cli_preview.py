@@ -10,9 +10,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.chapters.plan import release_plan
 from bot.chapters.render import render_chapter
 from bot.config import SHIPPED_THREAD
 from bot.story.parser import parse_thread
@@ -35,6 +37,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cwd, db
 
 
+def _rendered(payload: dict[str, Any]) -> dict[str, Any]:
+    """The rendered message of a planned one: what the renderer's limits are about (buttons aside)."""
+    return {k: v for k, v in payload.items() if k != "components"}
+
+
 def test_preview_json_prints_the_release_payloads(seeded: tuple[Path, Path]) -> None:
     cwd, db = seeded
     done = aar_bot("preview", "3", "--json", "--db", str(db), cwd=cwd)
@@ -42,12 +49,14 @@ def test_preview_json_prints_the_release_payloads(seeded: tuple[Path, Path]) -> 
     assert done.stderr == ""
     payloads = json.loads(done.stdout)
     chapters = parse_thread(SHIPPED_THREAD.read_text(encoding="utf-8")).chapters
-    # The database round trip changes nothing: the same payloads as rendering the parsed chapter directly.
-    assert payloads == render_chapter(chapters[2], number=3, total=len(chapters))
+    # The database round trip changes nothing: the same plan as rendering the parsed chapter directly, with
+    # the ✅ Read button on the last message (what a release stores and sends).
+    assert payloads == release_plan(render_chapter(chapters[2], number=3, total=len(chapters)), number=3)
+    assert payloads[-1]["components"][0]["components"][-1]["custom_id"] == "aar:readmark:3"
     assert payloads[0]["content"].startswith("# Chapter 2: Abolish the Cult of the Individual.\n")
     assert "Chapter 3 of 6" in payloads[0]["content"]
     for payload in payloads:
-        assert limit_problems(payload) == []
+        assert limit_problems(_rendered(payload)) == []
 
 
 def test_preview_json_of_every_seed_chapter_is_valid(seeded: tuple[Path, Path]) -> None:
@@ -56,7 +65,7 @@ def test_preview_json_of_every_seed_chapter_is_valid(seeded: tuple[Path, Path]) 
         done = aar_bot("preview", str(number), "--json", "--db", str(db), cwd=cwd)
         assert done.returncode == 0, done.stderr
         payloads = json.loads(done.stdout)
-        assert payloads and all(limit_problems(p) == [] for p in payloads), number
+        assert payloads and all(limit_problems(_rendered(p)) == [] for p in payloads), number
 
 
 def test_preview_of_an_unknown_chapter_is_a_one_line_error(seeded: tuple[Path, Path]) -> None:

@@ -237,6 +237,20 @@ async def sweep_chapters(s: Sweep, characters: list[str]) -> None:
     for typed in ("", "1", "3", "6", "Spanish", "Chapter", "War", "the"):
         await s.type("chapter read", "number", typed)
     await s.run("chapter list")
+    # Pick up where you stopped: the next unread chapter, ✅ Read under each release, then all read.
+    for _ in range(2):
+        await s.run("chapter read")
+        message = await s.run("chapter continue")
+        if message.get("components"):
+            await s.click_through(message, "Next")
+    for message in s.fake.history(s.setup.story):
+        for row in message.get("components") or []:
+            for item in row.get("components", []):
+                if item.get("custom_id", "").startswith("aar:readmark:"):
+                    await (await s.fake.click(message, item["custom_id"], member=s.member)).wait_response()
+    await s.run("chapter continue")
+    await s.run("chapter read")
+    await s.run("chapter list")
 
 
 async def sweep_characters(s: Sweep, characters: list[str]) -> None:
@@ -290,8 +304,6 @@ async def sweep_likes(s: Sweep, characters: list[str]) -> None:
 
 async def sweep_admin(s: Sweep, characters: list[str]) -> None:
     await s.run("aar status")
-    await s.run("aar help")
-    await s.run("aar help", member=s.setup.moderator)
     await s.run("aar setup", like_emoji=LIKE)  # a plain member: refused
     await s.type("aar setup", "timezone", "Eur")
     await s.run("aar forget-me")  # asks first: nothing is deleted, the prompt only counts what is stored
@@ -311,12 +323,12 @@ async def sweep_admin(s: Sweep, characters: list[str]) -> None:
 SweepStep = Callable[[Sweep, list[str]], Awaitable[None]]
 SWEEPS: dict[str, SweepStep] = {
     "chapter next": sweep_chapters, "chapter read": sweep_chapters, "chapter list": sweep_chapters,
+    "chapter continue": sweep_chapters,
     "character": sweep_characters, "characters": sweep_characters,
     "quiz start": sweep_quiz, "quiz stop": sweep_quiz, "quiz leaderboard": sweep_quiz,
     "quiz stats": sweep_quiz,
     "likes chapter": sweep_likes, "likes top": sweep_likes, "likes readers": sweep_likes,
     "aar status": sweep_admin, "aar setup": sweep_admin, "aar forget-me": sweep_admin,
-    "aar help": sweep_admin,
     "schedule add": sweep_admin, "schedule list": sweep_admin, "schedule cancel": sweep_admin,
     "schedule pause": sweep_admin, "schedule resume": sweep_admin,
 }

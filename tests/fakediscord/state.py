@@ -8,6 +8,7 @@ every piece of state in one place, so each part only adds behaviour.  Everything
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,7 @@ class World:
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
         self.messages: dict[int, dict[str, Any]] = {}  # every message incl. ephemeral ones, by id
+        self.uploads: dict[int, bytes] = {}  # attachment id -> the file's bytes (the fake's CDN)
         self._reactions: dict[tuple[int, str], list[int]] = {}  # (message id, emoji key) -> user ids
         self._cond = asyncio.Condition()
 
@@ -168,6 +170,10 @@ class World:
         cid = channel if isinstance(channel, int) else channel.id
         return self.channels[cid].history
 
+    def attachment_bytes(self, attachment: dict[str, Any]) -> bytes:
+        """What was uploaded as `attachment` (an entry of a message's `attachments`)."""
+        return self.uploads[int(attachment["id"])]
+
     def post_as(self, member: Member, channel: Channel, content: str,
                 components: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Put a member's message in a channel's history (not dispatched: the bot has no message intents).
@@ -188,7 +194,7 @@ class World:
             "id": str(mid), "channel_id": str(channel.id), "author": author.to_dict(),
             "content": payload.get("content") or "", "timestamp": iso_now(), "edited_timestamp": None,
             "tts": bool(payload.get("tts")), "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": [self._attachment(f) for f in files],
+            "attachments": self._attachments(payload, files),
             "embeds": [{"type": "rich"} | e for e in payload.get("embeds") or []],
             "components": payload.get("components") or [], "reactions": [], "pinned": False, "type": 0,
             "flags": (int(payload.get("flags") or 0) & (EPHEMERAL | 4 | 4096)) | flags,
@@ -200,26 +206,55 @@ class World:
         if payload.get("message_reference"):
             msg["message_reference"] = payload["message_reference"]
         msg.update(extra or {})
+        self._link_attachments(msg)
         self.messages[mid] = msg
         if store_in_channel and not msg["flags"] & EPHEMERAL:
             channel.messages[mid] = msg
         return msg
 
-    @staticmethod
-    def _attachment(f: dict[str, Any]) -> dict[str, Any]:
+    def _attachment(self, f: dict[str, Any], meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An uploaded file as Discord lists it on the message; `meta` is its entry in the payload's
+        `attachments` (alt text), matched by the `files[n]` field's n."""
         aid = snowflake()
-        return {"id": str(aid), "filename": f["filename"], "size": len(f["data"]),
-                "url": f"https://cdn.fake/attachments/{aid}/{f['filename']}",
-                "proxy_url": f"https://media.fake/attachments/{aid}/{f['filename']}",
-                "content_type": "application/octet-stream"}
+        filename = (meta or {}).get("filename") or f["filename"]
+        attachment = {"id": str(aid), "filename": filename, "size": len(f["data"]),
+                      "url": f"https://cdn.fake/attachments/{aid}/{filename}",
+                      "proxy_url": f"https://media.fake/attachments/{aid}/{filename}",
+                      "content_type": mimetypes.guess_type(filename)[0] or "application/octet-stream"}
+        self.uploads[aid] = bytes(f["data"])
+        if (meta or {}).get("description"):
+            attachment["description"] = meta["description"]  # type: ignore[index]
+        return attachment
+
+    def _attachments(self, payload: dict[str, Any], files: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        metas = {str(m.get("id")): m for m in payload.get("attachments") or [] if isinstance(m, dict)}
+        out = []
+        for f in files:
+            index = (f.get("field") or "").removeprefix("files[").removesuffix("]")
+            out.append(self._attachment(f, metas.get(index)))
+        return out
+
+    @staticmethod
+    def _link_attachments(msg: dict[str, Any]) -> None:
+        """`attachment://name` in an embed's image or thumbnail becomes that attachment's URL, as Discord
+        shows it; a name the message has no attachment for is left as sent."""
+        by_name = {a["filename"]: a for a in msg["attachments"]}
+        for embed in msg["embeds"]:
+            for key in ("image", "thumbnail"):
+                url = (embed.get(key) or {}).get("url") or ""
+                if url.startswith("attachment://") and url[len("attachment://"):] in by_name:
+                    attachment = by_name[url[len("attachment://"):]]
+                    embed[key] = embed[key] | {"url": attachment["url"], "proxy_url": attachment["proxy_url"]}
 
     @staticmethod
     def _validate_message(payload: dict[str, Any] | None, files: list, *, require_content: bool = True,
                           nest: str | None = None) -> dict[str, Any]:
         payload = payload or {}
-        errors = v.validate_message(payload)
+        errors = v.validate_message(payload) | v.validate_files(payload, files)
         if errors:
             raise form_error({nest: errors} if nest else errors)
+        if sum(len(f["data"]) for f in files) > v.MAX_UPLOAD_BYTES:
+            raise DiscordError(413, 40005, "Request entity too large")
         if require_content and v.is_empty_message(payload, len(files)):
             raise DiscordError(400, 50006, "Cannot send an empty message")
         return payload
@@ -235,9 +270,10 @@ class World:
             msg["embeds"] = [{"type": "rich"} | e for e in payload["embeds"] or []]
         if "attachments" in payload or files:
             kept = {str(a.get("id")) for a in payload.get("attachments") or []}
-            msg["attachments"] = [a for a in msg["attachments"] if a["id"] in kept] + [
-                self._attachment(f) for f in files]
+            msg["attachments"] = ([a for a in msg["attachments"] if a["id"] in kept]
+                                  + self._attachments(payload, files))
         if "flags" in payload and payload["flags"] is not None:
             msg["flags"] = (msg["flags"] & (EPHEMERAL | HAS_THREAD)) | (int(payload["flags"]) & 4)
         msg["flags"] &= ~LOADING
         msg["edited_timestamp"] = iso_now()
+        self._link_attachments(msg)

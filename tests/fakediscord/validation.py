@@ -30,6 +30,9 @@ MAX_BUTTONS_PER_ROW = 5
 MAX_CUSTOM_ID = 100
 MAX_SELECT_OPTIONS = 25
 MAX_AUTOCOMPLETE_CHOICES = 25
+MAX_FILES = 10                      # attachments uploaded with one message
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # all the files of one request, without a boosted server or Nitro
+MAX_ATTACHMENT_DESCRIPTION = 1024    # an attachment's alt text
 
 Errors = dict[str, Any]
 
@@ -130,6 +133,19 @@ def validate_message(payload: dict[str, Any]) -> Errors:
     _max_len(errors, ("content",), payload.get("content"), MAX_CONTENT)
     validate_embeds(payload.get("embeds"), errors)
     validate_components(payload.get("components"), errors)
+    return errors
+
+
+def validate_files(payload: dict[str, Any], files: list[dict[str, Any]]) -> Errors:
+    """The uploads of one message: how many, and each attachment's alt text (`payload.attachments`)."""
+    errors: Errors = {}
+    if len(files) > MAX_FILES:
+        add_error(errors, ("attachments",), "BASE_TYPE_MAX_LENGTH",
+                  f"Must be {MAX_FILES} or fewer in length.")
+    for i, meta in enumerate(payload.get("attachments") or []):
+        if len(meta.get("description") or "") > MAX_ATTACHMENT_DESCRIPTION:
+            add_error(errors, ("attachments", i, "description"), "BASE_TYPE_MAX_LENGTH",
+                      f"Must be {MAX_ATTACHMENT_DESCRIPTION} or fewer in length.")
     return errors
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot import privacy
 from bot.likes.tally import likes_of
-from bot.storage import quiz
+from bot.storage import quiz, reading_progress
 from bot.storage.privacy import GUILD_TABLES, MEMBER_COLUMNS, MemberData, get_departure
 from tests.helpers import mark_released
 
@@ -95,6 +95,24 @@ async def test_forget_in_one_server_deletes_the_members_rows_there_only(db: aios
         (0, None, "stopped")]
     assert await rows(db, "SELECT created_by FROM schedules WHERE guild_id = ?", A) == [(None,)]
     assert await privacy.forget(db, ALICE, guild_id=A) == MemberData()  # again: nothing left
+
+
+async def test_reading_progress_and_release_dm_requests_are_forgotten(db: aiosqlite.Connection) -> None:
+    await seed(db)
+    for guild in (A, B):
+        await reading_progress.record_page(db, guild, ALICE, 1, page=0, pages=3, now="2026-03-01T12:00:00Z")
+        await reading_progress.mark_finished(db, guild, ALICE, 2, now="2026-03-01T12:00:00Z")
+        await reading_progress.mark_finished(db, guild, BOB, 1, now="2026-03-01T12:00:00Z")
+        await db.execute("INSERT INTO alert_dms(guild_id, user_id, since) VALUES (?, ?, 'x')", (guild, ALICE))
+    assert (await privacy.stored_about(db, ALICE, A)).chapters_read == 2
+    assert (await privacy.stored_about(db, ALICE, A)).alert_dms == 1
+    assert "your reading progress in 2 chapters" in privacy.describe(await privacy.stored_about(db, ALICE, A))
+    done = await privacy.forget(db, ALICE, guild_id=A)
+    assert (done.chapters_read, done.alert_dms) == (2, 1)
+    assert await reading_progress.progress_of(db, A, ALICE, 6) == {}
+    assert set(await reading_progress.progress_of(db, B, ALICE, 6)) == {1, 2}
+    assert set(await reading_progress.progress_of(db, A, BOB, 6)) == {1}
+    assert (await privacy.stored_about(db, ALICE, B)).alert_dms == 1
 
 
 async def test_forget_everywhere(db: aiosqlite.Connection) -> None:

@@ -43,3 +43,17 @@ async def test_a_second_running_game_in_the_channel_is_refused_and_writes_nothin
         await store.create_game(db, questions=QUESTIONS[:1], **GAME | {"starter_id": 200})
     assert await count(db, "quiz_games") == 1 and await count(db, "quiz_questions") == 2
     assert not db.in_transaction
+
+
+async def test_a_members_accuracy_per_chapter_counts_only_chapters_through_the_released_one(db):
+    questions = [("bank:1", 1, 0), ("bank:2", 1, 0), ("bank:3", 2, 0), ("bank:4", 4, 0)]
+    game_id = await store.create_game(db, questions=questions, **GAME | {"chapters": "1-4"})
+    for position, correct in enumerate((True, False, True, True)):
+        await store.record_answer(db, game_id=game_id, position=position, guild_id=1, user_id=100, option=0,
+                                  correct=correct, points=1, now=T0)
+    await store.record_answer(db, game_id=game_id, position=0, guild_id=1, user_id=200, option=1,
+                              correct=False, points=0, now=T0)
+    assert await store.member_chapter_accuracy(db, 1, 100, through=2) == [(1, 2, 1), (2, 1, 1)]
+    assert await store.member_chapter_accuracy(db, 1, 100, through=4) == [(1, 2, 1), (2, 1, 1), (4, 1, 1)]
+    assert await store.member_chapter_accuracy(db, 1, 200, through=2) == [(1, 1, 0)]
+    assert await store.member_chapter_accuracy(db, 2, 100, through=2) == []
