@@ -304,6 +304,8 @@ async def sweep_likes(s: Sweep, characters: list[str]) -> None:
 
 async def sweep_admin(s: Sweep, characters: list[str]) -> None:
     await s.run("aar status")
+    await s.run("aar help")
+    await s.run("aar help", member=s.setup.moderator)
     await s.run("aar setup", like_emoji=LIKE)  # a plain member: refused
     await s.type("aar setup", "timezone", "Eur")
     await s.run("aar forget-me")  # asks first: nothing is deleted, the prompt only counts what is stored
@@ -329,6 +331,7 @@ SWEEPS: dict[str, SweepStep] = {
     "quiz stats": sweep_quiz,
     "likes chapter": sweep_likes, "likes top": sweep_likes, "likes readers": sweep_likes,
     "aar status": sweep_admin, "aar setup": sweep_admin, "aar forget-me": sweep_admin,
+    "aar help": sweep_admin,
     "schedule add": sweep_admin, "schedule list": sweep_admin, "schedule cancel": sweep_admin,
     "schedule pause": sweep_admin, "schedule resume": sweep_admin,
 }
