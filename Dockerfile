@@ -12,6 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore \
     AAR_DB_PATH=/data/aar.db \
     AAR_HEALTH_FILE=/tmp/aar-bot.health
+# matplotlib (the charts) caches fonts under $HOME, which the image's non-root user cannot write.
+ENV MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /app
 
