@@ -25,7 +25,8 @@ class SetupError(UserError, ValueError):
 def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int | None = None,
                   timezone: str | None = None, discussion_threads: bool | None = None,
                   like_emoji: str | None = None, hall_of_fame_channel_id: int | None = None,
-                  hall_of_fame_threshold: int | None = None) -> dict[str, object]:
+                  hall_of_fame_threshold: int | None = None,
+                  alert_role_id: int | None = None) -> dict[str, object]:
     """The settings columns to change, validated; options left out (None) are not in the result."""
     changes: dict[str, object] = {}
     if story_channel_id is not None:
@@ -53,6 +54,8 @@ def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int
             raise SetupError(f"The hall of fame threshold must be between 1 and {MAX_THRESHOLD} likes, "
                              "e.g. `5`.")
         changes["hall_of_fame_threshold"] = hall_of_fame_threshold
+    if alert_role_id is not None:
+        changes["alert_role_id"] = alert_role_id
     return changes
 
 

@@ -18,9 +18,11 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot import __version__, privacy, welcome
+from bot.chapters import alerts
+from bot.chapters.alerts import RoleAccess
 from bot.chapters.when import suggest_zones
 from bot.errors import UserError
-from bot.guild_setup import setup_changes
+from bot.guild_setup import SetupError, setup_changes
 from bot.help import HelpEntry, help_text
 from bot.storage.guilds import GuildSettings, get_guild_settings, update_guild_settings
 from bot.storage.story import chapter_count
@@ -101,6 +103,7 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         like_emoji="The emoji that counts as a like (default 👍)",
         hall_of_fame_channel="Where well-liked chapters are celebrated",
         hall_of_fame_threshold="Likes a chapter needs for the hall of fame",
+        alert_role="The role a release mentions; members opt in with /alerts on or 🔔 (the bot gives it)",
     )
     @app_commands.guild_only()
     @moderator_only()
@@ -108,14 +111,19 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
                      moderator_role: discord.Role | None = None, timezone: str | None = None,
                      discussion_threads: bool | None = None, like_emoji: str | None = None,
                      hall_of_fame_channel: discord.TextChannel | None = None,
-                     hall_of_fame_threshold: int | None = None) -> None:
+                     hall_of_fame_threshold: int | None = None,
+                     alert_role: discord.Role | None = None) -> None:
         assert interaction.guild_id is not None
+        if alert_role is not None and (alert_role.is_default() or alert_role.managed):
+            raise SetupError("The alert role must be an ordinary role members can be given, not @everyone "
+                             "or a bot's or integration's own role.")
         changes = setup_changes(
             story_channel_id=channel.id if channel else None,
             moderator_role_id=moderator_role.id if moderator_role else None, timezone=timezone,
             discussion_threads=discussion_threads, like_emoji=like_emoji,
             hall_of_fame_channel_id=hall_of_fame_channel.id if hall_of_fame_channel else None,
-            hall_of_fame_threshold=hall_of_fame_threshold)
+            hall_of_fame_threshold=hall_of_fame_threshold,
+            alert_role_id=alert_role.id if alert_role else None)
         if changes:
             settings = await update_guild_settings(self.bot.db, interaction.guild_id, **changes)
             # Features that depend on a setting (the hall of fame's threshold and channel, the like emoji)
@@ -123,7 +131,8 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
             self.bot.dispatch("guild_settings_changed", settings)
         else:
             settings = await get_guild_settings(self.bot.db, interaction.guild_id)
-        note = self._permission_note(interaction, settings)
+        note = "\n".join(n for n in (self._permission_note(interaction, settings),
+                                      self._alert_role_note(interaction, alert_role)) if n)
         embed = settings_embed(settings, changed=bool(changes))
         await interaction.response.send_message(note or None, embed=embed, ephemeral=True)
 
@@ -131,6 +140,16 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
     async def _setup_zones(self, interaction: discord.Interaction,
                            current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=z, value=z) for z in suggest_zones(current)]
+
+    @staticmethod
+    def _alert_role_note(interaction: discord.Interaction, role: discord.Role | None) -> str:
+        """Setting the alert role: say now if the bot can't hand it out (Manage Roles, role order)."""
+        guild = interaction.guild
+        if role is None or guild is None or guild.me is None:
+            return ""
+        access = RoleAccess(manage_roles=interaction.app_permissions.manage_roles,
+                            above=guild.me.top_role.position > role.position)
+        return alerts.setup_note(access, role.id)
 
     def _permission_note(self, interaction: discord.Interaction, settings: GuildSettings) -> str:
         """Warn now, not at the first release, when the bot cannot post in the story channel."""
@@ -163,6 +182,8 @@ def settings_embed(settings: GuildSettings, *, changed: bool) -> discord.Embed:
     embed.add_field(name="Hall of fame", value=(
         f"<#{settings.hall_of_fame_channel_id}>" if settings.hall_of_fame_channel_id else "no channel")
         + (f", from {settings.hall_of_fame_threshold} likes" if settings.hall_of_fame_threshold else ""))
+    embed.add_field(name="Release alerts", value=f"<@&{settings.alert_role_id}> (members opt in with "
+                    "`/alerts on`)" if settings.alert_role_id else "off (releases ping no one)")
     return embed
 
 

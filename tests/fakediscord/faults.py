@@ -163,7 +163,9 @@ class Faults(World):
 
     def app_permissions(self, channel: Channel) -> int:
         """The bot's permissions in `channel` as interactions report them: less what `forbid` denies there."""
-        perms = self._overwritten(channel, BOT_PERMISSIONS)
+        bot_member = channel.guild.members.get(self.bot_user.id) if channel.guild else None
+        granted = BOT_PERMISSIONS | (bot_member.permissions if bot_member else 0)  # e.g. Manage Roles given
+        perms = self._overwritten(channel, granted)
         for op in self._forbidden.get(channel.id, set()) | self._forbidden.get(channel.parent_id or 0, set()):
             perms &= ~OPERATIONS[op]
         return perms

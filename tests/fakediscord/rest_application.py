@@ -8,7 +8,7 @@ from aiohttp import web
 
 from . import validation as v
 from .errors import DiscordError, form_error, json_response
-from .models import User, snowflake
+from .models import MANAGE_ROLES, User, snowflake
 from .rest import JSON_KEY
 from .state import World
 
@@ -75,6 +75,30 @@ class RestApplication(World):
         if guild is None:
             raise DiscordError(404, 10004, "Unknown Guild")
         return json_response(guild.to_dict())
+
+    async def _member_role(self, request: web.Request) -> web.Response:
+        """PUT/DELETE /guilds/{gid}/members/{uid}/roles/{rid}: 204, as Discord.  The bot needs Manage Roles
+        and its highest role above the role (else 403 50013 Missing Permissions); unknown guild, member or
+        role are 404 10004, 10007, 10011.  No GUILD_MEMBER_UPDATE: that needs the members intent."""
+        guild = self.guilds.get(int(request.match_info["gid"]))
+        if guild is None:
+            raise DiscordError(404, 10004, "Unknown Guild")
+        member = guild.members.get(int(request.match_info["uid"]))
+        if member is None:
+            raise DiscordError(404, 10007, "Unknown Member")
+        role = next((r for r in guild.roles if r.id == int(request.match_info["rid"])), None)
+        if role is None:
+            raise DiscordError(404, 10011, "Unknown Role")
+        me = guild.members[self.bot_user.id]
+        top = max((r.position for r in me.roles), default=0)
+        if not me.permissions & MANAGE_ROLES or role.position >= top:
+            raise DiscordError(403, 50013, "Missing Permissions")
+        self.role_changes.append((request.method, member.id, role.id))
+        if request.method == "PUT" and role not in member.roles:
+            member.roles.append(role)
+        elif request.method == "DELETE" and role in member.roles:
+            member.roles.remove(role)
+        return web.Response(status=204)
 
     async def _get_member(self, request: web.Request) -> web.Response:
         guild = self.guilds.get(int(request.match_info["gid"]))

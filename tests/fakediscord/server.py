@@ -90,6 +90,8 @@ class FakeDiscord(Driver, Interactions, RestChannels, RestApplication, Rest, Gat
         r.add_route("*", a + "/channels/{cid}/thread-members/@me", self._join_thread)
         r.add_get(a + "/guilds/{gid}", self._get_guild)
         r.add_get(a + "/guilds/{gid}/members/{uid}", self._get_member)
+        r.add_route("PUT", a + "/guilds/{gid}/members/{uid}/roles/{rid}", self._member_role)
+        r.add_route("DELETE", a + "/guilds/{gid}/members/{uid}/roles/{rid}", self._member_role)
 
     # --- waiting ---------------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ class World:
 
         # HTTP (rest, rest_channels, faults, server)
         self.requests: list[RecordedRequest] = []
+        self.role_changes: list[tuple[str, int, int]] = []  # (PUT|DELETE, member id, role id) that succeeded
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._faults: list[Fault] = []
         self._holds: list[Hold] = []
