@@ -1,10 +1,18 @@
-# AAR Bot image: `docker build --network host -t aar-bot .` (BuildKit: the default builder since Docker 23)
+# AAR Bot image: `docker build --network host -t aar-bot .`
 #   then `docker run --env-file .env -v aar-data:/data aar-bot`, or `docker compose up -d`.
 #
 # The package is installed *editable* from /app on purpose: bot/config.py finds the shipped thread
 # (data/aar-thread.txt, auto-imported on first run) relative to its own source file, which only works
 # while the source stays next to data/ rather than being copied into site-packages.
 FROM python:3.12-slim
+
+# Where pip gets packages: PyPI, or a mirror given with `--build-arg PIP_INDEX_URL=https://mirror/simple`.
+# An ARG reaches RUN as an environment variable (pip reads it) and is not in the final image's
+# environment, but Docker records every build argument a RUN uses in the image's history, where
+# `docker history --no-trunc` shows it to anyone with the image: never pass a URL holding a password.
+# (A BuildKit build secret would keep it out, but needs buildx, which plain Debian Docker lacks; the
+# image must build with the classic builder too.)
+ARG PIP_INDEX_URL=https://pypi.org/simple
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -20,19 +28,8 @@ WORKDIR /app
 # Dependencies first, from pyproject.toml alone: this layer is rebuilt only when the dependencies
 # change, not on every source edit.  The build backend is installed here too so that the editable
 # install below needs no network.
-#
-# Where pip gets packages: PyPI, or a mirror given as the build *secret* `pip_index_url`.  Not a build
-# argument: an index URL often carries a password (https://user:token@mirror/simple), and every
-# `--build-arg` a RUN uses is recorded in the image's history (`docker history --no-trunc` prints it).
-# A secret is mounted for this one RUN and stored nowhere in the image (BuildKit, Docker's default builder):
-#   PIP_INDEX_URL=https://mirror.example/simple \
-#     docker build --secret id=pip_index_url,env=PIP_INDEX_URL -t aar-bot .
-# Without the secret, or with an empty one, pip uses PyPI.
 COPY pyproject.toml ./
-RUN --mount=type=secret,id=pip_index_url \
-    index="$(cat /run/secrets/pip_index_url 2>/dev/null || true)" \
-    && export PIP_INDEX_URL="${index:-https://pypi.org/simple}" \
-    && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); \
 print('\n'.join(p['project']['dependencies'] + p['build-system']['requires']))" > /tmp/requirements.txt \
     && pip install --no-cache-dir --requirement /tmp/requirements.txt \
     && rm /tmp/requirements.txt
