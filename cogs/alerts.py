@@ -1,14 +1,19 @@
-"""`/alerts on|off` and the 🔔 button under each release: members add and remove the alert role themselves.
+"""`/alerts on|off|dm` and the 🔔 button under each release: members add and remove the alert role
+themselves, or ask for a direct message per release.
 
 The button is a `DynamicItem` (custom_id `bot.chapters.plan.ALERT_ID`), so it works on every release's
 first message, also after a restart.  The role goes through Discord's Add/Remove Guild Member Role; a 403
 means the bot lacks Manage Roles or its role is not above the alert role, and the member is told which
 (from the interaction's `app_permissions`, fresher than any cache) to pass on.  Answers are private and
 mention the role only as text: the bot-wide `AllowedMentions.none()` keeps them from pinging.
+
+DMs go out after a release is recorded (the release engine's `on_released`), in a task of their own and
+paced (`bot.chapters.alerts.deliver_dms`), so they never slow a release down.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -19,7 +24,12 @@ from discord.ext import commands
 
 from bot.chapters import alerts
 from bot.chapters.plan import ALERT_ID
+from bot.chapters.publishing import ReleaseOutcome
+from bot.errors import UserError
+from bot.storage import alerts as store
 from bot.storage.guilds import get_guild_settings
+from bot.storage.releases import jump_url, released_through
+from bot.timestamps import format_timestamp
 from cogs.shared.inflight import track
 
 if TYPE_CHECKING:
@@ -27,6 +37,26 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 REASON = "Release alerts: the member asked for this"
+CANNOT_DM = 50007  # Discord: "Cannot send messages to this user"
+
+
+class DiscordDms:
+    """`bot.chapters.alerts.DmSender` on discord.py: open the DM channel, post, no mentions."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self.bot = bot
+
+    async def dm(self, user_id: int, content: str) -> None:
+        try:
+            channel = await self.bot.http.start_private_message(user_id)
+            # The raw route skips the bot-wide AllowedMentions, so it is passed here deliberately.
+            with discord.http.handle_message_parameters(content=content,
+                                                        allowed_mentions=self.bot.allowed_mentions) as params:
+                await self.bot.http.send_message(int(channel["id"]), params=params)
+        except discord.Forbidden as exc:
+            if exc.code == CANNOT_DM:
+                raise alerts.DmClosed(str(exc)) from exc
+            raise
 
 
 async def set_alerts(interaction: discord.Interaction, db: Any, *, on: bool | None) -> str:
@@ -82,13 +112,46 @@ class AlertButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.es
 class Alerts(commands.GroupCog, group_name="alerts", group_description="Release alerts: opt in or out"):
     def __init__(self, bot: AARBot) -> None:
         self.bot = bot
+        self.dm_pace = alerts.DM_PACE_SECONDS
+        self.dm_tasks: set[asyncio.Task[None]] = set()
         super().__init__()
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AlertButton)
+        self.bot.publisher.on_released.append(self._released)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AlertButton)
+        if self._released in self.bot.publisher.on_released:
+            self.bot.publisher.on_released.remove(self._released)
+        for task in self.dm_tasks:
+            task.cancel()
+        await asyncio.gather(*self.dm_tasks, return_exceptions=True)
+
+    def _released(self, outcome: ReleaseOutcome) -> None:
+        """The release engine finished a release: its DMs go out in their own task, after it."""
+        task = asyncio.create_task(self._send_dms(outcome), name=f"release-dms-{outcome.guild_id}")
+        self.dm_tasks.add(task)
+        task.add_done_callback(self.dm_tasks.discard)
+
+    async def _send_dms(self, outcome: ReleaseOutcome) -> None:
+        if outcome.chapter is None or outcome.channel_id is None:
+            return
+        guild = self.bot.get_guild(outcome.guild_id)
+        content = alerts.release_dm(
+            server=guild.name if guild else "your server", number=outcome.chapter, total=outcome.total,
+            title=outcome.title or "", url=jump_url(outcome.guild_id, outcome.channel_id,
+                                                    outcome.first_message_id))
+        try:
+            report = await alerts.deliver_dms(self.bot.db, DiscordDms(self.bot), guild_id=outcome.guild_id,
+                                              chapter=outcome.chapter, content=content, pace=self.dm_pace)
+        except Exception:
+            _log.exception("release DMs of chapter %s in guild %s stopped", outcome.chapter, outcome.guild_id)
+            return
+        if report.switched_back:
+            _log.info("DM alerts turned off in guild %s for %d member(s) with closed DMs", outcome.guild_id,
+                      len(report.switched_back))
+        self.bot.dispatch("release_dms_sent", outcome.guild_id, outcome.chapter, report)
 
     @app_commands.command(name="on", description="Get the alert role: each new chapter mentions it")
     @app_commands.guild_only()
@@ -96,11 +159,39 @@ class Alerts(commands.GroupCog, group_name="alerts", group_description="Release 
         await interaction.response.send_message(await set_alerts(interaction, self.bot.db, on=True),
                                                 ephemeral=True)
 
-    @app_commands.command(name="off", description="Drop the alert role: releases no longer ping you")
+    @app_commands.command(name="off", description="Stop release alerts: drop the alert role, and DMs")
     @app_commands.guild_only()
     async def off(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(await set_alerts(interaction, self.bot.db, on=False),
-                                                ephemeral=True)
+        assert interaction.guild_id is not None
+        dms_off = await store.unsubscribe_dm(self.bot.db, interaction.guild_id, interaction.user.id)
+        try:
+            text = await set_alerts(interaction, self.bot.db, on=False)
+        except alerts.AlertsOff:
+            if not dms_off:
+                raise
+            text = ""
+        if dms_off:
+            text = "📭 No more direct messages per release." + (
+                "" if not text or text == alerts.already_text(False) else " " + text)
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="dm", description="A direct message for each new chapter, instead of a ping")
+    @app_commands.guild_only()
+    async def dm(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None and interaction.guild is not None
+        guild_id, user_id = interaction.guild_id, interaction.user.id
+        if await store.wants_dm(self.bot.db, guild_id, user_id):
+            raise UserError(alerts.dm_already_text())
+        await interaction.response.defer(ephemeral=True, thinking=True)  # two calls to Discord first
+        try:  # a first DM now: closed DMs are found and told at once, not at the next release
+            await DiscordDms(self.bot).dm(user_id, alerts.dm_welcome(interaction.guild.name))
+        except alerts.DmClosed:
+            await interaction.followup.send(alerts.dm_closed_text(), ephemeral=True)
+            return
+        await store.subscribe_dm(self.bot.db, guild_id, user_id,
+                                 after_chapter=await released_through(self.bot.db, guild_id),
+                                 since=format_timestamp(self.bot.clock()))
+        await interaction.followup.send(alerts.dm_on_text(), ephemeral=True)
 
 
 async def setup(bot: AARBot) -> None:

@@ -140,6 +140,9 @@ class Publisher:
     sender: Sender
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     render: RenderFn = render_chapter
+    # Told of every release that completed (fresh or resumed), after it is recorded: e.g. release alerts'
+    # DMs, which must not hold up the release, so a listener only schedules its work and returns.
+    on_released: list[Callable[[ReleaseOutcome], None]] = field(default_factory=list, repr=False)
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     def lock(self, guild_id: int) -> asyncio.Lock:
@@ -260,8 +263,14 @@ class Publisher:
             return ReleaseOutcome("failed", guild_id, number, title, total, channel_id, first_message_id,
                                   thread_id, error=str(exc))
         await release_log.complete_release(self.conn, guild_id, number, self._now())
-        return ReleaseOutcome("released", guild_id, number, title, total, channel_id, first_message_id,
-                              thread_id, parts=len(payloads))
+        outcome = ReleaseOutcome("released", guild_id, number, title, total, channel_id, first_message_id,
+                                 thread_id, parts=len(payloads))
+        for listener in self.on_released:
+            try:
+                listener(outcome)
+            except Exception:  # a listener's bug must not turn a finished release into a failure
+                log.exception("release listener %r failed", listener)
+        return outcome
 
     async def _deliver(self, release: release_log.ReleaseRow, index: int, payload: Payload,
                        part: release_log.PartRow | None, previous: int | None) -> int:

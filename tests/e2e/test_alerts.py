@@ -8,6 +8,7 @@ does (Manage Roles and the role order, else 403 50013).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -148,3 +149,69 @@ async def test_everyone_cannot_be_the_alert_role(seeded: Settings, bot_factory, 
     assert "not @everyone" in message["content"]
     posted = await release(fake_discord, guild_setup, 1)
     assert all(pings_only(b, None) for b in sends(fake_discord)) and posted
+
+
+# --- a direct message per release --------------------------------------------------------------------------
+
+def dms(fake: FakeDiscord, member: Member) -> list[dict[str, Any]]:
+    channel = fake.dm_channels.get(member.id)
+    return fake.history(channel) if channel is not None else []
+
+
+async def test_dm_alerts_come_after_the_release_and_closed_dms_switch_back_once(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory()
+    bot.get_cog("Alerts").dm_pace = 0.01
+    member, moderator = guild_setup.member, guild_setup.moderator
+    fake_discord.closed_dms.add(moderator.id)
+
+    # Opting in sends a first DM at once: a closed inbox is found and said now, and nothing is stored.
+    record = await fake_discord.invoke("alerts dm", guild=guild_setup.guild, channel=guild_setup.general,
+                                       member=moderator)
+    [answer] = await record.wait_followups(1)
+    assert answer["flags"] & EPHEMERAL and "can't send you direct messages" in answer["content"]
+    record = await fake_discord.invoke("alerts dm", guild=guild_setup.guild, channel=guild_setup.general,
+                                       member=member)
+    [answer] = await record.wait_followups(1)
+    assert answer["content"].startswith("📬") and len(dms(fake_discord, member)) == 1
+    assert "already" in (await run(fake_discord, guild_setup, "alerts dm", member))["content"]
+
+    # A release: its messages first, then the DM (with the chapter's link), pinging no one.
+    sent = asyncio.ensure_future(bot.wait_for("release_dms_sent", timeout=10))
+    posted = await release(fake_discord, guild_setup, 1)
+    _guild, chapter, report = await sent
+    assert (chapter, report.sent, report.switched_back) == (1, [member.id], [])
+    dm = dms(fake_discord, member)[-1]
+    assert "Chapter 1 of 6" in dm["content"] and posted[0]["id"] in dm["content"]
+    paths = [r.path for r in fake_discord.requests if r.method == "POST" and "/messages" in r.path]
+    dm_path = f"/channels/{fake_discord.dm_channels[member.id].id}/messages"
+    story_path = f"/channels/{guild_setup.story.id}/messages"
+    assert max(i for i, p in enumerate(paths) if p.endswith(story_path)) < len(paths) - 1
+    assert paths[-1].endswith(dm_path)
+    dm_bodies = [r.json for r in fake_discord.requests if r.path.endswith(dm_path)]
+    assert all(b["allowed_mentions"] == {"parse": []} for b in dm_bodies)
+
+    # The member closes their DMs: the next release's DM fails once and switches them back; no retries.
+    fake_discord.closed_dms.add(member.id)
+    for number in (2, 3):
+        sent = asyncio.ensure_future(bot.wait_for("release_dms_sent", timeout=10))
+        await release(fake_discord, guild_setup, number)
+        _guild, _chapter, report = await sent
+        assert report.sent == [] and report.switched_back == ([member.id] if number == 2 else [])
+    refused = [r for r in fake_discord.requests if r.path.endswith(dm_path) and r.status == 403]
+    assert len(refused) == 1 and len(dms(fake_discord, member)) == 2
+    # Switched back: /alerts off finds no DM request left (and this server has no alert role).
+    assert "no release alerts" in (await run(fake_discord, guild_setup, "alerts off", member))["content"]
+
+
+async def test_alerts_off_stops_dms(seeded: Settings, bot_factory, fake_discord: FakeDiscord,
+                                    guild_setup: GuildSetup) -> None:
+    bot = await bot_factory()
+    record = await fake_discord.invoke("alerts dm", guild=guild_setup.guild, channel=guild_setup.general,
+                                       member=guild_setup.member)
+    await record.wait_followups(1)
+    text = (await run(fake_discord, guild_setup, "alerts off", guild_setup.member))["content"]
+    assert text.startswith("📭")
+    sent = asyncio.ensure_future(bot.wait_for("release_dms_sent", timeout=10))
+    await release(fake_discord, guild_setup, 1)
+    assert (await sent)[2].sent == [] and len(dms(fake_discord, guild_setup.member)) == 1

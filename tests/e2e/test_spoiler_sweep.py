@@ -325,7 +325,8 @@ async def sweep_admin(s: Sweep, characters: list[str]) -> None:
 async def sweep_alerts(s: Sweep, characters: list[str]) -> None:
     await s.run("alerts on")  # no alert role yet: says so
     await s.run("aar setup", member=s.setup.moderator, alert_role=s.setup.moderator_role)
-    for command in ("alerts on", "alerts on", "alerts off", "alerts off"):
+    for command in ("alerts on", "alerts on", "alerts off", "alerts off", "alerts dm", "alerts dm",
+                    "alerts off"):
         await s.run(command)
     for message in s.fake.history(s.setup.story)[:1]:  # 🔔 under a release: the alert role, not a story
         for row in message.get("components") or []:
@@ -338,7 +339,7 @@ SweepStep = Callable[[Sweep, list[str]], Awaitable[None]]
 SWEEPS: dict[str, SweepStep] = {
     "chapter next": sweep_chapters, "chapter read": sweep_chapters, "chapter list": sweep_chapters,
     "chapter continue": sweep_chapters,
-    "alerts on": sweep_alerts, "alerts off": sweep_alerts,
+    "alerts on": sweep_alerts, "alerts off": sweep_alerts, "alerts dm": sweep_alerts,
     "character": sweep_characters, "characters": sweep_characters,
     "quiz start": sweep_quiz, "quiz stop": sweep_quiz, "quiz leaderboard": sweep_quiz,
     "quiz stats": sweep_quiz,

@@ -135,6 +135,7 @@ class Channel:
     archived: bool = False
     # Discord's permission overwrites: {"id", "type" (0 role, 1 member), "allow", "deny"} (ints here).
     overwrites: list[dict[str, Any]] = field(default_factory=list)
+    recipient_id: int | None = None  # a DM channel (type 1): the user on the other end
 
     @property
     def is_thread(self) -> bool:
@@ -156,6 +157,9 @@ class Channel:
         }
         if self.guild is not None:
             data["guild_id"] = str(self.guild.id)
+        if self.type == 1:
+            data["recipients"] = [{"id": str(self.recipient_id), "username": self.name, "discriminator": "0",
+                                   "global_name": None, "avatar": None, "bot": False}]
         if self.is_thread:
             data.update({
                 "owner_id": str(self.owner_id) if self.owner_id else None,

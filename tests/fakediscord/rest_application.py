@@ -8,7 +8,7 @@ from aiohttp import web
 
 from . import validation as v
 from .errors import DiscordError, form_error, json_response
-from .models import MANAGE_ROLES, User, snowflake
+from .models import MANAGE_ROLES, Channel, User, snowflake
 from .rest import JSON_KEY
 from .state import World
 
@@ -99,6 +99,23 @@ class RestApplication(World):
         elif request.method == "DELETE" and role in member.roles:
             member.roles.remove(role)
         return web.Response(status=204)
+
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        """POST /users/@me/channels {recipient_id}: the DM channel with that user (the same one every time).
+        Opening always works; whether the user accepts messages is only known when sending (50007)."""
+        body = request[JSON_KEY] or {}
+        try:
+            user = self.users.get(int(body.get("recipient_id")))
+        except (TypeError, ValueError):
+            user = None
+        if user is None:
+            raise DiscordError(400, 50033, "Invalid Recipient(s)")
+        channel = self.dm_channels.get(user.id)
+        if channel is None:
+            channel = Channel(id=snowflake(), name=user.name, guild=None, type=1, recipient_id=user.id)
+            self.dm_channels[user.id] = channel
+            self.channels[channel.id] = channel
+        return json_response(channel.to_dict())
 
     async def _get_member(self, request: web.Request) -> web.Response:
         guild = self.guilds.get(int(request.match_info["gid"]))

@@ -52,6 +52,8 @@ class RestChannels(Reactions, Faults):
             return json_response([channel.messages[i] for i in sorted(picked, reverse=True)])
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+        if channel.type == 1 and channel.recipient_id in self.closed_dms:  # DMs closed, or bot blocked
+            raise DiscordError(403, 50007, "Cannot send messages to this user")
         self._check_allowed(channel.id, "send_messages")
         if channel.archived:
             raise DiscordError(400, 50083, "Thread is archived")

@@ -72,6 +72,7 @@ class FakeDiscord(Driver, Interactions, RestChannels, RestApplication, Rest, Gat
         r.add_get(a + "/gateway", self._get_gateway)
         r.add_get(a + "/gateway/bot", self._get_gateway_bot)
         r.add_get(a + "/users/@me", self._get_me)
+        r.add_post(a + "/users/@me/channels", self._open_dm)
         r.add_get(a + "/applications/@me", self._get_application)
         r.add_get(a + "/oauth2/applications/@me", self._get_application)
         r.add_route("*", a + "/applications/{app_id}/commands", self._commands)

@@ -94,6 +94,8 @@ class World:
         # HTTP (rest, rest_channels, faults, server)
         self.requests: list[RecordedRequest] = []
         self.role_changes: list[tuple[str, int, int]] = []  # (PUT|DELETE, member id, role id) that succeeded
+        self.dm_channels: dict[int, Channel] = {}  # user id → the bot's DM channel with them
+        self.closed_dms: set[int] = set()  # users whose DMs are closed to the bot (sending: 403 50007)
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._faults: list[Fault] = []
         self._holds: list[Hold] = []
