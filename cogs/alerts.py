@@ -28,7 +28,8 @@ from bot.chapters.publishing import ReleaseOutcome
 from bot.errors import UserError
 from bot.storage import alerts as store
 from bot.storage.guilds import get_guild_settings
-from bot.storage.releases import jump_url, released_through
+from bot.storage.releases import jump_url, released_chapters, released_through
+from bot.storage.story import chapter_count, load_chapter
 from bot.timestamps import format_timestamp
 from cogs.shared.inflight import track
 
@@ -119,6 +120,26 @@ class Alerts(commands.GroupCog, group_name="alerts", group_description="Release 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AlertButton)
         self.bot.publisher.on_released.append(self._released)
+        self._track(asyncio.create_task(self._resume_dms(), name="release-dms-resume"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self.dm_tasks.add(task)
+        task.add_done_callback(self.dm_tasks.discard)
+
+    async def _resume_dms(self) -> None:
+        """At start: DMs of the latest release that a previous process did not get to send (each member's
+        `last_chapter` says who is still owed one; nobody gets a DM twice)."""
+        await self.bot.wait_until_ready()
+        for guild_id in await store.guilds_with_dms(self.bot.db):
+            released = await released_chapters(self.bot.db, guild_id)
+            if not released:
+                continue
+            latest = released[-1]
+            chapter = await load_chapter(self.bot.db, latest.number)
+            total = await chapter_count(self.bot.db)
+            await self._send_dms(ReleaseOutcome(
+                "released", guild_id, latest.number, chapter.title if chapter else "", total,
+                latest.channel_id, latest.first_message_id, latest.thread_id))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AlertButton)
@@ -130,9 +151,7 @@ class Alerts(commands.GroupCog, group_name="alerts", group_description="Release 
 
     def _released(self, outcome: ReleaseOutcome) -> None:
         """The release engine finished a release: its DMs go out in their own task, after it."""
-        task = asyncio.create_task(self._send_dms(outcome), name=f"release-dms-{outcome.guild_id}")
-        self.dm_tasks.add(task)
-        task.add_done_callback(self.dm_tasks.discard)
+        self._track(asyncio.create_task(self._send_dms(outcome), name=f"release-dms-{outcome.guild_id}"))
 
     async def _send_dms(self, outcome: ReleaseOutcome) -> None:
         if outcome.chapter is None or outcome.channel_id is None:

@@ -69,7 +69,8 @@ def setup_note(access: RoleAccess, role_id: int) -> str:
 
 def member_problem(missing: str, role_id: int) -> str:
     """What a member who tried to opt in or out is told, to pass on to a moderator."""
-    return role_problem(missing, role_id) + " Please tell a moderator."
+    return (role_problem(missing, role_id) + " Please tell a moderator. Meanwhile `/alerts dm` gets you a "
+            "direct message per release instead.")
 
 
 def joined_text(role_id: int) -> str:

@@ -36,6 +36,11 @@ async def dms_due(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> li
     return [row[0] for row in rows]
 
 
+async def guilds_with_dms(conn: aiosqlite.Connection) -> list[int]:
+    rows = await fetch_all(conn, "SELECT DISTINCT guild_id FROM alert_dms ORDER BY guild_id")
+    return [row[0] for row in rows]
+
+
 async def dm_sent(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int) -> None:
     await execute(conn, "UPDATE alert_dms SET last_chapter = MAX(last_chapter, ?)"
                         " WHERE guild_id = ? AND user_id = ?", (chapter, guild_id, user_id))

@@ -15,6 +15,7 @@ import pytest
 
 from bot.chapters.plan import ALERT_ID
 from bot.config import Settings
+from bot.storage import alerts as alert_store
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.fakediscord.models import MANAGE_ROLES, Member, Role
 from tests.helpers import SEED_CHAPTERS
@@ -215,3 +216,21 @@ async def test_alerts_off_stops_dms(seeded: Settings, bot_factory, fake_discord:
     sent = asyncio.ensure_future(bot.wait_for("release_dms_sent", timeout=10))
     await release(fake_discord, guild_setup, 1)
     assert (await sent)[2].sent == [] and len(dms(fake_discord, guild_setup.member)) == 1
+
+
+async def test_dms_a_stopped_process_still_owed_go_out_once_at_the_next_start(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory()
+    await release(fake_discord, guild_setup, 1)
+    # As if the process stopped after the release and before its DMs: the member is still owed chapter 1.
+    await alert_store.subscribe_dm(bot.db, guild_setup.guild.id, guild_setup.member.id, after_chapter=0,
+                                   since="2026-01-01T00:00:00Z")
+    await bot.close()
+    bot = await bot_factory()
+    await fake_discord.wait_for(lambda: len(dms(fake_discord, guild_setup.member)) == 1, timeout=10)
+    assert "Chapter 1 of 6" in dms(fake_discord, guild_setup.member)[0]["content"]
+    await asyncio.wait_for(asyncio.gather(*bot.get_cog("Alerts").dm_tasks), 10)
+    await bot.close()
+    bot = await bot_factory()
+    await asyncio.wait_for(asyncio.gather(*bot.get_cog("Alerts").dm_tasks), 10)
+    assert len(dms(fake_discord, guild_setup.member)) == 1

@@ -35,7 +35,7 @@ def test_the_setup_note_names_the_one_thing_to_fix_and_mentions_the_role_as_text
 
 def test_a_member_is_told_to_pass_it_on() -> None:
     text = member_problem(HIERARCHY, 7)
-    assert "tell a moderator" in text and "<@&7>" in text
+    assert "tell a moderator" in text and "<@&7>" in text and "/alerts dm" in text
 
 
 def test_setup_changes_carry_the_alert_role() -> None:
