@@ -44,7 +44,7 @@ DB_BUSY = "The database is busy, try again in a moment."
 # The extensions, one per capability, in load order.  Named, not discovered: a module added to `cogs/`
 # is not live until it is listed here.
 EXTENSIONS = ("cogs.admin", "cogs.alerts", "cogs.chapters", "cogs.characters", "cogs.likes", "cogs.quiz",
-              "cogs.schedule")
+              "cogs.schedule", "cogs.search")
 
 
 def utc_now() -> datetime:

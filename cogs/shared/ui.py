@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 GONE = "This list is no longer available; run the command again."
-PAGER_COGS = {"characters": "Characters", "read": "Chapters"}  # pager name → the cog that serves its pages
+# pager name → the cog that serves its pages
+PAGER_COGS = {"characters": "Characters", "read": "Chapters", "search": "Search"}
 
 
 def to_embeds(payload: dict[str, Any]) -> list[discord.Embed]:
@@ -63,7 +64,7 @@ class PageSource(Protocol):
 
 
 class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
-                 template=r"aar:(?P<pager>characters|read):(?P<direction>prev|next):(?P<page>[0-9]{1,5})"
+                 template=r"aar:(?P<pager>characters|read|search):(?P<direction>prev|next):(?P<page>[0-9]{1,5})"
                           r"(?::(?P<key>[0-9]{1,6}))?"):
     """◀ Previous / Next ▶ of any pager: opens page `page` of pager `pager` (for `key`)."""
 

@@ -1,0 +1,178 @@
+"""Full-text search of the story (migration V9): the FTS5 index, what a match returns, recent queries.
+
+The index (`story_search`) holds one row per block and is kept in step with `blocks` by triggers, so
+every import updates it in its own transaction.  A row's rowid encodes where the block is
+(`chapter * 2**32 + position`): limiting a search to a server's released chapters is then a rowid range,
+which FTS5 applies inside the index rather than by filtering its results afterwards.
+
+The expression passed to `match` must already be safe FTS5 syntax (`bot.search.query` builds it from
+quoted terms only); member input never reaches here as an expression.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
+from bot.storage.transaction import transaction
+
+CHAPTER_SHIFT = 1 << 32  # rowid = chapter * CHAPTER_SHIFT + position
+MAX_QUERY_KEY = 999_999  # the pager's key has room for 6 digits
+
+
+def rowid_of(chapter: int, position: int) -> int:
+    return chapter * CHAPTER_SHIFT + position
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching block: where it is, what kind of block, and its raw text."""
+
+    chapter: int
+    position: int
+    kind: str
+    text: str
+
+
+async def match(conn: aiosqlite.Connection, expression: str, *, through: int, limit: int,
+                offset: int = 0, ranked: bool = True) -> list[Hit]:
+    """Blocks of chapters 1..through matching `expression`, `limit` from `offset`: best first (bm25), or
+    in story order when not `ranked`.
+
+    The ranked query orders by `rank` alone inside the FTS5 query, which FTS5 sorts itself; bm25 is then
+    computed for every match, so the caller asks for story order when there are very many (FTS5 walks
+    its index in rowid order and stops after `limit`).
+    """
+    if through < 1:
+        return []
+    order = "rank" if ranked else "rowid"
+    found = [int(r[0]) for r in await fetch_all(
+        conn,
+        f"SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ? ORDER BY {order}"
+        " LIMIT ? OFFSET ?", (expression, rowid_of(through + 1, 0), limit, offset))]
+    hits = []
+    for rowid in found:  # a handful (a page): each one row by the primary key
+        chapter, position = divmod(rowid, CHAPTER_SHIFT)
+        row = await fetch_one(conn, "SELECT kind, text FROM blocks WHERE chapter_number = ? AND position = ?",
+                              (chapter, position))
+        if row is not None:
+            hits.append(Hit(chapter, position, row[0], row[1]))
+    return hits
+
+
+async def match_count(conn: aiosqlite.Connection, expression: str, *, through: int,
+                      up_to: int | None = None) -> int:
+    """How many blocks of chapters 1..through match `expression` (counting stops at `up_to`)."""
+    if through < 1:
+        return 0
+    limit = -1 if up_to is None else up_to
+    return int(await fetch_value(
+        conn, "SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ?"
+              " LIMIT ?)", (expression, rowid_of(through + 1, 0), limit)))
+
+
+async def like_scan(conn: aiosqlite.Connection, words: list[str], *, through: int, limit: int) -> list[Hit]:
+    """The same question answered by scanning every block with LIKE: the benchmark's baseline only."""
+    where = " AND ".join("text LIKE ?" for _ in words) or "1"
+    rows = await fetch_all(
+        conn,
+        f"SELECT chapter_number, position, kind, text FROM blocks WHERE chapter_number <= ? AND {where}"
+        " ORDER BY chapter_number, position LIMIT ?",
+        (through, *(f"%{w}%" for w in words), limit),
+    )
+    return [Hit(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def heading_before(conn: aiosqlite.Connection, chapter: int, position: int) -> str | None:
+    """The nearest section heading at or before `position` in the chapter (None: before any heading)."""
+    row = await fetch_one(
+        conn,
+        "SELECT text FROM blocks WHERE chapter_number = ? AND position <= ? AND kind = 'heading'"
+        " ORDER BY position DESC LIMIT 1", (chapter, position))
+    return str(row[0]) if row else None
+
+
+async def index_in_step(conn: aiosqlite.Connection) -> bool:
+    """Whether the index holds exactly one row per block (cheap: two counts, no text compared)."""
+    blocks = int(await fetch_value(conn, "SELECT COUNT(*) FROM blocks"))
+    indexed = int(await fetch_value(conn, "SELECT COUNT(*) FROM story_search"))
+    return blocks == indexed
+
+
+async def rebuild_index(conn: aiosqlite.Connection) -> int:
+    """Refill the index from `blocks` in one transaction; the rows indexed.
+
+    For a database whose index was lost or damaged (e.g. restored from a copy made with other tools):
+    the triggers keep an intact index in step, so this runs only when `index_in_step` says otherwise.
+    """
+    async with transaction(conn):
+        await execute(conn, "INSERT INTO story_search(story_search) VALUES ('delete-all')")
+        return await execute(
+            conn, "INSERT INTO story_search(rowid, text)"
+                  " SELECT chapter_number * ? + position, text FROM blocks", (CHAPTER_SHIFT,))
+
+
+async def remember_query(conn: aiosqlite.Connection, guild_id: int, query: str, *, now: str,
+                         expire_before: str) -> int:
+    """A key (1..999999) for this server's query, reused when the same query was searched before.
+
+    Rows older than `expire_before` are dropped first; a new key follows the newest one in a ring, so
+    after 999,999 searches the oldest key is the one reused.
+    """
+    async with transaction(conn):
+        await execute(conn, "DELETE FROM search_queries WHERE created_at < ?", (expire_before,))
+        row = await fetch_one(conn, "SELECT id FROM search_queries WHERE guild_id = ? AND query = ?",
+                              (guild_id, query))
+        if row is not None:
+            await execute(conn, "UPDATE search_queries SET created_at = ? WHERE id = ?", (now, row[0]))
+            return int(row[0])
+        newest = await fetch_one(conn, "SELECT id FROM search_queries ORDER BY created_at DESC, rowid DESC"
+                                       " LIMIT 1")
+        key = int(newest[0]) % MAX_QUERY_KEY + 1 if newest else 1
+        await execute(conn, "INSERT OR REPLACE INTO search_queries(id, guild_id, query, created_at)"
+                            " VALUES (?, ?, ?, ?)", (key, guild_id, query, now))
+        return key
+
+
+async def recall_query(conn: aiosqlite.Connection, guild_id: int, key: int) -> str | None:
+    """The query stored under `key` for this server (None: expired, reused, or another server's)."""
+    row = await fetch_one(conn, "SELECT query FROM search_queries WHERE id = ? AND guild_id = ?",
+                          (key, guild_id))
+    return str(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class ReleasedParts:
+    """Where a server's release of one chapter was posted: its stored payloads and each part's message."""
+
+    channel_id: int
+    payloads: list[str]  # each part's text (content and embed texts), in part order; empty before V6
+    messages: dict[int, int]  # part index → message id
+
+
+async def released_parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleasedParts | None:
+    """The server's completed release of `chapter`, as a jump link needs it (None: not released)."""
+    row = await fetch_one(conn, "SELECT channel_id, payloads FROM releases"
+                                " WHERE guild_id = ? AND chapter_number = ? AND status = 'done'",
+                          (guild_id, chapter))
+    if row is None:
+        return None
+    texts = [payload_text(p) for p in json.loads(row[1])] if row[1] else []
+    parts = await fetch_all(conn, "SELECT part_index, message_id, channel_id FROM release_parts"
+                                  " WHERE guild_id = ? AND chapter_number = ? AND message_id IS NOT NULL",
+                            (guild_id, chapter))
+    channel = next((p[2] for p in parts if p[0] == 0), row[0])
+    return ReleasedParts(int(channel), texts, {int(p[0]): int(p[1]) for p in parts})
+
+
+def payload_text(payload: dict[str, object]) -> str:
+    """A message payload's visible text: its content and its embeds' titles and descriptions."""
+    out = [str(payload.get("content") or "")]
+    embeds = payload.get("embeds")
+    for embed in embeds if isinstance(embeds, list) else []:
+        if isinstance(embed, dict):
+            out.extend(str(embed.get(k) or "") for k in ("title", "description"))
+    return "\n".join(out)
