@@ -75,6 +75,8 @@ async def test_a_member_finds_passages_of_released_chapters_only(bot, fake_disco
     message = await search(fake_discord, guild_setup, "Madrid")
     assert set(RESULT_CHAPTER.findall(description(message))) <= {"1", "2"}
     assert "**Madrid**" in description(message)
+    assert re.search(r"^\*\*Chapter \d+ · [^*\n]+\*\* › \S", description(message), re.MULTILINE)  # section
+    assert LINK.search(description(message))
     late = await only_in(bot.db, 5)
     nothing = await search(fake_discord, guild_setup, late)
     assert nothing["content"] == f"No passage in the chapters released here matches “{late}”."
