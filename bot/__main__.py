@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                                help="print the messages a release of chapter N sends")
     p_preview.add_argument("number", type=int, help="chapter number")
     p_preview.add_argument("--json", action="store_true", help="print the Discord payloads as JSON")
+    p_preview.add_argument("--guild", type=int, metavar="ID",
+                           help="as released in this server (its alert role's mention and 🔔 button)")
 
     p_backup = sub.add_parser("backup", parents=[common], help="write a consistent copy of the database")
     p_backup.add_argument("target", type=Path, help="where to write the copy")
@@ -172,15 +174,18 @@ async def cmd_chapters(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chapters.plan import release_plan
     from bot.chapters.render import render_chapter
+    from bot.storage.guilds import get_guild_settings
     from bot.storage.story import load_chapter
 
     async with database(settings, args, readonly=True) as conn:
         chapter = await load_chapter(conn, args.number)
         total = await chapter_count(conn)
+        alert_role_id = (await get_guild_settings(conn, args.guild)).alert_role_id if args.guild else None
     if chapter is None:
         raise CliError(f"no chapter {args.number} (the database has {total}; see `aar-bot chapters`)")
-    # The plan a release stores and sends (a server with an alert role also gets its mention and 🔔 first).
-    messages = release_plan(render_chapter(chapter, number=args.number, total=total), number=args.number)
+    # The plan a release stores and sends (with --guild, that server's alert role's mention and 🔔 too).
+    messages = release_plan(render_chapter(chapter, number=args.number, total=total), number=args.number,
+                            alert_role_id=alert_role_id)
     if args.json:
         print(json.dumps(messages, ensure_ascii=False, indent=2))
     else:

@@ -9,6 +9,10 @@ does (Manage Roles and the role order, else 403 50013).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -234,3 +238,25 @@ async def test_dms_a_stopped_process_still_owed_go_out_once_at_the_next_start(
     bot = await bot_factory()
     await asyncio.wait_for(asyncio.gather(*bot.get_cog("Alerts").dm_tasks), 10)
     assert len(dms(fake_discord, guild_setup.member)) == 1
+
+
+async def test_preview_with_guild_prints_exactly_what_a_release_there_sent(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    role = alert_role(fake_discord, guild_setup)
+    await bot_factory()
+    await run(fake_discord, guild_setup, "aar setup", guild_setup.moderator, alert_role=role)
+    await release(fake_discord, guild_setup, 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "AAR_"))}
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", "preview", "1", "--json", "--guild",
+                         str(guild_setup.guild.id), "--db", str(seeded.db_path)],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    planned = json.loads(done.stdout)
+    bodies = sends(fake_discord)
+    assert len(planned) == len(bodies)
+    for plan, body in zip(planned, bodies, strict=True):
+        assert plan["content"] == body["content"]
+        assert plan["embeds"] == body.get("embeds", [])
+        assert plan["allowed_mentions"] == body["allowed_mentions"]
+        assert plan.get("components", []) == body.get("components", [])
