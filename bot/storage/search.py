@@ -119,8 +119,8 @@ async def remember_query(conn: aiosqlite.Connection, guild_id: int, query: str, 
                          expire_before: str) -> int:
     """A key (1..999999) for this server's query, reused when the same query was searched before.
 
-    Rows older than `expire_before` are dropped first; a new key follows the newest one in a ring, so
-    after 999,999 searches the oldest key is the one reused.
+    Rows older than `expire_before` are dropped first; a new query takes the key after the largest in
+    use, and once 999,999 is in use, the key of the least recently searched query.
     """
     async with transaction(conn):
         await execute(conn, "DELETE FROM search_queries WHERE created_at < ?", (expire_before,))
@@ -129,9 +129,10 @@ async def remember_query(conn: aiosqlite.Connection, guild_id: int, query: str, 
         if row is not None:
             await execute(conn, "UPDATE search_queries SET created_at = ? WHERE id = ?", (now, row[0]))
             return int(row[0])
-        newest = await fetch_one(conn, "SELECT id FROM search_queries ORDER BY created_at DESC, rowid DESC"
-                                       " LIMIT 1")
-        key = int(newest[0]) % MAX_QUERY_KEY + 1 if newest else 1
+        key = int(await fetch_value(conn, "SELECT COALESCE(MAX(id), 0) + 1 FROM search_queries"))
+        if key > MAX_QUERY_KEY:  # every key taken: the least recently searched one goes
+            key = int(await fetch_value(conn, "SELECT id FROM search_queries ORDER BY created_at, id"
+                                              " LIMIT 1"))
         await execute(conn, "INSERT OR REPLACE INTO search_queries(id, guild_id, query, created_at)"
                             " VALUES (?, ?, ?, ?)", (key, guild_id, query, now))
         return key

@@ -79,10 +79,13 @@ async def test_query_keys_ring_and_expire(db: aiosqlite.Connection) -> None:
 
     assert await remember("a", now) == 1
     assert await remember("b", now + timedelta(seconds=1)) == 2
-    await db.execute("UPDATE search_queries SET id = 999999 WHERE id = 2")
-    assert await remember("c", now + timedelta(seconds=2)) == 1  # after the largest key: the ring restarts
-    assert await store.recall_query(db, GUILD, 1) == "c"
-    assert await remember("d", now + timedelta(days=40)) == 1  # everything else expired
+    assert await remember("a", now + timedelta(seconds=2)) == 1  # searched again: same key, fresh again
+    assert await remember("c", now + timedelta(seconds=3)) == 3  # not a key in use
+    await db.execute("UPDATE search_queries SET id = 999999 WHERE id = 3")
+    assert await remember("d", now + timedelta(seconds=4)) == 2  # all keys taken: the least recent goes
+    assert await store.recall_query(db, GUILD, 2) == "d"
+    assert [await store.recall_query(db, GUILD, k) for k in (1, 999999)] == ["a", "c"]
+    assert await remember("e", now + timedelta(days=40)) == 1  # everything else expired
     assert await store.recall_query(db, GUILD, 999999) is None
 
 

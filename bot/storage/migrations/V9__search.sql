@@ -33,8 +33,9 @@ END;
 INSERT INTO story_search(rowid, text) SELECT chapter_number * 4294967296 + position, text FROM blocks;
 
 -- Recent searches, so a page button (whose custom_id has room for a key of up to 6 digits, not the query)
--- still knows what was searched after a restart.  Only the server and the text: no member id.  Keys are
--- reused in a ring (1..999999); expired ones (bot.search.service.QUERY_LIFETIME) go as new ones come.
+-- still knows what was searched after a restart.  Only the server and the text: no member id.  Keys run
+-- 1..999999 (then the least recently searched is reused); expired ones (bot.search.service.QUERY_LIFETIME)
+-- go as new ones come.
 CREATE TABLE search_queries (
     id          INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 999999),
     guild_id    INTEGER NOT NULL,
