@@ -97,12 +97,6 @@ async def bot_factory(fake_discord: FakeDiscord, bot_settings: Settings,
                 task.result()  # raises the start-up error
                 raise RuntimeError("the bot stopped before it was ready")
             raise TimeoutError(f"the bot was not ready within {ready_timeout}s")
-        # Start-up work done before the test acts: the likes cog re-reads recent release messages at
-        # READY, and a member's write in those first moments can meet its writes ("database is locked";
-        # a known defect, see the closing note of the session that found it).
-        likes = bot.get_cog("Likes")
-        if likes is not None:
-            await asyncio.wait_for(likes.reconciliations.wait_for(1), 10)
         return bot
 
     yield make

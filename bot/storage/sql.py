@@ -4,6 +4,13 @@ Two reasons for the detour.  Each one waits its turn at the connection's transac
 `bot.storage.transaction`), so no statement slips into another task's open transaction.  And each one
 says what it returns, where aiosqlite's `(await cur.fetchone())[0]` is typed "a row or None": an
 aggregate always has its one row, a look-up may have none, and the type says which.
+
+A query runs whole in one call to aiosqlite's worker thread (`execute_fetchall`), never as execute, then
+fetch, then close: between those three calls other tasks' statements run on the same connection, and
+while a SELECT's cursor is open the connection holds a read snapshot.  A write queued in that gap, after
+another connection (the likes ingest's writer) committed, cannot upgrade the stale snapshot and fails at
+once with SQLITE_BUSY ("database is locked"), which no busy timeout waits out.  A ✅ click just after a
+restart, while the likes cog re-read reactions, failed that way.
 """
 
 from __future__ import annotations
@@ -37,15 +44,14 @@ async def execute_many(conn: aiosqlite.Connection, sql: str, rows: Iterable[Para
 
 async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
     await wait_turn(conn)
-    async with conn.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> aiosqlite.Row | None:
     """The first row, or None when the query finds nothing."""
     await wait_turn(conn)
-    async with conn.execute(sql, params) as cur:
-        return await cur.fetchone()
+    rows = list(await conn.execute_fetchall(sql, params))
+    return rows[0] if rows else None
 
 
 async def fetch_row(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> aiosqlite.Row:
