@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -44,3 +45,16 @@ async def schedules_checked(bot: Any, within: float = 10.0) -> list[Any]:
     bot.get_cog("Schedule").wake()
     _at, fired = await waiter
     return list(fired)
+
+
+class FakeClock:
+    """The bot's `clock` (`bot_factory(clock=...)`): time moves only when the test says so."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

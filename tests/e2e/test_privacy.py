@@ -23,7 +23,7 @@ from bot.storage import quiz
 from bot.storage.guilds import update_guild_settings
 from bot.storage.privacy import GUILD_TABLES, get_departure
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
-from tests.helpers import mark_released
+from tests.helpers import FakeClock, mark_released
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,22 +31,9 @@ START = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
 GRACE = timedelta(days=30)
 
 
-class FakeClock:
-    """The bot's `clock`: time moves only when the test says so."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 def privacy_cog(bot: Any) -> Any:

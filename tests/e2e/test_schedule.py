@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,30 +16,17 @@ from bot.storage.guilds import get_guild_settings, update_guild_settings
 from bot.storage.releases import released_through
 from bot.storage.schedules import list_schedules
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, TestApiError
-from tests.helpers import schedules_checked
+from tests.helpers import FakeClock, schedules_checked
 
 pytestmark = pytest.mark.timeout(60)
 
 START = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # a Wednesday
 
 
-class FakeClock:
-    """The bot's `clock`: time moves only when the test says so."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture
