@@ -31,7 +31,7 @@ from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import jump_url, released_chapters, released_through
 from bot.storage.story import chapter_count, load_chapter
 from bot.timestamps import format_timestamp
-from cogs.shared.inflight import track
+from cogs.shared.inflight import TrackedClick
 
 if TYPE_CHECKING:
     from bot.app import AARBot
@@ -84,7 +84,7 @@ async def set_alerts(interaction: discord.Interaction, db: Any, *, on: bool | No
     return alerts.joined_text(role_id) if want else alerts.left_text(role_id)
 
 
-class AlertButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(ALERT_ID)):
+class AlertButton(TrackedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(ALERT_ID)):
     """🔔 under a release's first message: toggles the alert role for whoever presses it."""
 
     def __init__(self) -> None:
@@ -95,9 +95,6 @@ class AlertButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.es
                              match: re.Match[str]) -> AlertButton:
         return cls()
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        track(interaction)  # a shutdown waits for this click's answer
-        return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client = interaction.client

@@ -27,7 +27,7 @@ from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import released_through
 from bot.timestamps import format_timestamp
 from cogs.shared.checks import moderator_only
-from cogs.shared.inflight import track
+from cogs.shared.inflight import TrackedClick
 from cogs.shared.sender import channel_permissions
 from cogs.shared.ui import Page, pager_view, released_chapter_choices, to_embeds
 
@@ -137,7 +137,7 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
         await interaction.response.send_message(embeds=embeds, ephemeral=True)
 
 
-class ReadButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+class ReadButton(TrackedClick, discord.ui.DynamicItem[discord.ui.Button[Any]],
                  template=r"aar:readmark:(?P<number>[0-9]{1,6})"):
     """✅ Read under a release's last message (`bot.chapters.plan.read_button`): marks the chapter read for
     whoever presses it, privately.  The message itself never changes: it is everyone's."""
@@ -152,9 +152,6 @@ class ReadButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                              match: re.Match[str]) -> ReadButton:
         return cls(int(match["number"]))
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        track(interaction)  # a shutdown waits for this click's answer
-        return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client = interaction.client

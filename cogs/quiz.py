@@ -29,7 +29,7 @@ from bot.quiz.session import AnswerOutcome, QuizSession, QuizTimer
 from bot.storage import quiz as store
 from bot.storage.releases import released_through
 from cogs.shared.checks import member_is_moderator
-from cogs.shared.inflight import track
+from cogs.shared.inflight import TrackedClick
 from cogs.shared.ui import to_embed
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def answer_reply(outcome: AnswerOutcome) -> str | None:
     return ENDED
 
 
-class QuizButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_PATTERN):
+class QuizButton(TrackedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_PATTERN):
     """One answer button: game, question and option are all in its custom_id."""
 
     def __init__(self, game_id: int, position: int, option: int, *, label: str | None = None,
@@ -83,9 +83,6 @@ class QuizButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM
                              match: re.Match[str]) -> QuizButton:
         return cls(int(match["game"]), int(match["position"]), int(match["option"]))
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        track(interaction)  # a shutdown waits for this answer's reply
-        return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = interaction.client.get_cog("Quiz") if isinstance(interaction.client, commands.Bot) else None

@@ -22,3 +22,15 @@ def track(interaction: discord.Interaction) -> None:
     in_flight: Tracker | None = getattr(interaction.client, "in_flight", None)
     if in_flight is not None:
         in_flight.add_current()
+
+
+class TrackedClick:
+    """Mixin for a persistent button (`DynamicItem`): its click counts as in flight until answered.
+
+    Put it first in the bases, so its `interaction_check` (which runs in the click's own task) is the one
+    discord.py calls.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        track(interaction)  # a shutdown waits for this click's answer
+        return True

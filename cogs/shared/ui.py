@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot.chapters import reading
 from bot.errors import UserError
-from cogs.shared.inflight import track
+from cogs.shared.inflight import TrackedClick
 
 if TYPE_CHECKING:
     from bot.app import AARBot
@@ -63,7 +63,7 @@ class PageSource(Protocol):
         ...
 
 
-class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+class PageButton(TrackedClick, discord.ui.DynamicItem[discord.ui.Button[Any]],
                  template=r"aar:(?P<pager>characters|read|search):(?P<direction>prev|next):(?P<page>[0-9]{1,5})"
                           r"(?::(?P<key>[0-9]{1,6}))?"):
     """◀ Previous / Next ▶ of any pager: opens page `page` of pager `pager` (for `key`)."""
@@ -84,9 +84,6 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                              match: re.Match[str]) -> PageButton:
         return cls(match["pager"], match["direction"], int(match["page"]), int(match["key"] or 0))
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        track(interaction)  # a shutdown waits for this click's answer
-        return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client = interaction.client
