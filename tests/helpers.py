@@ -58,3 +58,12 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+async def release_chapters(fake: Any, setup: Any, count: int) -> None:
+    """Release chapters 1..count in `setup`'s story channel through `/chapter next`, as its moderator."""
+    for number in range(1, count + 1):
+        record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story,
+                                   member=setup.moderator)
+        [followup] = await record.wait_followups(1, timeout=20)
+        assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"], followup["content"]

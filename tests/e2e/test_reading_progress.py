@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.storage.story import load_chapter
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.fakediscord.models import Member
-from tests.helpers import SEED_CHAPTERS
+from tests.helpers import SEED_CHAPTERS, release_chapters
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,11 +27,7 @@ RELEASED = 2
 @pytest.fixture
 async def bot(seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
     made = await bot_factory()
-    for number in range(1, RELEASED + 1):
-        record = await fake_discord.invoke("chapter next", guild=guild_setup.guild, channel=guild_setup.story,
-                                           member=guild_setup.moderator)
-        [followup] = await record.wait_followups(1, timeout=20)
-        assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"]
+    await release_chapters(fake_discord, guild_setup, RELEASED)
     return made
 
 

@@ -15,7 +15,7 @@ import pytest
 from bot.search.query import fold
 from bot.storage.story import load_chapter
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
-from tests.helpers import SEED_CHAPTERS
+from tests.helpers import SEED_CHAPTERS, release_chapters
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,14 +23,6 @@ RELEASED = 2
 LINK = re.compile(r"\[Jump to the passage\]\(https://discord\.com/channels/(\d+)/(\d+)/(\d+)\)")
 RESULT_CHAPTER = re.compile(r"^\*\*Chapter (\d+) ·", re.MULTILINE)
 WORD = re.compile(r"[^\W\d_]{5,}")
-
-
-async def release(fake: FakeDiscord, setup: GuildSetup, count: int) -> None:
-    for number in range(1, count + 1):
-        record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story,
-                                   member=setup.moderator)
-        [followup] = await record.wait_followups(1, timeout=20)
-        assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"], followup["content"]
 
 
 async def search(fake: FakeDiscord, setup: GuildSetup, query: str) -> dict[str, Any]:
@@ -66,7 +58,7 @@ async def only_in(conn, number: int) -> str:
 @pytest.fixture
 async def bot(seeded, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
     started = await bot_factory()
-    await release(fake_discord, guild_setup, RELEASED)
+    await release_chapters(fake_discord, guild_setup, RELEASED)
     return started
 
 

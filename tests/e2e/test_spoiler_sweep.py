@@ -37,7 +37,7 @@ from bot.storage.releases import released_through
 from bot.storage.story import load_chapter
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, RecordedRequest
 from tests.fakediscord.models import Member
-from tests.helpers import SEED_CHAPTERS
+from tests.helpers import SEED_CHAPTERS, release_chapters
 from tests.quiz_support import FiredTimer
 
 pytestmark = pytest.mark.timeout(60)
@@ -396,14 +396,6 @@ async def sweep(fake: FakeDiscord, bot, setup: GuildSetup, timer: FiredTimer, ch
 
 # --- the servers -------------------------------------------------------------------------------------------
 
-async def release(fake: FakeDiscord, setup: GuildSetup, count: int) -> None:
-    for number in range(1, count + 1):
-        record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story,
-                                   member=setup.moderator)
-        [followup] = await record.wait_followups(1, timeout=20)
-        assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"], followup["content"]
-
-
 async def prepare(fake: FakeDiscord, bot, setup: GuildSetup, reactions: list[int]) -> None:
     """A hall of fame from 1 like, and members' likes on each released chapter's first part."""
     hall = await fake.add_channel(setup.guild, "hall-of-fame")
@@ -447,8 +439,8 @@ async def test_nothing_said_in_a_server_gives_away_a_chapter_it_has_not_released
     quiz.timer, quiz.reveal_seconds = timer, 0
     await asyncio.wait_for(bot.get_cog("Likes").reconciliations.wait_for(1), 5)
 
-    await release(fake_discord, two, RELEASED)
-    await release(fake_discord, six, SEED_CHAPTERS)
+    await release_chapters(fake_discord, two, RELEASED)
+    await release_chapters(fake_discord, six, SEED_CHAPTERS)
     markers = await spoiler_markers(bot.db, RELEASED)
     characters = await later_characters(bot.db, RELEASED)
     # The markers are what the story and the index say, and include what the brief expects them to.
