@@ -1,7 +1,9 @@
 """What a release posts, exactly: the rendered messages plus what only the channel's copy carries.
 
-The release engine stores this plan with the release (`bot.storage.release_log`) and sends it as stored,
-so a resumed release sends the same thing, and `aar-bot preview` prints the same plan.  On top of the
+The release engine stores the rendered messages once per chapter and, with each release, the inputs of
+this plan as they were when it began (`bot.storage.release_log.StoredPlan`); `stored_plan` rebuilds the
+plan from them, deterministically, so a resumed release sends the same thing, and `aar-bot preview`
+prints the same plan.  On top of the
 rendered story (`bot.chapters.render.render_chapter`, which is also what `/chapter read` pages through):
 
 - the alert role's mention as the first line of the first message, when the server named one in
@@ -67,6 +69,15 @@ def release_plan(messages: list[Payload], *, number: int, alert_role_id: int | N
     else:
         last["components"] = [{"type": 1, "components": [read_button(number)]}]
     return plan
+
+
+def stored_plan(payloads: list[Payload], *, planned: bool, number: int,
+                alert_role_id: int | None) -> list[Payload]:
+    """The messages a release sends, from what it stored: its render and the alert role frozen when it
+    was claimed, or (`planned`: stored whole, before V12) the plan itself."""
+    if planned:
+        return payloads
+    return release_plan(payloads, number=number, alert_role_id=alert_role_id)
 
 
 def allowed_role_ids(payload: Payload) -> list[int]:

@@ -1,8 +1,9 @@
 """The release engine: posts a chapter as a sequence of parts, exactly once, resumable after a crash.
 
 Discord-free: it talks to a `Sender` (the cog implements one on discord.py; tests implement fakes that
-fail where they are told to).  A release is planned once — the rendered payloads are stored with the
-release — and then driven step by step through `bot.storage.release_log`:
+fail where they are told to).  A release is planned once — the rendered payloads, stored once per
+chapter, and the plan's inputs stored with the release — and then driven step by step through
+`bot.storage.release_log`:
 
     part 0 → discussion thread (unless the guild turned threads off) → part 1 … part n-1 → done
 
@@ -30,8 +31,8 @@ from typing import Any, Literal, Protocol
 
 import aiosqlite
 
-from bot.chapters.plan import release_plan
-from bot.chapters.render import render_chapter
+from bot.chapters.plan import release_plan, stored_plan
+from bot.chapters.render import RENDERER_VERSION, render_chapter
 from bot.storage import release_log
 from bot.storage.guilds import get_guild_settings
 from bot.storage.story import chapter_count, load_chapter
@@ -183,9 +184,10 @@ class Publisher:
                     return ReleaseOutcome("forbidden", guild_id, number, chapter.title, total, channel_id,
                                           missing_permission=missing[0])
             alert_role_id = (await get_guild_settings(self.conn, guild_id)).alert_role_id
-            payloads = self._render(chapter, number, total, alert_role_id)
+            rendered, parts_total = self._render(chapter, number, total, alert_role_id)
             claimed = await release_log.claim_release(
-                self.conn, guild_id=guild_id, chapter=number, channel_id=channel_id, payloads=payloads,
+                self.conn, guild_id=guild_id, chapter=number, channel_id=channel_id, rendered=rendered,
+                renderer_version=RENDERER_VERSION, alert_role_id=alert_role_id, parts_total=parts_total,
                 thread_name=thread_name(chapter) if threads else None, started_at=self._now(),
                 schedule_id=schedule_id, schedule_slot=schedule_slot,
             )
@@ -215,14 +217,16 @@ class Publisher:
                      known: ChannelPermissions | None = None) -> ReleaseOutcome:
         """Take a claimed release from wherever it stopped to done; the caller holds the guild lock.
 
-        Every release row holds its plan (`claim_release` stores the payloads with the claim), so the
-        parts are sent exactly as planned, even if the story was re-imported since.
+        Every release row holds its plan (`claim_release` stores a reference to the render and the plan's
+        inputs with the claim), so the parts are sent exactly as planned, even if the story was
+        re-imported since.
         """
         guild_id, number, channel_id = release.guild_id, release.chapter_number, release.channel_id
         chapter = await load_chapter(self.conn, number)
         title = chapter.title if chapter else None
         total = await chapter_count(self.conn)
-        payloads = release.payloads
+        payloads = stored_plan(release.plan.payloads, planned=release.plan.planned, number=number,
+                               alert_role_id=release.plan.alert_role_id)
         done = await release_log.parts(self.conn, guild_id, number)
         thread_id = release.thread_id
         first_message_id = done[0].message_id if 0 in done else None
@@ -289,10 +293,12 @@ class Publisher:
         await release_log.record_sent(self.conn, guild_id, number, index, message_id, self._now())
         return message_id
 
-    def _render(self, chapter: Chapter, number: int, total: int, alert_role_id: int | None) -> list[Payload]:
-        """The plan stored with the release: mention and buttons decided now, so a resume sends the same."""
-        return release_plan(self.render(chapter, number=number, total=total), number=number,
-                            alert_role_id=alert_role_id)
+    def _render(self, chapter: Chapter, number: int, total: int,
+                alert_role_id: int | None) -> tuple[list[Payload], int]:
+        """The render stored (once per chapter) for the release, and how many messages its plan sends
+        with the mention decided now (the role is frozen with the claim, so a resume sends the same)."""
+        rendered = self.render(chapter, number=number, total=total)
+        return rendered, len(release_plan(rendered, number=number, alert_role_id=alert_role_id))
 
     def _now(self) -> str:
         return format_timestamp(self.clock())

@@ -43,6 +43,10 @@ NO_PICTURE = "(picture not available)"
 
 Payload = dict[str, Any]
 
+# Bump when a change here changes what a chapter renders to: releases store renders keyed by it (and by a
+# hash of the output, which alone would already tell them apart), so the version says which code made one.
+RENDERER_VERSION = 1
+
 
 # --- splitting text into pieces that may be separated ------------------------------------------------
 

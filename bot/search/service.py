@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.chapters.plan import stored_plan
 from bot.chapters.render import render_chapter
 from bot.errors import UserError
 from bot.search import locate
@@ -140,7 +141,9 @@ class SearchService:
         chapter = await load_chapter(self.conn, number)
         if release is None or chapter is None:  # pragma: no cover - `through` counts completed releases
             return None
-        texts = release.payloads or [  # a release from before V6 kept no payloads: rendered as it was
+        sent = stored_plan(release.plan.payloads, planned=release.plan.planned, number=number,
+                           alert_role_id=release.plan.alert_role_id)
+        texts = [store.payload_text(p) for p in sent] or [  # before V6 no plan was kept: rendered as it was
             store.payload_text(p)
             for p in render_chapter(chapter, number=number, total=await chapter_count(self.conn))]
         return locate.ChapterParts(chapter, texts, locate.block_parts(chapter, texts), release.channel_id,

@@ -3,15 +3,21 @@
 Every write is one autocommitted statement (forgetting a release is one transaction), ordered so that a
 crash between any two of them leaves a state the publisher resumes from without sending anything twice:
 
-    claim (release row with its payloads) → per part: intent (part row, nonce, no message id)
+    claim (release row, referring to its shared render) → per part: intent (part row, nonce, no message id)
     → Discord call → sent (message id) … → thread id → done
 
 A part row without a message id means "Discord may or may not have accepted it": the publisher looks
 before sending again, and Discord's `enforce_nonce` turns a repeat into a no-op anyway.
+
+A chapter's render is stored once (`rendered_chapters`, V12) and shared by every server's release of it:
+a release keeps a reference and the plan inputs frozen when it was claimed (`StoredPlan`), and the
+publisher rebuilds its messages from them (`bot.chapters.plan.stored_plan`).  A render no release refers
+to any more is deleted whenever releases are claimed or forgotten.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -24,6 +30,19 @@ from bot.storage.transaction import transaction
 
 
 @dataclass(frozen=True)
+class StoredPlan:
+    """What a release sends, as stored: the shared render plus the plan inputs frozen at claim time.
+
+    `planned`: `payloads` is already the whole plan (moved from a release row written before V12; empty
+    for a release from before V6, which kept none), sent as it is.
+    """
+
+    payloads: list[dict[str, Any]]
+    planned: bool
+    alert_role_id: int | None
+
+
+@dataclass(frozen=True)
 class ReleaseRow:
     guild_id: int
     chapter_number: int
@@ -32,7 +51,7 @@ class ReleaseRow:
     parts_total: int
     thread_id: int | None
     started_at: str
-    payloads: list[dict[str, Any]]
+    plan: StoredPlan
     thread_name: str | None
     schedule_id: int | None
     schedule_slot: str | None
@@ -46,8 +65,17 @@ class PartRow:
     channel_id: int
 
 
-_RELEASE_COLUMNS = ("guild_id, chapter_number, channel_id, status, parts_total, thread_id, started_at,"
-                    " payloads, thread_name, schedule_id, schedule_slot")
+_RELEASE_COLUMNS = ("r.guild_id, r.chapter_number, r.channel_id, r.status, r.parts_total, r.thread_id,"
+                    " r.started_at, r.thread_name, r.schedule_id, r.schedule_slot, r.alert_role_id,"
+                    " c.payloads AS payloads, c.planned AS planned")
+_RELEASES = "releases r LEFT JOIN rendered_chapters c ON c.id = r.rendered_id"
+
+
+def stored_plan(row: aiosqlite.Row) -> StoredPlan:
+    """A row's plan from the columns `payloads`, `planned` (of its render) and `alert_role_id`."""
+    if row["payloads"] is None:  # a release from before V6: no plan kept, nothing to send
+        return StoredPlan([], True, None)
+    return StoredPlan(json.loads(row["payloads"]), bool(row["planned"]), row["alert_role_id"])
 
 
 def _release(r: aiosqlite.Row) -> ReleaseRow:
@@ -55,24 +83,24 @@ def _release(r: aiosqlite.Row) -> ReleaseRow:
         guild_id=r["guild_id"], chapter_number=r["chapter_number"], channel_id=r["channel_id"],
         status=r["status"],
         parts_total=r["parts_total"], thread_id=r["thread_id"], started_at=r["started_at"],
-        payloads=json.loads(r["payloads"]) if r["payloads"] else [], thread_name=r["thread_name"],
+        plan=stored_plan(r), thread_name=r["thread_name"],
         schedule_id=r["schedule_id"], schedule_slot=r["schedule_slot"],
     )
 
 
 async def get_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleaseRow | None:
     row = await fetch_one(
-        conn, f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE guild_id = ? AND chapter_number = ?",
+        conn, f"SELECT {_RELEASE_COLUMNS} FROM {_RELEASES} WHERE r.guild_id = ? AND r.chapter_number = ?",
         (guild_id, chapter))
     return _release(row) if row else None
 
 
 async def unfinished_releases(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[ReleaseRow]:
     """Releases started but not done (all guilds when `guild_id` is None), in guild then chapter order."""
-    where, params = ("AND guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
+    where, params = ("AND r.guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
     rows = await fetch_all(
-        conn, f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE status = 'in_progress' {where}"
-        " ORDER BY guild_id, chapter_number", params,
+        conn, f"SELECT {_RELEASE_COLUMNS} FROM {_RELEASES} WHERE r.status = 'in_progress' {where}"
+        " ORDER BY r.guild_id, r.chapter_number", params,
     )
     return [_release(r) for r in rows]
 
@@ -84,24 +112,48 @@ async def last_claimed_chapter(conn: aiosqlite.Connection, guild_id: int) -> int
 
 
 async def claim_release(conn: aiosqlite.Connection, *, guild_id: int, chapter: int, channel_id: int,
-                        payloads: list[dict[str, Any]], thread_name: str | None, started_at: str,
+                        rendered: list[dict[str, Any]], renderer_version: int, alert_role_id: int | None,
+                        parts_total: int, thread_name: str | None, started_at: str,
                         schedule_id: int | None = None, schedule_slot: str | None = None) -> bool:
     """Start a release with its fixed plan; False when the chapter or the schedule slot was already claimed.
 
+    The plan is `rendered` (the renderer's output, stored once per chapter, renderer version and content:
+    the first server's claim writes it, the others refer to it) with `alert_role_id`'s mention, frozen
+    now; `parts_total` is the number of messages that plan sends.  One transaction.
     `started_at` and `schedule_slot` are `bot.timestamps` instants: a slot is recognised by equal text.
     """
+    text = json.dumps(rendered, ensure_ascii=False)
+    digest = hashlib.sha256(text.encode()).hexdigest()
     try:
-        await execute(
-            conn,
-            "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
-            " payloads, thread_name, schedule_id, schedule_slot)"
-            " VALUES (?, ?, ?, 'in_progress', ?, ?, ?, ?, ?, ?)",
-            (guild_id, chapter, channel_id, len(payloads), started_at,
-             json.dumps(payloads, ensure_ascii=False), thread_name, schedule_id, schedule_slot),
-        )
+        async with transaction(conn):
+            await execute(
+                conn,
+                "INSERT INTO rendered_chapters(chapter_number, renderer_version, content_hash, payloads)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (chapter, renderer_version, digest, text))
+            rendered_id = await fetch_value(
+                conn, "SELECT id FROM rendered_chapters WHERE chapter_number = ? AND renderer_version = ?"
+                " AND content_hash = ?", (chapter, renderer_version, digest))
+            await execute(
+                conn,
+                "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
+                " rendered_id, alert_role_id, thread_name, schedule_id, schedule_slot)"
+                " VALUES (?, ?, ?, 'in_progress', ?, ?, ?, ?, ?, ?, ?)",
+                (guild_id, chapter, channel_id, parts_total, started_at, rendered_id, alert_role_id,
+                 thread_name, schedule_id, schedule_slot),
+            )
+            await _collect_unreferenced_renders(conn)
     except sqlite3.IntegrityError:
         return False
     return True
+
+
+async def _collect_unreferenced_renders(conn: aiosqlite.Connection) -> None:
+    """Delete renders no release refers to (its releases were forgotten, abandoned or purged).
+
+    Few rows (chapters × renderer versions × re-imports), each checked through `releases_by_rendered`.
+    """
+    await execute(conn, "DELETE FROM rendered_chapters WHERE NOT EXISTS"
+                        " (SELECT 1 FROM releases r WHERE r.rendered_id = rendered_chapters.id)")
 
 
 async def slot_claimed(conn: aiosqlite.Connection, schedule_id: int, slot: str) -> bool:
@@ -163,6 +215,7 @@ async def forget_release(conn: aiosqlite.Connection, guild_id: int, chapter: int
                       (guild_id, chapter))
         await execute(conn, "DELETE FROM releases WHERE guild_id = ? AND chapter_number = ?"
                       " AND status = 'in_progress'", (guild_id, chapter))
+        await _collect_unreferenced_renders(conn)
 
 
 async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
@@ -180,3 +233,4 @@ async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: in
             " AND NOT EXISTS (SELECT 1 FROM release_parts p WHERE p.guild_id = releases.guild_id"
             " AND p.chapter_number = releases.chapter_number)", (guild_id, chapter),
         )
+        await _collect_unreferenced_renders(conn)

@@ -11,11 +11,11 @@ quoted terms only); member input never reaches here as an expression.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.storage.release_log import StoredPlan, stored_plan
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
 
@@ -147,26 +147,26 @@ async def recall_query(conn: aiosqlite.Connection, guild_id: int, key: int) -> s
 
 @dataclass(frozen=True)
 class ReleasedParts:
-    """Where a server's release of one chapter was posted: its stored payloads and each part's message."""
+    """Where a server's release of one chapter was posted: its stored plan and each part's message."""
 
     channel_id: int
-    payloads: list[str]  # each part's text (content and embed texts), in part order; empty before V6
+    plan: StoredPlan  # what the release sent (bot.chapters.plan.stored_plan rebuilds it); empty before V6
     messages: dict[int, int]  # part index → message id
 
 
 async def released_parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleasedParts | None:
     """The server's completed release of `chapter`, as a jump link needs it (None: not released)."""
-    row = await fetch_one(conn, "SELECT channel_id, payloads FROM releases"
-                                " WHERE guild_id = ? AND chapter_number = ? AND status = 'done'",
+    row = await fetch_one(conn, "SELECT r.channel_id, r.alert_role_id, c.payloads, c.planned"
+                                " FROM releases r LEFT JOIN rendered_chapters c ON c.id = r.rendered_id"
+                                " WHERE r.guild_id = ? AND r.chapter_number = ? AND r.status = 'done'",
                           (guild_id, chapter))
     if row is None:
         return None
-    texts = [payload_text(p) for p in json.loads(row[1])] if row[1] else []
     parts = await fetch_all(conn, "SELECT part_index, message_id, channel_id FROM release_parts"
                                   " WHERE guild_id = ? AND chapter_number = ? AND message_id IS NOT NULL",
                             (guild_id, chapter))
     channel = next((p[2] for p in parts if p[0] == 0), row[0])
-    return ReleasedParts(int(channel), texts, {int(p[0]): int(p[1]) for p in parts})
+    return ReleasedParts(int(channel), stored_plan(row), {int(p[0]): int(p[1]) for p in parts})
 
 
 def payload_text(payload: dict[str, object]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.chapters.plan import role_mention, stored_plan
 from bot.chapters.publishing import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
@@ -120,6 +121,13 @@ async def conn():
 
 def publisher(conn, discord: MemoryDiscord) -> Publisher:
     return Publisher(conn, MemorySender(discord))
+
+
+def sent_plan(release: release_log.ReleaseRow | None) -> list[dict[str, Any]]:
+    """The messages a stored release sends (its shared render with its frozen plan inputs)."""
+    assert release is not None
+    return stored_plan(release.plan.payloads, planned=release.plan.planned, number=release.chapter_number,
+                       alert_role_id=release.plan.alert_role_id)
 
 
 async def test_release_posts_parts_in_order_then_records_everything(conn) -> None:
@@ -344,7 +352,7 @@ async def test_a_release_whose_channel_was_deleted_goes_out_whole_in_the_new_cha
 
     outcome = await pub.release_next(1, 11)  # after /aar setup chose another channel
     assert outcome.status == "released" and outcome.chapter == 1 and outcome.channel_id == 11
-    assert [m["payload"] for m in d.history(11)] == (await release_log.get_release(conn, 1, 1)).payloads
+    assert [m["payload"] for m in d.history(11)] == sent_plan(await release_log.get_release(conn, 1, 1))
     assert await released_through(conn, 1) == 1
 
 
@@ -356,4 +364,72 @@ async def test_an_interrupted_release_in_a_deleted_channel_is_finished_in_the_ne
     d.deleted.add(10)
     outcome = await publisher(conn, d).release_next(1, 11)
     assert outcome.status == "released" and outcome.chapter == 1 and outcome.channel_id == 11
-    assert [m["payload"] for m in d.history(11)] == (await release_log.get_release(conn, 1, 1)).payloads
+    assert [m["payload"] for m in d.history(11)] == sent_plan(await release_log.get_release(conn, 1, 1))
+
+
+# --- renders stored once (V12) ----------------------------------------------------------------------------
+
+async def _rendered_rows(conn) -> list[tuple[int, int, int]]:
+    """(id, chapter, planned) of every stored render."""
+    async with conn.execute("SELECT id, chapter_number, planned FROM rendered_chapters ORDER BY id") as cur:
+        return [tuple(r) for r in await cur.fetchall()]
+
+
+async def test_servers_releasing_a_chapter_share_one_stored_render(conn) -> None:
+    await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (2, 555)")
+    d = MemoryDiscord()
+    pub = publisher(conn, d)
+    for guild in (1, 2, 3):
+        assert (await pub.release_next(guild, 10 + guild)).status == "released"
+    rows = await _rendered_rows(conn)
+    assert len(rows) == 1 and rows[0][1:] == (1, 0)
+    async with conn.execute("SELECT guild_id, rendered_id, alert_role_id, payloads FROM releases"
+                            " ORDER BY guild_id") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [
+            (1, rows[0][0], None, None), (2, rows[0][0], 555, None), (3, rows[0][0], None, None)]
+    # What went out is each server's own plan: the alert role's mention only where one is set.
+    assert d.history(11)[0]["payload"]["content"] == d.history(13)[0]["payload"]["content"]
+    assert d.history(12)[0]["payload"]["content"].startswith(role_mention(555))
+    for guild in (1, 2, 3):
+        assert [m["payload"] for m in d.history(10 + guild)] == sent_plan(
+            await release_log.get_release(conn, guild, 1))
+
+
+async def test_a_resumed_release_keeps_the_alert_role_it_began_with(conn) -> None:
+    await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (1, 555)")
+    d = MemoryDiscord()
+    d.crash_at = (0, "after")
+    with pytest.raises(Crash):
+        await publisher(conn, d).release_next(1, 10)
+    await conn.execute("UPDATE guild_settings SET alert_role_id = 777 WHERE guild_id = 1")
+    await publisher(conn, d).resume()
+    sent = [m["payload"] for m in d.history(10)]
+    assert sent[0]["content"].startswith(role_mention(555)) and "777" not in str(sent)
+    assert sent == sent_plan(await release_log.get_release(conn, 1, 1))
+
+
+async def test_a_changed_render_gets_its_own_row_and_an_unreferenced_one_is_deleted(conn) -> None:
+    d = MemoryDiscord()
+    d.crash_at = (0, "after")
+    with pytest.raises(Crash):
+        await publisher(conn, d).release_next(1, 10)  # guild 1: half sent with the shipped render
+
+    def other_renderer(chapter: Chapter, *, number: int, total: int) -> list[dict[str, Any]]:
+        return [{"content": f"re-imported chapter {number}"}]
+
+    other = Publisher(conn, MemorySender(d), render=other_renderer)
+    outcome = await other.release_next(2, 20)
+    assert outcome.status == "released" and outcome.parts == 1
+    assert len(await _rendered_rows(conn)) == 2  # guild 1's release keeps the render it began with
+    await other.resume()
+    assert d.view(10) == await uninterrupted_view(conn, 1)
+
+    d.forbidden[30] = "Send Messages"  # refused before anything went out: abandoned, with its render
+
+    def third_renderer(chapter: Chapter, *, number: int, total: int) -> list[dict[str, Any]]:
+        return [{"content": "third"}]
+
+    third = Publisher(conn, MemorySender(d), render=third_renderer)
+    refused = await third.release_next(3, 30, precheck=False)
+    assert refused.status == "forbidden"
+    assert len(await _rendered_rows(conn)) == 2

@@ -66,8 +66,9 @@ async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> N
     info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone="UTC", created_by=None,
                                       channel_id=77, now=NOW)
     assert info.next_run_at is not None
-    await release_log.claim_release(conn, guild_id=1, chapter=1, channel_id=77, payloads=[{"content": "x"}],
-                                    thread_name=None, started_at="s", schedule_id=info.id,
+    await release_log.claim_release(conn, guild_id=1, chapter=1, channel_id=77, rendered=[{"content": "x"}],
+                                    renderer_version=1, alert_role_id=None, parts_total=1, thread_name=None,
+                                    started_at="s", schedule_id=info.id,
                                     schedule_slot=format_timestamp(info.next_run_at))
     publisher = RecordingPublisher()
     fired = await service.run_due(conn, publisher, info.next_run_at + timedelta(minutes=1))

@@ -3,6 +3,7 @@ the upgrade from every released schema version (`tests/fixtures/schemas/`) to th
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -209,6 +210,15 @@ def _rows_by_key(db: Path) -> dict[str, dict[tuple[object, ...], dict[str, objec
         conn.close()
 
 
+def _moved(table: str, column: str, before: object, row_after: dict[str, object],
+           after: dict[str, dict[tuple[object, ...], dict[str, object]]]) -> bool:
+    """V12 moved a release's stored plan into the shared `rendered_chapters`: there it must be, whole."""
+    if (table, column) != ("releases", "payloads") or row_after[column] is not None:
+        return False
+    render = after["rendered_chapters"].get((row_after["rendered_id"],))
+    return render is not None and render["payloads"] == before and render["planned"] == 1
+
+
 def _schema(db: Path) -> set[tuple[str, str, str, str]]:
     conn = sqlite3.connect(db)
     try:
@@ -251,7 +261,8 @@ async def test_a_database_of_every_released_version_upgrades_keeping_every_row(t
         assert after[table].keys() == rows.keys(), table  # every row, by its key: none lost, none added
         for key, row in rows.items():
             changed = {column: (value, after[table][key][column]) for column, value in row.items()
-                       if not _same_value(value, after[table][key][column])}
+                       if not _same_value(value, after[table][key][column])
+                       and not _moved(table, column, value, after[table][key], after)}
             assert changed == {}, (table, key)
 
     fresh = tmp_path / "fresh.db"
@@ -278,3 +289,83 @@ async def test_a_database_newer_than_the_code_is_refused_before_anything_is_writ
         assert (refused.value.found, refused.value.newest) == (newer, newest_version())
         assert str(path) in str(refused.value) and "newer AAR Bot" in str(refused.value)
     assert path.read_bytes() == written
+
+
+# --- V12: renders stored once, releases refer to them ---------------------------------------------------
+
+async def test_v12_moves_every_stored_plan_to_the_shared_table_and_a_half_sent_release_resumes_the_same(
+        tmp_path):
+    from bot.chapters.plan import release_plan
+    from bot.chapters.publishing import Publisher, part_nonce
+    from bot.chapters.render import render_chapter
+    from bot.config import SHIPPED_THREAD
+    from bot.storage.story import chapter_count, load_chapter
+    from bot.story.importer import import_file
+    from tests.unit.test_chapters_publishing import MemoryDiscord, MemorySender
+
+    path = tmp_path / "aar.db"
+    conn = await open_database(path, migrate=False)
+    await apply_migrations(conn, through=10)
+    await import_file(conn, SHIPPED_THREAD)
+    chapter, total = await load_chapter(conn, 1), await chapter_count(conn)
+    assert chapter is not None
+    rendered = render_chapter(chapter, number=1, total=total)
+    plain, with_role = release_plan(rendered, number=1), release_plan(rendered, number=1, alert_role_id=555)
+    assert len(with_role) >= 3
+    started = "2026-03-01T18:00:00.000Z"
+    releases = [  # (guild, status, stored plan): as the releases before V12 wrote them
+        (1, "done", json.dumps(plain, ensure_ascii=False)),
+        (2, "done", json.dumps(plain, ensure_ascii=False)),            # the same plan: stored once
+        (3, "in_progress", json.dumps(with_role, ensure_ascii=False)),  # half sent, see below
+        (4, "done", None),                                              # from before V6: no plan kept
+    ]
+    for guild, status, payloads in releases:
+        parts = len(plain) if payloads is None else len(json.loads(payloads))
+        await conn.execute(
+            "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
+            " completed_at, payloads) VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+            (guild, guild * 10, status, parts, started, started if status == "done" else None, payloads))
+        for index in range(parts if status == "done" else 0):
+            await conn.execute(
+                "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
+                " channel_id, sent_at) VALUES (?, 1, ?, ?, ?, ?, ?)",
+                (guild, index, f"n{guild}-{index}", guild * 10**9 + index, guild * 10, started))
+    # Guild 3 stopped mid-way: part 0 sent and recorded, part 1 accepted by Discord but not recorded.
+    discord = MemoryDiscord()
+    nonces = [part_nonce(3, 1, index, started) for index in range(2)]
+    discord.channels[30] = [{"id": 3 * 10**9 + index, "payload": with_role[index], "nonce": nonces[index]}
+                            for index in range(2)]
+    await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
+                       " channel_id, sent_at) VALUES (3, 1, 0, ?, 3000000000, 30, ?)", (nonces[0], started))
+    await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
+                       " VALUES (3, 1, 1, ?, 30)", (nonces[1],))
+    await conn.commit()
+    await conn.close()
+
+    conn = await open_database(path)
+    try:
+        async with conn.execute("SELECT id, chapter_number, renderer_version, planned, payloads"
+                                " FROM rendered_chapters ORDER BY id") as cur:
+            renders = [tuple(r) for r in await cur.fetchall()]
+        assert sorted(r[4] for r in renders) == sorted([releases[0][2], releases[2][2]])
+        assert all(r[1:4] == (1, 0, 1) for r in renders)
+        by_text = {r[4]: r[0] for r in renders}
+        async with conn.execute("SELECT guild_id, rendered_id, payloads, status FROM releases"
+                                " ORDER BY guild_id") as cur:
+            assert [tuple(r) for r in await cur.fetchall()] == [
+                (1, by_text[releases[0][2]], None, "done"), (2, by_text[releases[0][2]], None, "done"),
+                (3, by_text[releases[2][2]], None, "in_progress"), (4, None, None, "done")]
+
+        # A changed renderer and a changed alert role since: the resumed release still sends its plan.
+        await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (3, 777)")
+
+        def other_renderer(chapter: object, *, number: int, total: int) -> list[dict[str, object]]:
+            return [{"content": "something else entirely"}]
+
+        outcomes = await Publisher(conn, MemorySender(discord), render=other_renderer).resume()
+        assert [(o.guild_id, o.status) for o in outcomes] == [(3, "released")]
+        sent = [m["payload"] for m in discord.history(30)]
+        assert discord.sends == len(with_role) - 2  # parts 0 and 1 were not sent again
+        assert json.dumps(sent, ensure_ascii=False) == releases[2][2]  # byte for byte what it planned
+    finally:
+        await conn.close()
