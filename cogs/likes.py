@@ -2,7 +2,9 @@
 
 Raw reaction events (so reactions on messages no longer in the cache count) go into the batched ingest;
 nothing here touches SQL.  At every READY the release messages of recent chapters are re-read so
-reactions given while the bot was offline count.  The hall of fame follows the ingest's change notices.
+reactions given while the bot was offline count: in rounds within a request budget, servers round-robin
+from where the last round stopped (`bot.likes.reconcile`).  The hall of fame follows the ingest's change
+notices.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,6 +25,7 @@ from bot.likes.coalesce import Coalescer
 from bot.likes.emoji import emoji_key
 from bot.likes.ingest import ChapterRef, IngestClosed, ReactionIngest, SnapshotData
 from bot.likes.progress import Progress
+from bot.privacy import Purged
 from bot.storage.guilds import GuildSettings
 from bot.storage.releases import ReleasePart, released_through
 from bot.timestamps import format_timestamp
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from bot.app import AARBot
 
 _log = logging.getLogger(__name__)
+USERS_PER_PAGE = 100  # discord.py reads a reaction's users 100 per request (Discord's maximum)
 LIKES_CHART = "likes-per-chapter.png"
 
 
@@ -48,7 +53,7 @@ class Likes(commands.GroupCog, group_name="likes",
         self.ingest: ReactionIngest | None = None
         self.hall: Coalescer[ChapterRef] = Coalescer(self._hall_of_fame_step, name="likes-hall-of-fame")
         self.received = Progress()        # raw reaction events seen, ignored ones included
-        self.reconciliations = Progress()  # completed reconciliation runs
+        self.reconciliations = Progress()  # completed reconciliation rounds
         self._reconcile_task: asyncio.Task[None] | None = None
         super().__init__()
 
@@ -128,28 +133,34 @@ class Likes(commands.GroupCog, group_name="likes",
             self._reconcile_task = asyncio.create_task(self._reconcile_all(), name="likes-reconcile")
 
     async def _reconcile_all(self) -> None:
-        budget = self.limits.max_messages
-        read = 0
-        try:
-            for guild in list(self.bot.guilds):
-                parts = await reconcile.targets(self.bot.db, guild.id, self.bot.clock(), self.limits,
-                                                budget - read)
-                for part in parts:
-                    read += await self._reconcile_part(part)
-            _log.info("likes: reconciled %d release messages", read)
-        except Exception:
-            _log.exception("likes: reconciliation at start failed")
-        finally:
-            self.reconciliations.advance()
+        """Rounds until every server the bot is in now had its turn (each round within the budget)."""
+        waiting = {guild.id for guild in self.bot.guilds}
+        while True:
+            try:
+                done = await reconcile.run_round(self.bot.db, [g.id for g in self.bot.guilds],
+                                                 self.bot.clock(), self.limits, self._reconcile_part)
+                waiting.difference_update(done.covered)
+                _log.info("likes: reconciled %d release messages of %d servers (%d requests), %d to go",
+                          done.messages, len(done.covered), done.requests, len(waiting))
+            except Exception:
+                _log.exception("likes: reconciliation round failed")
+                return
+            finally:
+                self.reconciliations.advance()
+            if not waiting or not done.covered or self.limits.interval is None:
+                return
+            await asyncio.sleep(self.limits.interval.total_seconds())
 
     async def _reconcile_part(self, part: ReleasePart) -> int:
-        """Re-read one release message's reactions; 1 if it was read, 0 if it could not be."""
+        """Re-read one release message's reactions; the requests that took (1 when it could not be read)."""
         ingest = self.ingest
         assert ingest is not None
         channel = self.bot.get_partial_messageable(part.channel_id, guild_id=part.guild_id)
         max_users = self.limits.max_users
+        requests = 1  # the message itself
 
         async def fetch() -> SnapshotData:
+            nonlocal requests
             message = await channel.fetch_message(part.message_id)
             pairs: set[tuple[int, str]] = set()
             partial: set[str] = set()
@@ -162,10 +173,13 @@ class Likes(commands.GroupCog, group_name="likes",
                     kinds.append(discord.ReactionType.burst)
                 seen: set[int] = set()
                 for kind in kinds:
+                    users = 0
                     async for user in reaction.users(limit=max_users, type=kind):
+                        users += 1
                         seen.add(user.id)
                         if not user.bot:
                             pairs.add((user.id, key))
+                    requests += min(users // USERS_PER_PAGE + 1, math.ceil(max_users / USERS_PER_PAGE))
                 if len(seen) < reaction.count:
                     partial.add(key)
             return SnapshotData(frozenset(pairs), frozenset(partial))
@@ -174,11 +188,16 @@ class Likes(commands.GroupCog, group_name="likes",
             await ingest.reconcile_message(part.message_id, fetch)
         except discord.NotFound:
             _log.info("likes: release message %s (chapter %s) is gone", part.message_id, part.chapter_number)
-            return 0
         except discord.HTTPException as exc:
             _log.warning("likes: could not re-read message %s: %s", part.message_id, exc)
-            return 0
-        return 1
+        return requests
+
+    @commands.Cog.listener()
+    async def on_departures_checked(self, now: object, purged: list[Purged]) -> None:
+        """A purged server's release messages are gone from the database: forget them here too."""
+        if self.ingest is not None:
+            for gone in purged:
+                self.ingest.forget_guild(gone.guild_id)
 
     # --- hall of fame --------------------------------------------------------------------------------
 

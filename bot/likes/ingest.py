@@ -14,6 +14,11 @@ Reconciliation at start runs a snapshot of a message's reactions (fetched from D
 queue.  Live events that arrive while the snapshot is being fetched win over it: the snapshot never
 re-adds or deletes a (member, emoji) that a live event touched, and a remove-all cancels it.
 
+Which chapter a message belongs to is looked up in the database (`release_parts_by_message`, an index)
+through a bounded LRU cache, not loaded whole at start: a bot with 10,000 servers × 500 chapters has
+millions of release messages (about 285 bytes each in a dict), while reactions cluster on the few
+recently released ones, which the cache keeps.  A miss costs one indexed lookup, batched per write.
+
 `close()` stops intake and drains the queue before returning, so shutting down loses nothing.
 """
 
@@ -22,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
+from cachetools import LRUCache
 
 from bot.storage import likes as store
 from bot.storage import open_database, transaction
@@ -41,6 +47,10 @@ ChapterRef = tuple[int, int]  # (guild_id, chapter_number)
 ChangeListener = Callable[[set[ChapterRef]], None]
 
 RETRIES = 5
+# Release messages whose chapter the ingest remembers: the busy ones (every part of the latest chapters in
+# thousands of servers).  About 250 bytes each (cachetools' LRUCache: a dict and an OrderedDict entry plus
+# the tuple), so the cache stays under about 5 MB whatever the database holds.
+LOCATE_CACHE_SIZE = 20_000
 
 
 class IngestClosed(RuntimeError):
@@ -82,7 +92,8 @@ class ReactionIngest:
     """The single writer of the `reactions` table.  Create with `await ReactionIngest.open(conn)`."""
 
     def __init__(self, writer: aiosqlite.Connection, *, max_batch: int = 20_000,
-                 on_change: ChangeListener | None = None, owns_connection: bool = True) -> None:
+                 on_change: ChangeListener | None = None, owns_connection: bool = True,
+                 cache_size: int = LOCATE_CACHE_SIZE) -> None:
         self._db = writer
         self._owns_connection = owns_connection
         self.max_batch = max_batch
@@ -90,7 +101,7 @@ class ReactionIngest:
         self.stats = IngestStats()
         self._queue: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
-        self._where: dict[int, ChapterRef] = {}
+        self._where: LRUCache[int, ChapterRef] = LRUCache(maxsize=cache_size)
         self._snapshots: dict[int, list[Snapshot]] = {}
         self._emoji_names: dict[str, tuple[str, bool]] = {}
         self._pending_names: dict[str, tuple[str, bool]] = {}
@@ -111,8 +122,7 @@ class ReactionIngest:
         return ingest
 
     async def start(self) -> None:
-        """Learn the release messages posted so far and start the writer task."""
-        self._where.update(await release_message_map(self._db))
+        """Start the writer task (messages are looked up as their reactions arrive)."""
         self._task = asyncio.create_task(self._run(), name="likes-ingest-writer")
 
     # --- producers (synchronous: a listener never waits for the database) ----------------------------
@@ -146,6 +156,16 @@ class ReactionIngest:
         if self._emoji_names.get(key) != (name, animated):
             self._emoji_names[key] = (name, animated)
             self._pending_names[key] = (name, animated)
+
+    def forget_guild(self, guild_id: int) -> None:
+        """Forget the cached messages of a server whose data was purged, so no reaction on them counts."""
+        for message_id in [m for m, ref in self._where.items() if ref[0] == guild_id]:
+            del self._where[message_id]
+
+    @property
+    def cached_messages(self) -> int:
+        """How many message → chapter entries the cache holds now (at most its `cache_size`)."""
+        return len(self._where)
 
     async def reconcile_message(self, message_id: int, fetch: Callable[[], Awaitable[SnapshotData]]) -> bool:
         """Make the stored reactions of a message match Discord's, as fetched by `fetch`.
@@ -278,11 +298,22 @@ class ReactionIngest:
             raise
         return changed
 
-    async def _locate(self, message_ids: Iterable[int]) -> None:
-        """Learn which of these messages are release parts (releases posted after start)."""
-        missing = [m for m in set(message_ids) if m not in self._where]
+    async def _locate(self, message_ids: Iterable[int]) -> dict[int, ChapterRef]:
+        """Which of these messages are release parts, and of which chapter (cache first, then the
+        database).  Returned whole: with more messages than the cache holds, some are evicted again."""
+        found: dict[int, ChapterRef] = {}
+        missing = []
+        for message_id in set(message_ids):
+            ref = self._where.get(message_id)
+            if ref is None:
+                missing.append(message_id)
+            else:
+                found[message_id] = ref
         if missing:
-            self._where.update(await release_message_map(self._db, missing))
+            looked_up = await release_message_map(self._db, missing)
+            self._where.update(looked_up)
+            found.update(looked_up)
+        return found
 
     async def _write_segment(self, adds: list[tuple[Any, ...]], last: dict[tuple[int, int, str], bool] | None,
                              changed: set[ChapterRef]) -> None:
@@ -303,18 +334,17 @@ class ReactionIngest:
         if not events:
             return
         groups: dict[tuple[int, int, str], list[tuple[int, int]]] = {}
-        unknown = self._group(events, groups)
+        unknown = self._group(events, groups, self._where)
         if unknown:
-            await self._locate(e[1] for e in unknown)
-            self.stats.ignored += len(self._group(unknown, groups))
+            located = await self._locate(e[1] for e in unknown)
+            self.stats.ignored += len(self._group(unknown, groups, located))
         changed.update((g, c) for g, c, _ in groups)
         rows = [(g, c, e, u, m) for (g, c, e) in sorted(groups) for (u, m) in sorted(groups[(g, c, e)])]
         await write(self._db, rows)
 
     def _group(self, events: list[tuple[Any, ...]], groups: dict[tuple[int, int, str], list[tuple[int, int]]],
-               ) -> list[tuple[Any, ...]]:
-        """Add events on known release messages to `groups`; return the others."""
-        where = self._where
+               where: Mapping[int, ChapterRef]) -> list[tuple[Any, ...]]:
+        """Add events on release messages `where` knows to `groups`; return the others."""
         unknown = []
         for event in events:
             ref = where.get(event[1])
@@ -349,8 +379,7 @@ class ReactionIngest:
                 snap.cleared = True
             else:
                 snap.touched_emojis.add(event[2])
-        await self._locate([message_id])
-        ref = self._where.get(message_id)
+        ref = (await self._locate([message_id])).get(message_id)
         if ref is None:
             self.stats.ignored += 1
             return
@@ -361,8 +390,7 @@ class ReactionIngest:
         self._close_snapshot(snap)
         if snap.cleared:
             return  # a remove-all arrived while fetching: the live state after it is the truth
-        await self._locate([snap.message_id])
-        ref = self._where.get(snap.message_id)
+        ref = (await self._locate([snap.message_id])).get(snap.message_id)
         if ref is None:
             self.stats.ignored += 1
             return

@@ -1,28 +1,38 @@
-"""Which release messages to re-read from Discord at start, so reactions given while offline count.
+"""Which release messages to re-read from Discord, so reactions given while the bot was offline count.
 
-Bounded on purpose: a bot in many guilds with many chapters must not spend its start-up (and Discord's
-rate limits) re-reading history nobody reacts to any more.  Newest chapters come first, chapters whose
-release completed longer ago than `max_age` are skipped, and at most `max_messages` messages are read
-per start (across guilds), each reaction's users up to `max_users`.
+Bounded on purpose: a bot in many servers with many chapters must not spend its start-up (and Discord's
+rate limits) re-reading history nobody reacts to any more.  So a *round* spends at most `max_requests`
+requests (`max_messages` messages), and within a server reads its newest chapters first, at most
+`per_guild` messages, skipping chapters released longer ago than `max_age`.
+
+Fair over time: servers are walked round-robin in id order from a cursor kept in the database across
+starts (`bot.storage.likes.reconcile_cursor`), so each round continues where the last one stopped,
+whichever start that was, and every server gets its turn; the same few servers at the front of the list
+are not re-read at every start while the others never are.  After a start the cog runs rounds
+`interval` apart until every server present then had its turn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import aiosqlite
 
+from bot.storage import likes as store
 from bot.storage.releases import ReleasePart, release_parts_of
-from bot.timestamps import parse_timestamp
+from bot.timestamps import format_timestamp, parse_timestamp
 
 
 @dataclass(frozen=True)
 class ReconcileLimits:
     max_age: timedelta = timedelta(days=30)
-    max_messages: int = 200
-    max_users: int = 1000
+    max_messages: int = 200    # messages re-read per round
+    max_requests: int = 400    # Discord requests per round: a message, and each page of a reaction's users
+    per_guild: int = 20        # messages of one server per round (its newest chapters)
+    max_users: int = 1000      # users read per reaction
+    interval: timedelta | None = timedelta(minutes=2)  # between rounds after a start (None: one round)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -52,5 +62,48 @@ def plan(parts: Iterable[ReleasePart], now: datetime, limits: ReconcileLimits,
 
 async def targets(conn: aiosqlite.Connection, guild_id: int, now: datetime, limits: ReconcileLimits,
                   budget: int) -> list[ReleasePart]:
-    """The guild's release messages to re-read at start (see `plan`)."""
+    """The guild's release messages to re-read (see `plan`)."""
     return plan(await release_parts_of(conn, guild_id), now, limits, budget)
+
+
+def round_robin(guild_ids: Iterable[int], after: int | None) -> list[int]:
+    """The servers in id order, starting with the first one after `after` and wrapping around."""
+    ordered = sorted(set(guild_ids))
+    if after is None:
+        return ordered
+    later = [g for g in ordered if g > after]
+    return later + [g for g in ordered if g <= after]
+
+
+# Re-reads one message; returns the requests it cost (a refused or failed read costs its one request).
+ReadPart = Callable[[ReleasePart], Awaitable[int]]
+
+
+@dataclass
+class RoundResult:
+    covered: list[int] = field(default_factory=list)  # servers whose turn was taken, in order
+    messages: int = 0
+    requests: int = 0
+
+
+async def run_round(conn: aiosqlite.Connection, guild_ids: Iterable[int], now: datetime,
+                    limits: ReconcileLimits, read: ReadPart) -> RoundResult:
+    """One round: servers after the stored cursor, each up to `per_guild` messages, until the budget is
+    spent; the cursor moves past each server once its turn is complete.
+
+    A server's turn may end the round over budget by at most `per_guild` messages' requests: the first
+    server of a round always gets its whole turn, so a round always makes progress.
+    """
+    result = RoundResult()
+    for guild_id in round_robin(guild_ids, await store.reconcile_cursor(conn)):
+        room = min(limits.per_guild, limits.max_messages - result.messages)
+        if room <= 0 or result.requests >= limits.max_requests:
+            break
+        for part in await targets(conn, guild_id, now, limits, room):
+            if result.covered and result.requests >= limits.max_requests:
+                return result  # the budget ran out in this server's turn: it starts the next round
+            result.requests += await read(part)
+            result.messages += 1
+        await store.save_reconcile_cursor(conn, guild_id, format_timestamp(now))
+        result.covered.append(guild_id)
+    return result

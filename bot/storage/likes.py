@@ -164,3 +164,20 @@ async def save_hall_of_fame_post(conn: aiosqlite.Connection, post: HallOfFamePos
         (post.guild_id, post.chapter_number, post.channel_id, post.message_id, post.shown_total,
          post.shown_discord, now, now),
     )
+
+
+# --- the offline reconciliation's cursor (V12) -------------------------------------------------------
+
+async def reconcile_cursor(conn: aiosqlite.Connection) -> int | None:
+    """The server the reactions reconciliation read last (None: it never ran)."""
+    row = await fetch_one(conn, "SELECT last_guild_id FROM likes_reconcile_cursor WHERE id = 1")
+    return int(row[0]) if row else None
+
+
+async def save_reconcile_cursor(conn: aiosqlite.Connection, guild_id: int, now: str) -> None:
+    """Remember that the reconciliation read `guild_id` last (`now`: a `bot.timestamps` instant)."""
+    await execute(
+        conn,
+        "INSERT INTO likes_reconcile_cursor(id, last_guild_id, updated_at) VALUES (1, ?, ?)"
+        " ON CONFLICT(id) DO UPDATE SET last_guild_id = excluded.last_guild_id,"
+        " updated_at = excluded.updated_at", (guild_id, now))

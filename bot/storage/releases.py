@@ -64,13 +64,11 @@ async def released_chapters(conn: aiosqlite.Connection, guild_id: int) -> list[R
 
 
 async def release_message_map(conn: aiosqlite.Connection,
-                              message_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
-    """message id → (guild_id, chapter_number) for posted release parts (all of them, or just these ids)."""
-    if message_ids is None:
-        rows = await fetch_all(
-            conn,
-            "SELECT message_id, guild_id, chapter_number FROM release_parts WHERE message_id IS NOT NULL")
-        return {r[0]: (r[1], r[2]) for r in rows}
+                              message_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """message id → (guild_id, chapter_number) for those of these messages that are posted release parts.
+
+    Looked up through `release_parts_by_message` (unique, on message_id where it is not NULL).
+    """
     found: dict[int, tuple[int, int]] = {}
     ids = list(message_ids)
     for start in range(0, len(ids), _MAX_PARAMS):
