@@ -88,20 +88,24 @@ class RoundResult:
 
 async def run_round(conn: aiosqlite.Connection, guild_ids: Iterable[int], now: datetime,
                     limits: ReconcileLimits, read: ReadPart) -> RoundResult:
-    """One round: servers after the stored cursor, each up to `per_guild` messages, until the budget is
-    spent; the cursor moves past each server once its turn is complete.
+    """One round: servers after the stored cursor, each its turn of up to `per_guild` messages, while
+    the budget lasts; the cursor moves past a server once its turn is complete, so a turn cut short by
+    the budget is taken whole by the next round.
 
-    A server's turn may end the round over budget by at most `per_guild` messages' requests: the first
-    server of a round always gets its whole turn, so a round always makes progress.
+    The first server of a round always has its whole turn, so a round always makes progress: only it can
+    go over the request budget (by its turn's cost at most).
     """
     result = RoundResult()
     for guild_id in round_robin(guild_ids, await store.reconcile_cursor(conn)):
-        room = min(limits.per_guild, limits.max_messages - result.messages)
-        if room <= 0 or result.requests >= limits.max_requests:
+        if result.covered and (result.messages >= limits.max_messages
+                               or result.requests >= limits.max_requests):
             break
-        for part in await targets(conn, guild_id, now, limits, room):
+        parts = await targets(conn, guild_id, now, limits, limits.per_guild)
+        if result.covered and result.messages + len(parts) > limits.max_messages:
+            break  # its whole turn does not fit: it begins the next round
+        for part in parts:
             if result.covered and result.requests >= limits.max_requests:
-                return result  # the budget ran out in this server's turn: it starts the next round
+                return result  # the budget ran out in this server's turn: it begins the next round
             result.requests += await read(part)
             result.messages += 1
         await store.save_reconcile_cursor(conn, guild_id, format_timestamp(now))

@@ -505,3 +505,116 @@ async def test_progress_wakes_waiters():
     p.advance()
     await asyncio.wait_for(waiter, 5)
     await asyncio.wait_for(p.wait_for(1), 5)
+
+
+# --- bounded growth: the ingest's message lookup, the reconciliation's round-robin ---------------------
+
+async def test_the_ingest_looks_messages_up_through_a_bounded_cache(db):
+    await release(db, G1, 6)
+    await release(db, G2, 6)
+    messages = [m for g in (G1, G2) for c in range(1, 7) for m in await parts(db, g, c)]
+    ing = await ReactionIngest.open(db, cache_size=4)
+    try:
+        assert ing.cached_messages == 0  # nothing is loaded at start
+        for message in messages:  # one batch on 36 messages, more than the cache holds
+            ing.add(message, ALICE, LIKE)
+        ing.add(31337, ALICE, LIKE)  # not a release message
+        await ing.flush()
+        assert ing.cached_messages == 4 and ing.stats.ignored == 1
+        expected = {n: (SEED_FORUM_LIKES[n - 1], 1) for n in range(1, 7)}
+        assert await likes(db, G1) == expected and await likes(db, G2) == expected
+        for message in messages:  # one at a time, each a miss the cache evicts again soon
+            ing.remove(message, ALICE, LIKE)
+            await ing.flush()
+        ing.add(messages[0], BOB, LIKE)
+        ing.clear(messages[0])  # a barrier looks its message up on its own
+        await ing.flush()
+        assert await likes(db, G1) == {n: (SEED_FORUM_LIKES[n - 1], 0) for n in range(1, 7)}
+        assert ing.cached_messages == 4
+    finally:
+        await ing.close()
+
+
+async def test_the_message_lookup_uses_the_index_on_message_id(db):
+    async with db.execute("EXPLAIN QUERY PLAN SELECT message_id, guild_id, chapter_number FROM release_parts"
+                          " WHERE message_id IN (?, ?, ?)", (1, 2, 3)) as cur:
+        steps = " ".join(str(r[3]) for r in await cur.fetchall())
+    assert "USING INDEX release_parts_by_message" in steps, steps
+
+
+async def test_a_purged_servers_messages_are_forgotten_by_the_ingest(db, ingest):
+    from bot import privacy
+
+    await release(db, G1, 1)
+    await release(db, G2, 1)
+    (p1, *_), (q1, *_) = await parts(db, G1, 1), await parts(db, G2, 1)
+    ingest.add(p1, ALICE, LIKE)
+    ingest.add(q1, ALICE, LIKE)
+    await ingest.flush()  # both messages are in the cache now
+    left = datetime(2026, 3, 1, tzinfo=UTC)
+    await privacy.guild_left(db, G1, left)
+    purged = await privacy.purge_due(db, left + privacy.GRACE_PERIOD + timedelta(days=1))
+    assert [gone.guild_id for gone in purged] == [G1]
+    for gone in purged:  # what the Likes cog does on `departures_checked`
+        ingest.forget_guild(gone.guild_id)
+    ingest.add(p1, BOB, LIKE)
+    ingest.add(q1, BOB, LIKE)
+    await ingest.flush()
+    async with db.execute("SELECT guild_id, user_id FROM reactions ORDER BY guild_id, user_id") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [(G2, ALICE), (G2, BOB)]
+    assert ingest.stats.ignored == 1
+
+
+async def _starts(path, guilds: list[int], limits: reconcile.ReconcileLimits, cost: int,
+                  rounds: int) -> tuple[list[list[int]], list[ReleasePart]]:
+    """`rounds` starts, each opening the database afresh and running one round: what each covered."""
+    covered, read_parts = [], []
+
+    async def read(part: ReleasePart) -> int:
+        read_parts.append(part)
+        return cost
+
+    for _ in range(rounds):
+        conn = await open_database(path)
+        try:
+            result = await reconcile.run_round(conn, guilds, datetime(2026, 1, 2, tzinfo=UTC), limits, read)
+        finally:
+            await conn.close()
+        assert result.messages <= limits.max_messages
+        covered.append(result.covered)
+    return covered, read_parts
+
+
+async def test_reconciliation_covers_every_server_over_successive_starts(tmp_path):
+    path = tmp_path / "aar.db"
+    conn = await open_database(path)
+    guilds = [100 + i for i in range(10)]
+    try:
+        await import_file(conn, SHIPPED_THREAD)
+        for guild in guilds:
+            await release(conn, guild, 3)  # chapters 1-3, three messages each
+    finally:
+        await conn.close()
+    limits = reconcile.ReconcileLimits(max_messages=7, per_guild=2, max_requests=1000)
+    covered, read_parts = await _starts(path, list(reversed(guilds)), limits, cost=1, rounds=4)
+    # Three servers' turns (2 messages each) fit a round of 7; each start goes on where the last stopped.
+    assert covered == [[100, 101, 102], [103, 104, 105], [106, 107, 108], [109, 100, 101]]
+    assert {p.guild_id for p in read_parts} == set(guilds)
+    assert {(p.chapter_number, p.part_index) for p in read_parts} == {(3, 0), (3, 1)}  # newest first
+
+
+async def test_a_reconciliation_round_stops_within_its_request_budget(tmp_path):
+    path = tmp_path / "aar.db"
+    conn = await open_database(path)
+    try:
+        await import_file(conn, SHIPPED_THREAD)
+        for guild in (1, 2, 3):
+            await release(conn, guild, 2)
+    finally:
+        await conn.close()
+    limits = reconcile.ReconcileLimits(max_messages=100, per_guild=2, max_requests=12)
+    covered, read_parts = await _starts(path, [1, 2, 3], limits, cost=5, rounds=3)
+    # Server 1's turn costs 10 requests; server 2's first read goes to 15 and ends the round before its
+    # second: server 2's turn is taken whole by the next round (whose first server it is).
+    assert covered == [[1], [2], [3]]
+    assert [p.guild_id for p in read_parts] == [1, 1, 2, 2, 2, 3, 3, 3, 1]
