@@ -3,6 +3,9 @@
 The bars are labelled by chapter number only ("Ch. 2"), never by title: a chart is a picture, and its
 text cannot be escaped or cut the way message text is.  Callers pass released chapters only; the labels
 drawn come back in `Chart.labels`.
+
+matplotlib (with numpy, PIL and fontTools: about 40 MB of the process) is imported when the first chart
+is drawn, not with the bot: a bot that is never asked for a chart never pays for it.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from typing import TYPE_CHECKING
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 120  # 960 x 540 px: readable in Discord's embed, small as a PNG
 FORUM_COLOUR, DISCORD_COLOUR, ACCURACY_COLOUR = "#9aa4b1", "#5865f2", "#57a773"
@@ -51,6 +56,9 @@ def _chapter_ticks(axes: Axes, numbers: Sequence[int]) -> list[str]:
 
 
 def _figure() -> tuple[Figure, FigureCanvasAgg]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     return figure, FigureCanvasAgg(figure)
 
