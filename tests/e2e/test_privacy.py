@@ -288,3 +288,30 @@ async def test_forget_me_updates_the_hall_of_fame_at_once(seeded: Settings, bot_
     await fake.wait_for(lambda: fake.history(hall)[0]["embeds"][0]["description"].startswith("**1 like**"),
                         timeout=5)
     assert len(fake.history(hall)) == 1  # the one post, edited; not a second one
+
+
+async def test_after_a_purge_reactions_on_the_servers_old_release_messages_count_for_nothing(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup,
+        clock: FakeClock) -> None:
+    """The likes ingest remembers which chapter a message belongs to: a purge must make it forget, or a
+    re-invited server's old release messages would count likes for chapters it has not released."""
+    fake, setup = fake_discord, guild_setup
+    bot = await bot_factory(clock=clock)
+    likes = bot.get_cog("Likes")
+    await asyncio.wait_for(likes.reconciliations.wait_for(1), 5)
+    message_id = await post_release(bot, setup, 1)
+    await fake.add_reaction(setup.member, message_id, "👍")
+    await asyncio.wait_for(likes.settle(1), 5)  # counted: the ingest now knows the message
+    assert (await likes_of(bot.db, setup.guild.id, 1)).discord == 1
+
+    await remove(bot, fake, setup)
+    clock.advance(days=30, hours=1)
+    assert await departures_checked(bot) == [setup.guild.id]
+    joined = asyncio.ensure_future(bot.wait_for("guild_join", check=lambda g: g.id == setup.guild.id,
+                                                timeout=5))
+    await fake.invite_bot_to_guild(setup.guild)
+    await joined
+    await fake.add_reaction(setup.moderator, message_id, "👍")
+    await asyncio.wait_for(likes.settle(2), 5)
+    async with bot.db.execute("SELECT COUNT(*) FROM reactions WHERE guild_id = ?", (setup.guild.id,)) as cur:
+        assert (await cur.fetchone())[0] == 0
