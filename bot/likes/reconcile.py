@@ -14,6 +14,8 @@ are not re-read at every start while the others never are.  After a start the co
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +25,8 @@ import aiosqlite
 from bot.storage import likes as store
 from bot.storage.releases import ReleasePart, release_parts_of
 from bot.timestamps import format_timestamp, parse_timestamp
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,10 @@ def plan(parts: Iterable[ReleasePart], now: datetime, limits: ReconcileLimits,
 
 async def targets(conn: aiosqlite.Connection, guild_id: int, now: datetime, limits: ReconcileLimits,
                   budget: int) -> list[ReleasePart]:
-    """The guild's release messages to re-read (see `plan`)."""
-    return plan(await release_parts_of(conn, guild_id), now, limits, budget)
+    """The guild's release messages to re-read (see `plan`); the database returns no more than that."""
+    since = format_timestamp(now - limits.max_age)
+    return plan(await release_parts_of(conn, guild_id, completed_since=since, limit=budget), now, limits,
+                budget)
 
 
 def round_robin(guild_ids: Iterable[int], after: int | None) -> list[int]:
@@ -108,6 +114,9 @@ async def run_round(conn: aiosqlite.Connection, guild_ids: Iterable[int], now: d
                 return result  # the budget ran out in this server's turn: it begins the next round
             result.requests += await read(part)
             result.messages += 1
-        await store.save_reconcile_cursor(conn, guild_id, format_timestamp(now))
+        try:
+            await store.save_reconcile_cursor(conn, guild_id, format_timestamp(now))
+        except sqlite3.OperationalError as exc:  # locked by another process: this server comes round again
+            _log.warning("likes: could not move the reconciliation cursor past server %s: %s", guild_id, exc)
         result.covered.append(guild_id)
     return result

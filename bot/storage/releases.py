@@ -79,16 +79,23 @@ async def release_message_map(conn: aiosqlite.Connection,
     return found
 
 
-async def release_parts_of(conn: aiosqlite.Connection, guild_id: int) -> list[ReleasePart]:
-    """The guild's posted parts of completed releases, newest chapter first."""
+async def release_parts_of(conn: aiosqlite.Connection, guild_id: int, *, completed_since: str | None = None,
+                           limit: int = -1) -> list[ReleasePart]:
+    """The guild's posted parts of completed releases, newest chapter first.
+
+    `completed_since` (a `bot.timestamps` instant): only releases completed then or later; `limit`: at
+    most that many parts (read in the primary key's order, so a long history is not read at all).
+    """
     sql = """
         SELECT p.guild_id, p.chapter_number, p.part_index, p.channel_id, p.message_id, r.completed_at
           FROM release_parts p
           JOIN releases r ON r.guild_id = p.guild_id AND r.chapter_number = p.chapter_number
          WHERE p.guild_id = ? AND r.status = 'done' AND p.message_id IS NOT NULL
-         ORDER BY p.chapter_number DESC, p.part_index
+           AND (? IS NULL OR r.completed_at >= ?)
+         ORDER BY p.chapter_number DESC, p.part_index LIMIT ?
     """
-    return [ReleasePart(*row) for row in await fetch_all(conn, sql, (guild_id,))]
+    rows = await fetch_all(conn, sql, (guild_id, completed_since, completed_since, limit))
+    return [ReleasePart(*row) for row in rows]
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int | None) -> str:
