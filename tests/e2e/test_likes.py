@@ -12,6 +12,7 @@ it caused (ingest flush, hall-of-fame post or edit), so nothing here sleeps.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -228,6 +229,35 @@ async def test_reactions_given_while_the_bot_was_down_are_reconciled(
     await fake.add_reaction(reader, recent[1], LIKE)
     await w2.settle(1)
     assert (await chapter_fields(w2, 2))["Discord"] == "3"
+
+
+async def test_successive_starts_reconcile_every_server_in_turn(
+        seeded, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup,
+        monkeypatch: pytest.MonkeyPatch):
+    """A round's budget fits one server's turn here: each start re-reads the next server, round-robin
+    from where the last start stopped (a cursor in the database), until every server had its turn."""
+    from bot.likes import reconcile
+
+    monkeypatch.setattr(reconcile, "ReconcileLimits", functools.partial(
+        reconcile.ReconcileLimits, max_messages=2, per_guild=2, interval=None))
+    fake = fake_discord
+    setups = [guild_setup, await fake.add_standard_guild("Second"), await fake.add_standard_guild("Third")]
+    bot = await bot_factory()
+    await asyncio.wait_for(bot.get_cog("Likes").reconciliations.wait_for(1), 5)
+    posted = {s.guild.id: await post_release(bot, s.guild.id, s.story.id, 1, 2) for s in setups}
+    await bot.close()
+
+    read_per_start = []
+    for _ in setups:
+        seen = len(fake.requests)
+        again = await bot_factory()
+        await asyncio.wait_for(again.get_cog("Likes").reconciliations.wait_for(1), 10)
+        fetched = {r.path for r in fake.requests[seen:] if r.method == "GET" and "/messages/" in r.path}
+        read_per_start.append({guild for guild, ids in posted.items()
+                               if any(f"/messages/{m}" in path for m in ids for path in fetched)})
+        await again.close()
+    assert all(len(read) == 1 for read in read_per_start), read_per_start
+    assert set().union(*read_per_start) == set(posted)
 
 
 # --- hall of fame ---------------------------------------------------------------------------------------
