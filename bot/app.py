@@ -47,6 +47,9 @@ EXTENSIONS = ("cogs.admin", "cogs.alerts", "cogs.chapters", "cogs.characters", "
               "cogs.schedule", "cogs.search")
 
 
+MAX_RATELIMIT_WAIT_SECONDS = 60.0
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -165,6 +168,10 @@ class AARBot(commands.Bot):
         options.setdefault("help_command", None)
         # Nothing the bot posts may ping: story text and member input are shown, never obeyed.
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        # A 429 that asks to wait longer than this raises discord.RateLimited instead of sleeping inside the
+        # request: an announcement channel's publish limit answers with up to an hour, which the release
+        # engine's backlog waits out in the background (bot.chapters.publishing), never a release.
+        options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_WAIT_SECONDS)
         options.setdefault("tree_cls", TrackingTree)  # counts the interactions in flight, for `close`
         super().__init__(**options)
         self.settings = settings
