@@ -95,7 +95,7 @@ async def test_crosspost_once_only_in_announcement_channels(fake_discord: FakeDi
     news = await fake_discord.add_channel(guild_setup.guild, "news", type=5)
     _, msg, _ = await rest(fake_discord, "POST", f"/channels/{news.id}/messages", {"content": "hi"})
     status, data, headers = await crosspost(fake_discord, news.id, msg['id'])
-    assert status == 200 and data["flags"] & CROSSPOSTED and headers["X-RateLimit-Remaining"] == "9"
+    assert status == 200 and data["flags"] & CROSSPOSTED and headers["X-RateLimit-Bucket"]
     status, data, _ = await crosspost(fake_discord, news.id, msg['id'])
     assert (status, data["code"]) == (400, 40033)
     _, text_msg, _ = await rest(fake_discord, "POST", f"/channels/{guild_setup.story.id}/messages",
@@ -122,7 +122,7 @@ async def test_crosspost_limit_per_channel_per_hour(fake_discord: FakeDiscord,
         status, _, _ = await crosspost(fake_discord, news.id, mid)
         assert status == 200
     status, data, headers = await crosspost(fake_discord, news.id, ids[10])
-    assert status == 429 and data["retry_after"] > 3500 and headers["X-RateLimit-Remaining"] == "0"
+    assert status == 429 and data["retry_after"] > 3500 and headers["X-RateLimit-Scope"] == "shared"
     assert headers["X-RateLimit-Bucket"] and headers["Via"]
     assert not fake_discord.channels[news.id].messages[int(ids[10])]["flags"] & CROSSPOSTED
     _, msg, _ = await rest(fake_discord, "POST", f"/channels/{other.id}/messages", {"content": "m"})

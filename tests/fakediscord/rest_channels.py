@@ -90,8 +90,11 @@ class RestChannels(Reactions, Faults):
 
     async def _crosspost(self, request: web.Request) -> web.Response:
         """Publish a message of an announcement channel to the channels following it: only there, each
-        message once, and at most `crosspost_limit` per channel per `crosspost_window` (then a 429 whose
-        `retry_after` runs to the window's end, with the bucket's headers)."""
+        message once, and at most `crosspost_limit` per channel per `crosspost_window`.
+
+        As Discord does it: the route's own bucket headers describe a short per-second bucket, and the
+        hourly publish limit shows only as a 429 of scope "shared" whose body's `retry_after` runs to the
+        window's end (the headers still show the short bucket, with requests remaining)."""
         channel = self._channel(request)
         msg = self._message(channel, request.match_info["mid"])
         if channel.type != 5:
@@ -106,18 +109,17 @@ class RestChannels(Reactions, Faults):
             wait = self.crosspost_window - (now - recent[0])
             return json_response({"message": "You are being rate limited.", "retry_after": wait,
                                   "global": False},
-                                 status=429, headers=self._crosspost_headers(0, wait))
+                                 status=429, headers=self._crosspost_headers(scope="shared"))
         recent.append(now)
         msg["flags"] |= CROSSPOSTED
-        left, reset_after = self.crosspost_limit - len(recent), self.crosspost_window - (now - recent[0])
-        return json_response(msg, headers=self._crosspost_headers(left, reset_after))
+        return json_response(msg, headers=self._crosspost_headers())
 
-    def _crosspost_headers(self, remaining: int, reset_after: float) -> dict[str, str]:
-        return {"Retry-After": str(max(1, round(reset_after))), "Via": "1.1 google",
-                "X-RateLimit-Limit": str(self.crosspost_limit), "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset": str(time.time() + reset_after),
-                "X-RateLimit-Reset-After": str(reset_after),
-                "X-RateLimit-Bucket": "crosspost", "X-RateLimit-Scope": "shared"}
+    @staticmethod
+    def _crosspost_headers(*, scope: str = "user") -> dict[str, str]:
+        return {"Retry-After": "1", "Via": "1.1 google", "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "4", "X-RateLimit-Reset": str(time.time() + 1.0),
+                "X-RateLimit-Reset-After": "1.000", "X-RateLimit-Bucket": "crosspost",
+                "X-RateLimit-Scope": scope}
 
     # --- reactions -------------------------------------------------------------------------------
 
