@@ -231,3 +231,9 @@ async def record_published(conn: aiosqlite.Connection, row: PublishRow, state: s
     await execute(conn, "UPDATE release_parts SET publish = ? WHERE guild_id = ? AND chapter_number = ?"
                   " AND part_index = ? AND publish = 'pending'",
                   (state, row.guild_id, row.chapter_number, row.part_index))
+
+
+async def message_recorded(conn: aiosqlite.Connection, message_id: int) -> bool:
+    """Whether some release already recorded this message (or forum post) as one of its parts."""
+    row = await fetch_one(conn, "SELECT 1 FROM release_parts WHERE message_id = ?", (message_id,))
+    return row is not None

@@ -14,6 +14,7 @@ from bot.chapters.publishing import (
     EMBED_LINKS,
     SEND_MESSAGES,
     ChannelGone,
+    ChannelInfo,
     Publisher,
     PublishError,
     ReleaseForbidden,
@@ -67,6 +68,9 @@ class MemoryDiscord:
 class MemorySender:
     def __init__(self, discord: MemoryDiscord) -> None:
         self.d = discord
+
+    async def channel_info(self, channel_id: int) -> ChannelInfo:
+        return ChannelInfo("text")
 
     async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
         return [p for p in self.d.missing if thread or p != CREATE_PUBLIC_THREADS]
