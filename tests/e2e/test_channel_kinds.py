@@ -271,3 +271,23 @@ async def test_forum_with_author_webhook_posts_the_parts_into_the_post(seeded: S
     assert seen(history) == await planned(bot, guild_setup.guild.id, 1)
     assert "webhook_id" not in history[0]  # the post itself is the bot's (Discord: only it can open it)
     assert all(m["webhook_id"] and m["author"]["username"] == "Kurt" for m in history[1:])
+
+
+async def test_refusals_in_a_forum_and_for_the_webhook_name_the_permission(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    forum = await fake_discord.add_channel(guild_setup.guild, "chapters", type=15)
+    bot = await bot_factory()
+    await update_guild_settings(bot.db, guild_setup.guild.id, story_channel_id=forum.id)
+    fake_discord.forbid(forum, "create_thread")  # Discord refuses the post (the cache cannot see it)
+    text = (await command(fake_discord, guild_setup, "chapter next"))["content"]
+    assert "missing the **Send Messages" in text and "Nothing was posted" in text
+    assert fake_discord.posts(forum) == [] and await released_through(bot.db, guild_setup.guild.id) == 0
+    fake_discord.allow(forum)
+    # The webhook was allowed at set-up, then Manage Webhooks was taken away.
+    await update_guild_settings(bot.db, guild_setup.guild.id, story_channel_id=guild_setup.story.id,
+                                author_webhook=1, author_name="Kurt")
+    text = (await command(fake_discord, guild_setup, "chapter next"))["content"]
+    assert "missing the **Manage Webhooks** permission" in text and "Nothing was posted" in text
+    assert fake_discord.history(guild_setup.story) == []
+    grant_webhooks(guild_setup)
+    assert "Released chapter 1" in (await command(fake_discord, guild_setup, "chapter next"))["content"]
