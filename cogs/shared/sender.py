@@ -38,6 +38,7 @@ THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_WEBHOOK = 10015
 ALREADY_CROSSPOSTED = 40033
+SEND_MESSAGES_IN_THREADS = "Send Messages in Threads"
 WEBHOOK_NAME = "AAR Bot story"  # the channel webhook the bot creates once and finds again by this name
 KINDS: dict[int, ChannelKind] = {discord.ChannelType.forum.value: "forum",
                                  discord.ChannelType.news.value: "announcement"}
@@ -67,6 +68,13 @@ class DiscordSender:
         return channel_permissions(channel_id, channel.permissions_for(guild.me))
 
     async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
+        channel = self.bot.get_channel(channel_id)
+        if isinstance(channel, discord.ForumChannel) and channel.guild.me is not None:
+            # A forum release opens a post (Send Messages) and posts its other parts inside it.
+            p = channel.permissions_for(channel.guild.me)
+            granted = {VIEW_CHANNEL: p.view_channel, SEND_MESSAGES: p.send_messages,
+                       EMBED_LINKS: p.embed_links, SEND_MESSAGES_IN_THREADS: p.send_messages_in_threads}
+            return [name for name, has in granted.items() if not has]
         perms = self._cached(channel_id)
         return perms.missing(thread=thread) if perms is not None else []
 

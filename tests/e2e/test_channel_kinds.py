@@ -24,7 +24,7 @@ from bot.storage.guilds import update_guild_settings
 from bot.storage.releases import released_through
 from cogs.shared.sender import WEBHOOK_NAME, DiscordSender
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
-from tests.fakediscord.models import CROSSPOSTED, MANAGE_WEBHOOKS
+from tests.fakediscord.models import CROSSPOSTED, MANAGE_WEBHOOKS, SEND_MESSAGES_IN_THREADS
 from tests.helpers import SEED_CHAPTERS, FakeClock
 
 pytestmark = pytest.mark.timeout(90)
@@ -291,3 +291,15 @@ async def test_refusals_in_a_forum_and_for_the_webhook_name_the_permission(
     assert fake_discord.history(guild_setup.story) == []
     grant_webhooks(guild_setup)
     assert "Released chapter 1" in (await command(fake_discord, guild_setup, "chapter next"))["content"]
+
+
+async def test_a_forum_without_send_messages_in_threads_is_named_before_anything_is_posted(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    forum = await fake_discord.add_channel(guild_setup.guild, "chapters", type=15)
+    forum.overwrites.append({"id": guild_setup.guild.id, "type": 0, "allow": 0,
+                             "deny": SEND_MESSAGES_IN_THREADS})
+    bot = await bot_factory()
+    await update_guild_settings(bot.db, guild_setup.guild.id, story_channel_id=forum.id)
+    text = (await command(fake_discord, guild_setup, "chapter next"))["content"]
+    assert "missing the **Send Messages in Threads** permission" in text
+    assert fake_discord.posts(forum) == [] and not fake_discord.requests_to("POST", r"/threads$")
