@@ -436,7 +436,7 @@ class Publisher:
                     break
         if post_id is None:
             post_id = await self.sender.create_post(forum_id, name, payload, tag_ids=list(delivery.tag_ids))
-        await release_log.record_sent(self.conn, guild_id, number, 0, post_id, self._now())
+        await release_log.record_post_sent(self.conn, guild_id, number, post_id, self._now())
         return post_id
 
     async def _deliver(self, release: release_log.ReleaseRow, index: int, payload: Payload,

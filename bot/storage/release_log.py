@@ -233,6 +233,17 @@ async def record_published(conn: aiosqlite.Connection, row: PublishRow, state: s
                   (state, row.guild_id, row.chapter_number, row.part_index))
 
 
+async def record_post_sent(conn: aiosqlite.Connection, guild_id: int, chapter: int, post_id: int,
+                           sent_at: str) -> None:
+    """A forum release's part 0 is its post: the post's first message, which lives in the post and has its
+    id (one statement, so the part is never recorded as in the forum itself)."""
+    await execute(
+        conn,
+        "UPDATE release_parts SET message_id = ?, channel_id = ?, sent_at = ? WHERE guild_id = ?"
+        " AND chapter_number = ? AND part_index = 0", (post_id, post_id, sent_at, guild_id, chapter),
+    )
+
+
 async def message_recorded(conn: aiosqlite.Connection, message_id: int) -> bool:
     """Whether some release already recorded this message (or forum post) as one of its parts."""
     row = await fetch_one(conn, "SELECT 1 FROM release_parts WHERE message_id = ?", (message_id,))

@@ -116,6 +116,8 @@ async def test_forum_release_is_one_tagged_post_per_chapter(seeded: Settings, bo
     assert f"discussion in <#{posts[1].id}>" in text
     assert f"/{guild_setup.guild.id}/{posts[1].id}/{posts[1].id}" in text  # the jump link opens the post
     assert not fake_discord.requests_to("POST", r"/messages/\d+/threads$")  # no separate thread
+    listed = (await command(fake_discord, guild_setup, "chapter list"))["embeds"][0]["description"]
+    assert f"/{guild_setup.guild.id}/{posts[0].id}/{posts[0].id}" in listed  # links into the posts
     assert await released_through(bot.db, guild_setup.guild.id) == 2
 
 
