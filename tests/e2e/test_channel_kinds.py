@@ -257,6 +257,7 @@ async def test_author_webhook_release_killed_at_every_step_sends_each_part_once(
         expected = expected or await planned(bot, setup.guild.id, 1)
         history = fake_discord.history(setup.story)
         assert seen(history) == expected and all(m.get("webhook_id") for m in history), (step, phase)
+        assert len(fake_discord.channel_webhooks(setup.story)) == 1  # found again, not made anew
 
 
 async def test_forum_with_author_webhook_posts_the_parts_into_the_post(seeded: Settings, bot_factory,

@@ -71,6 +71,9 @@ async def test_forum_post_errors(fake_discord: FakeDiscord, guild_setup: GuildSe
     assert (status, data["code"]) == (400, 50035)
     status, data, _ = await rest(fake_discord, "POST", path, {"name": "x", "message": {"content": ""}})
     assert (status, data["code"]) == (400, 50006)
+    status, data, _ = await rest(fake_discord, "POST", path, {"name": "x", "message": {"content": "y"},
+                                                               "auto_archive_duration": 999})
+    assert (status, data["code"]) == (400, 50035) and "auto_archive_duration" in data["errors"]
     fake_discord.forbid(forum, "create_thread")
     status, data, _ = await rest(fake_discord, "POST", path, {"name": "x", "message": {"content": "y"}})
     assert (status, data["code"]) == (403, 50013)

@@ -180,6 +180,9 @@ class RestChannels(Reactions, Faults):
         if not 1 <= len(name) <= 100:
             raise form_error({"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH",
                                                     "message": "Must be between 1 and 100 in length."}]}})
+        if body.get("auto_archive_duration") not in (None, 60, 1440, 4320, 10080):
+            raise form_error({"auto_archive_duration": {"_errors": [{
+                "code": "BASE_TYPE_CHOICES", "message": "Value must be one of {60, 1440, 4320, 10080}."}]}})
         thread = Channel(id=tid, name=name, guild=parent.guild, type=type, parent_id=parent.id,
                          owner_id=self.bot_user.id, applied_tags=list(tags))
         self.channels[tid] = thread
