@@ -24,6 +24,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.chapters.announcing import Announcer
 from bot.chapters.publishing import Publisher
 from bot.config import Settings
 from bot.errors import UserError
@@ -45,6 +46,9 @@ DB_BUSY = "The database is busy, try again in a moment."
 # is not live until it is listed here.
 EXTENSIONS = ("cogs.admin", "cogs.alerts", "cogs.chapters", "cogs.characters", "cogs.likes", "cogs.quiz",
               "cogs.schedule", "cogs.search")
+
+
+MAX_RATELIMIT_WAIT_SECONDS = 60.0
 
 
 def utc_now() -> datetime:
@@ -156,6 +160,7 @@ class AARBot(commands.Bot):
 
     db: aiosqlite.Connection
     publisher: Publisher
+    announcer: Announcer
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                  **options: Any) -> None:
@@ -165,6 +170,10 @@ class AARBot(commands.Bot):
         options.setdefault("help_command", None)
         # Nothing the bot posts may ping: story text and member input are shown, never obeyed.
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        # A 429 that asks to wait longer than this raises discord.RateLimited instead of sleeping inside the
+        # request: an announcement channel's publish limit answers with up to an hour, which the release
+        # engine's backlog waits out in the background (bot.chapters.publishing), never a release.
+        options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_WAIT_SECONDS)
         options.setdefault("tree_cls", TrackingTree)  # counts the interactions in flight, for `close`
         super().__init__(**options)
         self.settings = settings
@@ -172,6 +181,7 @@ class AARBot(commands.Bot):
         self.in_flight = InFlight()
         self.shutdown_grace = SHUTDOWN_GRACE_SECONDS
         self._db: aiosqlite.Connection | None = None
+        self._announcing: asyncio.Task[None] | None = None
         self.tree.error(self.on_app_command_error)
 
     # --- start-up --------------------------------------------------------------------------------
@@ -183,12 +193,21 @@ class AARBot(commands.Bot):
     async def setup_hook(self) -> None:
         self._db = await open_database(self.settings.db_path)
         self.db = self._db
-        self.publisher = Publisher(self.db, DiscordSender(self), clock=self.clock)
+        sender = DiscordSender(self)
+        self.announcer = Announcer(self.db, sender, clock=self.clock)
+        self.publisher = Publisher(self.db, sender, clock=self.clock, announcer=self.announcer)
+        self._announcing = asyncio.create_task(self._announce(), name="announcement-backlog")
         self.add_dynamic_items(PageButton)  # the page buttons of every pager (`/chapter read`, `/characters`)
         for module in EXTENSIONS:
             await self.load_extension(module)
             _log.info("Loaded extension %s", module)
         await self.sync_commands()
+
+    async def _announce(self) -> None:
+        """The announcement channels' publish backlog, in the background once connected (it resumes what
+        a previous process left)."""
+        await self.wait_until_ready()
+        await self.announcer.run()
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         if self.settings.dev_guild_id:
@@ -278,6 +297,9 @@ class AARBot(commands.Bot):
         """
         if self.health_loop.is_running():
             self.health_loop.cancel()
+        if self._announcing is not None:
+            self._announcing.cancel()
+            await asyncio.gather(self._announcing, return_exceptions=True)
         self.remove_health()
         if not self.is_closed():
             await self._finish_in_flight()

@@ -16,6 +16,10 @@ from bot.likes.emoji import parse_setting
 
 MAX_EMOJI_TEXT = 100
 MAX_THRESHOLD = 1000
+MAX_TAG_NAME = 20  # Discord's limit on a forum tag's name
+MAX_AUTHOR_NAME = 80  # a webhook message's username: 1-80 characters...
+FORBIDDEN_AUTHOR_WORDS = ("clyde", "discord")  # ...that Discord refuses to show if they contain these
+CLEAR = {"off", "none", "-"}  # typed for `forum_tag` (or the avatar) to remove it
 
 
 class SetupError(UserError, ValueError):
@@ -26,7 +30,9 @@ def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int
                   timezone: str | None = None, discussion_threads: bool | None = None,
                   like_emoji: str | None = None, hall_of_fame_channel_id: int | None = None,
                   hall_of_fame_threshold: int | None = None,
-                  alert_role_id: int | None = None) -> dict[str, object]:
+                  alert_role_id: int | None = None, forum_tag: str | None = None,
+                  author_webhook: bool | None = None, author_name: str | None = None,
+                  author_avatar_url: str | None = None) -> dict[str, object]:
     """The settings columns to change, validated; options left out (None) are not in the result."""
     changes: dict[str, object] = {}
     if story_channel_id is not None:
@@ -56,7 +62,47 @@ def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int
         changes["hall_of_fame_threshold"] = hall_of_fame_threshold
     if alert_role_id is not None:
         changes["alert_role_id"] = alert_role_id
+    if forum_tag is not None:
+        changes["forum_tag"] = _forum_tag(forum_tag)
+    if author_name is not None:
+        changes["author_name"] = author_display_name(author_name)
+    if author_avatar_url is not None:
+        changes["author_avatar_url"] = _avatar(author_avatar_url)
+    if author_webhook is not None:
+        changes["author_webhook"] = int(author_webhook)
     return changes
+
+
+def _forum_tag(text: str) -> str | None:
+    name = text.strip()
+    if name.lower() in CLEAR:
+        return None
+    if not 1 <= len(name) <= MAX_TAG_NAME:
+        raise SetupError(f"The forum tag is the name of one of the forum's tags (at most {MAX_TAG_NAME} "
+                         "characters), e.g. `Chapter`; `off` removes it.")
+    return name
+
+
+def author_display_name(text: str) -> str:
+    """The name the parts are posted under through the webhook, as Discord accepts it."""
+    name = " ".join(text.split())
+    if not 1 <= len(name) <= MAX_AUTHOR_NAME:
+        raise SetupError(f"The author's name must be 1 to {MAX_AUTHOR_NAME} characters long.")
+    for word in FORBIDDEN_AUTHOR_WORDS:
+        if word in name.lower():
+            raise SetupError(f"Discord does not let a webhook post under a name containing \"{word}\"; "
+                             "choose another author name.")
+    return name
+
+
+def _avatar(text: str) -> str | None:
+    url = text.strip()
+    if url.lower() in CLEAR:
+        return None
+    if not url.startswith("https://") or len(url) > 2048 or any(ch.isspace() for ch in url):
+        raise SetupError("The author's avatar must be an image link starting with `https://`; `off` "
+                         "removes it.")
+    return url
 
 
 def is_moderator(*, manage_guild: bool, administrator: bool, role_ids: Iterable[int],

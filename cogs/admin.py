@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -20,6 +22,7 @@ from discord.ext import commands, tasks
 from bot import __version__, privacy, welcome
 from bot.chapters import alerts
 from bot.chapters.alerts import RoleAccess
+from bot.chapters.replies import publish_lag_text
 from bot.chapters.when import suggest_zones
 from bot.errors import UserError
 from bot.guild_setup import SetupError, setup_changes
@@ -104,15 +107,22 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         hall_of_fame_channel="Where well-liked chapters are celebrated",
         hall_of_fame_threshold="Likes a chapter needs for the hall of fame",
         alert_role="The role a release mentions; members opt in with /alerts on or 🔔 (the bot gives it)",
+        forum_tag="A forum story channel: the tag each chapter's post gets (its name; off removes it)",
+        author_webhook="Post the chapters through a webhook under the story author's name and avatar",
+        author_name="The story author's name the chapters are posted under (with author_webhook)",
+        author_avatar="A link to the author's avatar image (https://...; off removes it)",
     )
     @app_commands.guild_only()
     @moderator_only()
-    async def setup_(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None,
+    async def setup_(self, interaction: discord.Interaction,
+                     channel: discord.TextChannel | discord.ForumChannel | None = None,
                      moderator_role: discord.Role | None = None, timezone: str | None = None,
                      discussion_threads: bool | None = None, like_emoji: str | None = None,
                      hall_of_fame_channel: discord.TextChannel | None = None,
                      hall_of_fame_threshold: int | None = None,
-                     alert_role: discord.Role | None = None) -> None:
+                     alert_role: discord.Role | None = None, forum_tag: str | None = None,
+                     author_webhook: bool | None = None, author_name: str | None = None,
+                     author_avatar: str | None = None) -> None:
         assert interaction.guild_id is not None
         if alert_role is not None and (alert_role.is_default() or alert_role.managed):
             raise SetupError("The alert role must be an ordinary role members can be given, not @everyone "
@@ -123,17 +133,23 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
             discussion_threads=discussion_threads, like_emoji=like_emoji,
             hall_of_fame_channel_id=hall_of_fame_channel.id if hall_of_fame_channel else None,
             hall_of_fame_threshold=hall_of_fame_threshold,
-            alert_role_id=alert_role.id if alert_role else None)
+            alert_role_id=alert_role.id if alert_role else None, forum_tag=forum_tag,
+            author_webhook=author_webhook, author_name=author_name, author_avatar_url=author_avatar)
+        current = await get_guild_settings(self.bot.db, interaction.guild_id)
+        wanted: dict[str, Any] = {k: bool(v) if k in ("discussion_threads", "author_webhook") else v
+                                  for k, v in changes.items()}
+        self._check_story_channel(interaction, dataclasses.replace(current, **wanted), changes)
         if changes:
             settings = await update_guild_settings(self.bot.db, interaction.guild_id, **changes)
             # Features that depend on a setting (the hall of fame's threshold and channel, the like emoji)
             # re-evaluate now rather than at the next reaction.
             self.bot.dispatch("guild_settings_changed", settings)
         else:
-            settings = await get_guild_settings(self.bot.db, interaction.guild_id)
+            settings = current
         note = "\n".join(n for n in (self._permission_note(interaction, settings),
                                       self._alert_role_note(interaction, alert_role)) if n)
-        embed = settings_embed(settings, changed=bool(changes))
+        backlog = await self.bot.announcer.backlog(interaction.guild_id)
+        embed = settings_embed(settings, changed=bool(changes), backlog=backlog)
         await interaction.response.send_message(note or None, embed=embed, ephemeral=True)
 
     @setup_.autocomplete("timezone")
@@ -151,6 +167,34 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
                             above=guild.me.top_role.position > role.position)
         return alerts.setup_note(access, role.id)
 
+    @staticmethod
+    def _check_story_channel(interaction: discord.Interaction, settings: GuildSettings,
+                             changes: dict[str, object]) -> None:
+        """Refuse, before anything is saved, a forum tag the story channel cannot have and an author webhook
+        the bot cannot make."""
+        guild = interaction.guild
+        story = guild.get_channel(settings.story_channel_id) if guild and settings.story_channel_id else None
+        where = f"<#{settings.story_channel_id}>" if settings.story_channel_id else "the story channel"
+        if settings.forum_tag and ("forum_tag" in changes or "story_channel_id" in changes):
+            if not isinstance(story, discord.ForumChannel):
+                raise SetupError(f"A forum tag only applies when the story channel is a forum, and {where} "
+                                 "is not one. Choose a forum with `channel:`, or remove the tag with "
+                                 "`forum_tag: off`.")
+            names = [t.name for t in story.available_tags]
+            if settings.forum_tag not in names:
+                has = ("its tags are " + ", ".join(f"`{n}`" for n in names)) if names else "it has no tags"
+                raise SetupError(f"The forum {where} has no tag named `{settings.forum_tag}` ({has}). Add "
+                                 "the tag in the forum's settings, or pick one of its tags.")
+        if settings.author_webhook and {"author_webhook", "story_channel_id", "author_name"} & set(changes):
+            if not settings.author_name:
+                raise SetupError("Posting as the author needs the author's name: add `author_name:`.")
+            if guild is not None and guild.me is not None and story is not None:
+                perms = (interaction.app_permissions if interaction.channel_id == story.id
+                         else story.permissions_for(guild.me))
+                if not perms.manage_webhooks:
+                    raise SetupError(f"To post as the author I need the **Manage Webhooks** permission in "
+                                     f"{where}; nothing was changed. Grant it and try again.")
+
     def _permission_note(self, interaction: discord.Interaction, settings: GuildSettings) -> str:
         """Warn now, not at the first release, when the bot cannot post in the story channel."""
         guild = interaction.guild
@@ -166,8 +210,10 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
                 + "; releases there will fail until I have it.")
 
 
-def settings_embed(settings: GuildSettings, *, changed: bool) -> discord.Embed:
-    """The settings now in force (mentions render as names and ping no one)."""
+def settings_embed(settings: GuildSettings, *, changed: bool,
+                   backlog: tuple[int, datetime | None] = (0, None)) -> discord.Embed:
+    """The settings now in force (mentions render as names and ping no one), and an announcement
+    channel's publishing backlog when messages wait."""
     embed = discord.Embed(title="AAR Bot set-up" + (" updated" if changed else ""),
                           colour=discord.Colour.blurple())
     embed.add_field(name="Story channel", value=f"<#{settings.story_channel_id}>" if settings.story_channel_id
@@ -184,6 +230,14 @@ def settings_embed(settings: GuildSettings, *, changed: bool) -> discord.Embed:
         + (f", from {settings.hall_of_fame_threshold} likes" if settings.hall_of_fame_threshold else ""))
     embed.add_field(name="Release alerts", value=f"<@&{settings.alert_role_id}> (members opt in with "
                     "`/alerts on`)" if settings.alert_role_id else "off (releases ping no one)")
+    embed.add_field(name="Forum tag", value=discord.utils.escape_markdown(settings.forum_tag)
+                    if settings.forum_tag else "none")
+    author = discord.utils.escape_markdown(settings.author_name or "no name set")
+    embed.add_field(name="Posted as", value=f"{author} (through a webhook)" if settings.author_webhook
+                    else "the bot")
+    waiting, eta = backlog
+    if waiting:
+        embed.add_field(name="Publishing", value=publish_lag_text(waiting, eta).strip(), inline=False)
     return embed
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.storage.release_log import StoredPlan
 from bot.text import MAX_CONTENT, discord_len
 
 Payload = dict[str, Any]
@@ -71,13 +72,12 @@ def release_plan(messages: list[Payload], *, number: int, alert_role_id: int | N
     return plan
 
 
-def stored_plan(payloads: list[Payload], *, planned: bool, number: int,
-                alert_role_id: int | None) -> list[Payload]:
-    """The messages a release sends, from what it stored: its render and the alert role frozen when it
-    was claimed, or (`planned`: stored whole, before V12) the plan itself."""
-    if planned:
-        return payloads
-    return release_plan(payloads, number=number, alert_role_id=alert_role_id)
+def stored_plan(stored: StoredPlan, *, number: int) -> list[Payload]:
+    """The messages a release of chapter `number` sends, from what it stored: its render and the alert role
+    frozen when it was claimed, or (`planned`: stored whole, before V12) the plan itself."""
+    if stored.planned:
+        return stored.payloads
+    return release_plan(stored.payloads, number=number, alert_role_id=stored.alert_role_id)
 
 
 def allowed_role_ids(payload: Payload) -> list[int]:

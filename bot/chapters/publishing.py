@@ -14,6 +14,19 @@ was not is first looked for among the channel's recent messages, which still wor
 nonce memory (a few minutes) has lapsed.  A thread opened from a message has that message's id, so a
 thread opened but not recorded is found again the same way.
 
+The story channel's kind decides the delivery, fixed with the release before its first part
+(`release_log.record_delivery`) so a resumed release goes on the same way:
+
+- text: as above;
+- forum: part 0 opens the chapter's post (titled with the chapter, with the guild's forum tag), which is
+  the discussion; parts 1..n go into the post.  A post created but not recorded is found again among the
+  guild's active threads (by name, parent and owner, and not already recorded for another release);
+- announcement: as text, and every part is published to the following servers by the `Announcer`'s
+  persisted backlog at Discord's pace (`bot.chapters.announcing`); the release never waits for it;
+- with the author webhook on, parts are posted through a channel webhook under the author's name.
+  Webhooks take no nonce: a part whose outcome is unknown is looked for among the recent messages by
+  webhook and content.
+
 Per guild, one release runs at a time (an asyncio.Lock here, the database's primary key behind it),
 and an unfinished release is always finished before the next chapter is claimed.
 """
@@ -46,6 +59,7 @@ VIEW_CHANNEL = "View Channel"
 SEND_MESSAGES = "Send Messages"
 EMBED_LINKS = "Embed Links"
 CREATE_PUBLIC_THREADS = "Create Public Threads"
+MANAGE_WEBHOOKS = "Manage Webhooks"
 
 Payload = dict[str, Any]
 RenderFn = Callable[..., list[Payload]]
@@ -65,6 +79,61 @@ class ReleaseForbidden(PublishError):
 
 class ChannelGone(PublishError):
     """The release's channel no longer exists (Discord: Unknown Channel): its messages went with it."""
+
+
+class PublishLater(PublishError):
+    """An announcement channel's publish limit: try again in `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"publishing is rate limited for {retry_after:.0f} s")
+
+
+class AlreadyPublished(PublishError):
+    """Discord says the message was published already (e.g. just before a crash)."""
+
+
+class MessageGone(PublishError):
+    """The message to publish was deleted."""
+
+
+ChannelKind = Literal["text", "forum", "announcement"]
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """What the engine needs to know about the story channel: its kind, and a forum's tags by name."""
+
+    kind: ChannelKind
+    tags: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who the parts are posted as through the channel webhook (`/aar setup author_webhook:`)."""
+
+    username: str
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one release reaches its channel; stored with it (JSON) before its first part."""
+
+    kind: ChannelKind = "text"
+    post_name: str | None = None  # forum: the post's title
+    tag_ids: tuple[int, ...] = ()  # forum: the tags the post gets
+    author: Author | None = None  # post through the webhook as this author
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "post_name": self.post_name, "tag_ids": list(self.tag_ids),
+                "author": dataclasses.asdict(self.author) if self.author else None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Delivery:
+        author = data.get("author")
+        return cls(kind=data.get("kind") or "text", post_name=data.get("post_name"),
+                   tag_ids=tuple(data.get("tag_ids") or ()), author=Author(**author) if author else None)
 
 
 def needed_permissions(*, thread: bool) -> list[str]:
@@ -111,6 +180,43 @@ class Sender(Protocol):
         """Open a public thread from the message; if one exists already, return its id."""
         ...
 
+    async def channel_info(self, channel_id: int) -> ChannelInfo:
+        """The channel's kind (text, forum or announcement) and a forum's tags."""
+        ...
+
+    async def create_post(self, forum_id: int, name: str, payload: Payload, *, tag_ids: list[int]) -> int:
+        """Open a forum post titled `name` whose first message is `payload`; return its id (which is also
+        its first message's id)."""
+        ...
+
+    async def find_posts(self, guild_id: int, forum_id: int, name: str) -> list[int]:
+        """The ids of the bot's active posts named `name` in the forum, oldest first."""
+        ...
+
+    async def send_as_author(self, channel_id: int, payload: Payload, *, author: Author,
+                             thread_id: int | None) -> int:
+        """Post `payload` through the bot's webhook of `channel_id` (into `thread_id`, a thread or forum
+        post of that channel, when given) under the author's name and avatar; return the message id."""
+        ...
+
+    async def find_sent_as_author(self, channel_id: int, payload: Payload, *,
+                                  after: int | None) -> int | None:
+        """A message the bot's webhook already posted for this part (same content and embeds), if any."""
+        ...
+
+    async def publish(self, channel_id: int, message_id: int) -> None:
+        """Publish (crosspost) a message of an announcement channel.  Raises `PublishLater` at Discord's
+        publish limit, `AlreadyPublished`, `MessageGone`, `ChannelGone`, `ReleaseForbidden`."""
+        ...
+
+
+class Announcing(Protocol):
+    """The announcement backlog as the engine uses it (`bot.chapters.announcing.Announcer`)."""
+
+    async def publish_due(self, channel_id: int | None = None) -> None: ...
+
+    async def backlog(self, guild_id: int) -> tuple[int, datetime | None]: ...
+
 
 Status = Literal["released", "all_out", "no_story", "forbidden", "failed", "busy", "channel_gone"]
 
@@ -131,6 +237,9 @@ class ReleaseOutcome:
     resumed: bool = False
     missing_permission: str | None = None
     error: str | None = None
+    kind: ChannelKind = "text"
+    publish_waiting: int = 0  # announcement channel: parts still to publish to the following servers
+    publish_eta: datetime | None = None  # about when the last of them will be out
 
 
 @dataclass
@@ -144,6 +253,8 @@ class Publisher:
     # Told of every release that completed (fresh or resumed), after it is recorded: e.g. release alerts'
     # DMs, which must not hold up the release, so a listener only schedules its work and returns.
     on_released: list[Callable[[ReleaseOutcome], None]] = field(default_factory=list, repr=False)
+    # Publishes the parts released into announcement channels (None: they are only posted).
+    announcer: Announcing | None = None
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     def lock(self, guild_id: int) -> asyncio.Lock:
@@ -225,23 +336,31 @@ class Publisher:
         chapter = await load_chapter(self.conn, number)
         title = chapter.title if chapter else None
         total = await chapter_count(self.conn)
-        payloads = stored_plan(release.plan.payloads, planned=release.plan.planned, number=number,
-                               alert_role_id=release.plan.alert_role_id)
+        payloads = stored_plan(release.plan, number=number)
         done = await release_log.parts(self.conn, guild_id, number)
         thread_id = release.thread_id
         first_message_id = done[0].message_id if 0 in done else None
         previous: int | None = None
+        delivery = Delivery()
         try:
+            delivery = await self._delivery(release, chapter)
+            forum = delivery.kind == "forum"
             for index, payload in enumerate(payloads):
                 part = done.get(index)
                 if part is not None and part.message_id is not None:
                     message_id = part.message_id
+                elif forum and index == 0:
+                    message_id = await self._open_post(release, payload, part, delivery)
                 else:
-                    message_id = await self._deliver(release, index, payload, part, previous)
+                    message_id = await self._deliver(release, index, payload, part, previous, delivery,
+                                                     post_id=thread_id if forum else None)
                 previous = message_id
                 if index == 0:
                     first_message_id = message_id
-                    if release.thread_name and thread_id is None:
+                    if forum and thread_id is None:  # the post is the discussion: it has its message's id
+                        thread_id = message_id
+                        await release_log.record_thread(self.conn, guild_id, number, thread_id)
+                    elif not forum and release.thread_name and thread_id is None:
                         thread_id = await self.sender.open_thread(channel_id, message_id, release.thread_name)
                         await release_log.record_thread(self.conn, guild_id, number, thread_id)
         except ReleaseForbidden as exc:
@@ -254,7 +373,8 @@ class Publisher:
             log.warning("release of chapter %s in guild %s stopped by 403 (%s)%s", number, guild_id,
                         exc.permission, "; abandoned" if nothing_out else "; resumable")
             return ReleaseOutcome("forbidden", guild_id, number, title, total, channel_id, first_message_id,
-                                  thread_id, missing_permission=exc.permission, error=str(exc))
+                                  thread_id, missing_permission=exc.permission, error=str(exc),
+                                  kind=delivery.kind)
         except ChannelGone as exc:
             # Nothing of this release can be finished or seen any more: forget it, so the chapter is simply
             # unreleased and goes out whole in the story channel the guild has now.
@@ -265,10 +385,12 @@ class Publisher:
         except PublishError as exc:
             log.warning("release of chapter %s in guild %s interrupted: %s", number, guild_id, exc)
             return ReleaseOutcome("failed", guild_id, number, title, total, channel_id, first_message_id,
-                                  thread_id, error=str(exc))
+                                  thread_id, error=str(exc), kind=delivery.kind)
         await release_log.complete_release(self.conn, guild_id, number, self._now())
         outcome = ReleaseOutcome("released", guild_id, number, title, total, channel_id, first_message_id,
-                                 thread_id, parts=len(payloads))
+                                 thread_id, parts=len(payloads), kind=delivery.kind)
+        if delivery.kind == "announcement":
+            outcome = await self._publish(outcome)
         for listener in self.on_released:
             try:
                 listener(outcome)
@@ -276,22 +398,93 @@ class Publisher:
                 log.exception("release listener %r failed", listener)
         return outcome
 
+    async def _delivery(self, release: release_log.ReleaseRow, chapter: Chapter | None) -> Delivery:
+        """The release's delivery: as fixed before its first part, or decided now from the channel's kind
+        and the guild's settings (and fixed)."""
+        stored = await release_log.get_delivery(self.conn, release.guild_id, release.chapter_number)
+        if stored is not None:
+            return Delivery.from_json(stored)
+        info = await self.sender.channel_info(release.channel_id)
+        settings = await get_guild_settings(self.conn, release.guild_id)
+        tag_ids: tuple[int, ...] = ()
+        if info.kind == "forum" and settings.forum_tag:
+            tag = info.tags.get(settings.forum_tag)
+            if tag is None:
+                log.warning("guild %s: the forum %s has no tag %r; posting chapter %s untagged",
+                            release.guild_id, release.channel_id, settings.forum_tag, release.chapter_number)
+            else:
+                tag_ids = (tag,)
+        author = (Author(settings.author_name, settings.author_avatar_url)
+                  if settings.author_webhook and settings.author_name else None)
+        name = release.thread_name or (thread_name(chapter) if chapter
+                                       else f"Chapter {release.chapter_number}")
+        delivery = Delivery(info.kind, name if info.kind == "forum" else None, tag_ids, author)
+        await release_log.record_delivery(self.conn, release.guild_id, release.chapter_number,
+                                          delivery.to_json())
+        return delivery
+
+    async def _open_post(self, release: release_log.ReleaseRow, payload: Payload,
+                         part: release_log.PartRow | None, delivery: Delivery) -> int:
+        """Part 0 in a forum: the chapter's post, exactly once (intent, look for it, create, record)."""
+        guild_id, number, forum_id = release.guild_id, release.chapter_number, release.channel_id
+        name = delivery.post_name or f"Chapter {number}"
+        post_id: int | None = None
+        if part is None:
+            await release_log.record_intent(self.conn, guild_id, number, 0,
+                                            part_nonce(guild_id, number, 0, release.started_at), forum_id)
+        else:  # intent recorded, outcome unknown: a post Discord created is among the active threads
+            for candidate in await self.sender.find_posts(guild_id, forum_id, name):
+                if not await release_log.message_recorded(self.conn, candidate):
+                    post_id = candidate
+                    break
+        if post_id is None:
+            post_id = await self.sender.create_post(forum_id, name, payload, tag_ids=list(delivery.tag_ids))
+        await release_log.record_post_sent(self.conn, guild_id, number, post_id, self._now())
+        return post_id
+
     async def _deliver(self, release: release_log.ReleaseRow, index: int, payload: Payload,
-                       part: release_log.PartRow | None, previous: int | None) -> int:
-        """Send one part exactly once: intent, (look for an earlier attempt), send, record."""
+                       part: release_log.PartRow | None, previous: int | None, delivery: Delivery,
+                       *, post_id: int | None = None) -> int:
+        """Send one part exactly once: intent, (look for an earlier attempt), send, record.
+
+        `post_id`: a forum release's post, where the part goes (else the release's channel)."""
         guild_id, number, channel_id = release.guild_id, release.chapter_number, release.channel_id
+        target = post_id or channel_id
         nonce = part_nonce(guild_id, number, index, release.started_at)
         message_id: int | None = None
         if part is None:
-            await release_log.record_intent(self.conn, guild_id, number, index, nonce, channel_id)
+            await release_log.record_intent(self.conn, guild_id, number, index, nonce, target)
+        elif delivery.author is not None:  # webhooks take no nonce: look by webhook and content
+            message_id = await self.sender.find_sent_as_author(target, payload, after=previous)
         else:
             # Intent recorded, outcome unknown: the process may have died after Discord accepted it.
-            message_id = await self.sender.find_sent(channel_id, payload, nonce=part.nonce, after=previous)
+            message_id = await self.sender.find_sent(target, payload, nonce=part.nonce, after=previous)
             nonce = part.nonce
+        if delivery.kind == "announcement":
+            await release_log.mark_to_publish(self.conn, guild_id, number, index)
         if message_id is None:
-            message_id = await self.sender.send(channel_id, payload, nonce=nonce)
+            if delivery.author is not None:
+                message_id = await self.sender.send_as_author(channel_id, payload, author=delivery.author,
+                                                              thread_id=post_id)
+            else:
+                message_id = await self.sender.send(target, payload, nonce=nonce)
         await release_log.record_sent(self.conn, guild_id, number, index, message_id, self._now())
         return message_id
+
+    async def _publish(self, outcome: ReleaseOutcome) -> ReleaseOutcome:
+        """An announcement release is out: publish what Discord allows now, and say what still waits."""
+        if self.announcer is None or outcome.channel_id is None:
+            return outcome
+        try:
+            await self.announcer.publish_due(outcome.channel_id)
+            waiting, eta = await self.announcer.backlog(outcome.guild_id)
+        except Exception:  # publishing is the backlog's job: it must never fail the release
+            log.exception("publishing chapter %s in guild %s failed; the backlog retries", outcome.chapter,
+                          outcome.guild_id)
+            return outcome
+        if waiting:
+            log.info("guild %s: %d parts wait to be published, about %s", outcome.guild_id, waiting, eta)
+        return _replace(outcome, publish_waiting=waiting, publish_eta=eta)
 
     def _render(self, chapter: Chapter, number: int, total: int,
                 alert_role_id: int | None) -> tuple[list[Payload], int]:

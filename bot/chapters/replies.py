@@ -47,12 +47,14 @@ def release_summary(outcome: ReleaseOutcome, guild_id: int) -> str:
         title = escape_markdown(outcome.title or "")
         verb = "Finished releasing" if outcome.resumed else "Released"
         note = " (it had been interrupted; the missing parts are now posted)" if outcome.resumed else ""
+        # A forum post's first message lives in the post, which has that message's id.
+        link_channel = outcome.thread_id if outcome.kind == "forum" else outcome.channel_id
         text = (f"{verb} chapter {number} of {outcome.total}, **{title}**, in {where}{note}: "
                 f"{plural(outcome.parts, 'message')}. "
-                f"[Jump to it]({jump_url(guild_id, outcome.channel_id or 0, outcome.first_message_id)})")
+                f"[Jump to it]({jump_url(guild_id, link_channel or 0, outcome.first_message_id)})")
         if outcome.thread_id:
             text += f" · discussion in <#{outcome.thread_id}>"
-        return text + "."
+        return text + "." + publish_lag_text(outcome.publish_waiting, outcome.publish_eta)
     if outcome.status == "all_out":
         return (f"All {outcome.total} chapters are already out in this server: there is nothing left to "
                 "release, and nothing was posted.")
@@ -72,6 +74,15 @@ def release_summary(outcome: ReleaseOutcome, guild_id: int) -> str:
                 "`/aar setup channel:` and run `/chapter next` again.")
     return (f"Releasing chapter {number} was interrupted ({outcome.error}). It stays unreleased; run "
             "`/chapter next` again to finish it — nothing already posted will be posted twice.")
+
+
+def publish_lag_text(waiting: int, eta: datetime | None) -> str:
+    """An announcement channel's publishing backlog, said to the moderator ("" when nothing waits)."""
+    if not waiting:
+        return ""
+    when = f", all out about <t:{int(eta.timestamp())}:t> (<t:{int(eta.timestamp())}:R>)" if eta else ""
+    return (f" Publishing to the servers that follow the channel: {plural(waiting, 'message')} waiting "
+            f"(Discord allows 10 an hour){when}; the bot publishes them on its own.")
 
 
 def list_footer(released: int, left_out: int) -> str:

@@ -141,8 +141,7 @@ class SearchService:
         chapter = await load_chapter(self.conn, number)
         if release is None or chapter is None:  # pragma: no cover - `through` counts completed releases
             return None
-        sent = stored_plan(release.plan.payloads, planned=release.plan.planned, number=number,
-                           alert_role_id=release.plan.alert_role_id)
+        sent = stored_plan(release.plan, number=number)
         texts = [store.payload_text(p) for p in sent] or [  # before V6 no plan was kept: rendered as it was
             store.payload_text(p)
             for p in render_chapter(chapter, number=number, total=await chapter_count(self.conn))]

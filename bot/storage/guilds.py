@@ -1,5 +1,5 @@
 """Per-guild settings: story channel, moderator role, time zone, discussion threads, likes, hall of fame,
-alert role."""
+alert role, forum tag, and posting as the story's author through a webhook."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ class GuildSettings:
     hall_of_fame_channel_id: int | None = None
     hall_of_fame_threshold: int | None = None
     alert_role_id: int | None = None  # the role a release mentions (release alerts); None: no ping
+    forum_tag: str | None = None  # a forum story channel: the tag (by name) each chapter's post gets
+    author_webhook: bool = False  # post the parts through a channel webhook under the author's name
+    author_name: str | None = None
+    author_avatar_url: str | None = None
 
 
 _COLUMNS = [f.name for f in fields(GuildSettings)]
@@ -35,6 +39,7 @@ async def get_guild_settings(conn: aiosqlite.Connection, guild_id: int) -> Guild
         return GuildSettings(guild_id)
     values = dict(zip(_COLUMNS, row, strict=True))
     values["discussion_threads"] = bool(values["discussion_threads"])
+    values["author_webhook"] = bool(values["author_webhook"])
     return GuildSettings(**values)
 
 

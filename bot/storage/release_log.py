@@ -234,3 +234,71 @@ async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: in
             " AND p.chapter_number = releases.chapter_number)", (guild_id, chapter),
         )
         await _collect_unreferenced_renders(conn)
+
+
+# --- delivery (V11): how a release reaches its channel, and the announcement channel's publish backlog ---
+
+async def get_delivery(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> dict[str, Any] | None:
+    """The delivery fixed for this release (None: not decided yet, e.g. a release from before V11)."""
+    value = await fetch_value(conn, "SELECT delivery FROM releases WHERE guild_id = ? AND chapter_number = ?",
+                              (guild_id, chapter))
+    return json.loads(value) if value else None
+
+
+async def record_delivery(conn: aiosqlite.Connection, guild_id: int, chapter: int,
+                          delivery: dict[str, Any]) -> None:
+    """Fix the delivery before the first part goes out; a delivery already fixed is kept."""
+    await execute(conn, "UPDATE releases SET delivery = ? WHERE guild_id = ? AND chapter_number = ?"
+                  " AND delivery IS NULL", (json.dumps(delivery, ensure_ascii=False), guild_id, chapter))
+
+
+@dataclass(frozen=True)
+class PublishRow:
+    guild_id: int
+    chapter_number: int
+    part_index: int
+    channel_id: int
+    message_id: int
+
+
+async def mark_to_publish(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int) -> None:
+    """Part `index` goes to an announcement channel: publish it once it is sent (before it is sent, so a
+    crash in between cannot leave a posted part that is never published)."""
+    await execute(conn, "UPDATE release_parts SET publish = 'pending' WHERE guild_id = ?"
+                  " AND chapter_number = ? AND part_index = ? AND publish IS NULL",
+                  (guild_id, chapter, index))
+
+
+async def pending_publishes(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[PublishRow]:
+    """Sent parts still to publish, oldest release and part first (all guilds when `guild_id` is None)."""
+    where, params = ("AND guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
+    rows = await fetch_all(
+        conn, "SELECT guild_id, chapter_number, part_index, channel_id, message_id FROM release_parts"
+        f" WHERE publish = 'pending' AND message_id IS NOT NULL {where}"
+        " ORDER BY guild_id, chapter_number, part_index", params)
+    return [PublishRow(r["guild_id"], r["chapter_number"], r["part_index"], r["channel_id"], r["message_id"])
+            for r in rows]
+
+
+async def record_published(conn: aiosqlite.Connection, row: PublishRow, state: str = "done") -> None:
+    """The part was published ('done'), or can never be ('dropped': its message is gone)."""
+    await execute(conn, "UPDATE release_parts SET publish = ? WHERE guild_id = ? AND chapter_number = ?"
+                  " AND part_index = ? AND publish = 'pending'",
+                  (state, row.guild_id, row.chapter_number, row.part_index))
+
+
+async def record_post_sent(conn: aiosqlite.Connection, guild_id: int, chapter: int, post_id: int,
+                           sent_at: str) -> None:
+    """A forum release's part 0 is its post: the post's first message, which lives in the post and has its
+    id (one statement, so the part is never recorded as in the forum itself)."""
+    await execute(
+        conn,
+        "UPDATE release_parts SET message_id = ?, channel_id = ?, sent_at = ? WHERE guild_id = ?"
+        " AND chapter_number = ? AND part_index = 0", (post_id, post_id, sent_at, guild_id, chapter),
+    )
+
+
+async def message_recorded(conn: aiosqlite.Connection, message_id: int) -> bool:
+    """Whether some release already recorded this message (or forum post) as one of its parts."""
+    row = await fetch_one(conn, "SELECT 1 FROM release_parts WHERE message_id = ?", (message_id,))
+    return row is not None

@@ -50,10 +50,14 @@ async def released_through(conn: aiosqlite.Connection, guild_id: int) -> int:
 async def released_chapters(conn: aiosqlite.Connection, guild_id: int) -> list[ReleasedChapter]:
     """The guild's completed releases in chapter order, with where their first message was posted."""
     sql = """
-        SELECT r.chapter_number, r.channel_id, r.thread_id, r.completed_at,
+        SELECT r.chapter_number, r.thread_id, r.completed_at,
                (SELECT p.message_id FROM release_parts p
                  WHERE p.guild_id = r.guild_id AND p.chapter_number = r.chapter_number AND p.part_index = 0)
-                 AS first_message_id
+                 AS first_message_id,
+               -- where the first message is: the release's channel, or a forum release's post
+               COALESCE((SELECT p.channel_id FROM release_parts p WHERE p.guild_id = r.guild_id
+                           AND p.chapter_number = r.chapter_number AND p.part_index = 0), r.channel_id)
+                 AS channel_id
           FROM releases r WHERE r.guild_id = ? AND r.status = 'done' ORDER BY r.chapter_number
     """
     return [

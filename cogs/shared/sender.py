@@ -17,11 +17,18 @@ from bot.chapters.plan import allowed_role_ids
 from bot.chapters.publishing import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
+    MANAGE_WEBHOOKS,
     SEND_MESSAGES,
     VIEW_CHANNEL,
+    AlreadyPublished,
+    Author,
     ChannelGone,
+    ChannelInfo,
+    ChannelKind,
     ChannelPermissions,
+    MessageGone,
     PublishError,
+    PublishLater,
     ReleaseForbidden,
 )
 
@@ -29,6 +36,12 @@ HISTORY_LOOKBACK = 25
 THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: discussion of a chapter goes on for days
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 UNKNOWN_CHANNEL = 10003
+UNKNOWN_WEBHOOK = 10015
+ALREADY_CROSSPOSTED = 40033
+SEND_MESSAGES_IN_THREADS = "Send Messages in Threads"
+WEBHOOK_NAME = "AAR Bot story"  # the channel webhook the bot creates once and finds again by this name
+KINDS: dict[int, ChannelKind] = {discord.ChannelType.forum.value: "forum",
+                                 discord.ChannelType.news.value: "announcement"}
 
 
 def channel_permissions(channel_id: int, perms: discord.Permissions) -> ChannelPermissions:
@@ -43,6 +56,7 @@ class DiscordSender:
 
     def __init__(self, bot: discord.Client) -> None:
         self.bot = bot
+        self._webhooks: dict[int, tuple[int, str]] = {}  # channel → (webhook id, token), found or created
 
     def _cached(self, channel_id: int) -> ChannelPermissions | None:
         """The bot's permissions in the channel as the cache knows them (None when it does not)."""
@@ -54,6 +68,13 @@ class DiscordSender:
         return channel_permissions(channel_id, channel.permissions_for(guild.me))
 
     async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
+        channel = self.bot.get_channel(channel_id)
+        if isinstance(channel, discord.ForumChannel) and channel.guild.me is not None:
+            # A forum release opens a post (Send Messages) and posts its other parts inside it.
+            p = channel.permissions_for(channel.guild.me)
+            granted = {VIEW_CHANNEL: p.view_channel, SEND_MESSAGES: p.send_messages,
+                       EMBED_LINKS: p.embed_links, SEND_MESSAGES_IN_THREADS: p.send_messages_in_threads}
+            return [name for name, has in granted.items() if not has]
         perms = self._cached(channel_id)
         return perms.missing(thread=thread) if perms is not None else []
 
@@ -133,6 +154,156 @@ class DiscordSender:
                 return message_id
             raise PublishError(f"could not open the discussion thread: {exc}") from exc
         return int(thread["id"])
+
+
+    # --- forum posts, webhooks, publishing ------------------------------------------------------------
+
+    async def channel_info(self, channel_id: int) -> ChannelInfo:
+        channel = self.bot.get_channel(channel_id)
+        if channel is not None and not isinstance(channel, discord.abc.PrivateChannel):
+            kind: ChannelKind = KINDS.get(channel.type.value, "text")
+            if isinstance(channel, discord.ForumChannel):
+                return ChannelInfo(kind, {t.name: t.id for t in channel.available_tags})
+            return ChannelInfo(kind)
+        try:
+            data: dict[str, Any] = dict(await self.bot.http.get_channel(channel_id))
+        except discord.NotFound as exc:
+            raise _gone_or_failed(exc) from exc
+        except discord.HTTPException as exc:
+            raise PublishError(f"could not look at the story channel: {exc}") from exc
+        return ChannelInfo(KINDS.get(int(data["type"]), "text"),
+                           {t["name"]: int(t["id"]) for t in data.get("available_tags") or []})
+
+    async def create_post(self, forum_id: int, name: str, payload: dict[str, Any], *,
+                          tag_ids: list[int]) -> int:
+        embeds = list(payload.get("embeds") or [])
+        with discord.http.handle_message_parameters(content=payload.get("content") or None,
+                                                    allowed_mentions=self.bot.allowed_mentions) as params:
+            assert params.payload is not None
+            message = dict(params.payload)
+            if embeds:
+                message["embeds"] = embeds
+            if payload.get("components"):
+                message["components"] = payload["components"]
+            roles = allowed_role_ids(payload)
+            if roles:
+                message["allowed_mentions"] = {"parse": [], "roles": [str(r) for r in roles]}
+            params.payload.clear()
+            params.payload.update({"name": name, "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
+                                   "applied_tags": [str(t) for t in tag_ids], "message": message})
+            try:
+                data = await self.bot.http.start_thread_in_forum(forum_id, params=params)
+            except discord.Forbidden as exc:
+                raise self._forbidden(forum_id, exc, operation="send", has_embeds=bool(embeds)) from exc
+            except discord.NotFound as exc:
+                raise _gone_or_failed(exc) from exc
+            except discord.HTTPException as exc:
+                raise PublishError(f"could not open the chapter's forum post: {exc}") from exc
+            except (OSError, aiohttp.ClientError) as exc:
+                raise PublishError(f"could not reach Discord: {exc!r}") from exc
+        return int(data["id"])
+
+    async def find_posts(self, guild_id: int, forum_id: int, name: str) -> list[int]:
+        me = str(self.bot.user.id) if self.bot.user else None
+        try:
+            data = await self.bot.http.get_active_threads(guild_id)
+        except discord.HTTPException as exc:
+            raise PublishError(f"could not list the forum's posts: {exc}") from exc
+        return sorted(int(t["id"]) for t in data.get("threads", []) if t.get("parent_id") == str(forum_id)
+                      and t.get("owner_id") == me and t["name"] == name)
+
+    async def _webhook(self, channel_id: int) -> tuple[int, str]:
+        """The bot's webhook of the channel: remembered, else found among the channel's, else created."""
+        if channel_id in self._webhooks:
+            return self._webhooks[channel_id]
+        try:
+            hooks = await self.bot.http.channel_webhooks(channel_id)
+            app_id = str(self.bot.application_id)
+            mine = [h for h in hooks if h.get("application_id") == app_id and h.get("name") == WEBHOOK_NAME
+                    and h.get("token")]
+            hook: Any = mine[0] if mine else await self.bot.http.create_webhook(channel_id, name=WEBHOOK_NAME)
+        except discord.Forbidden as exc:
+            detail = f"Discord refused ({exc.status} {exc.code}): {exc.text}"
+            raise ReleaseForbidden(MANAGE_WEBHOOKS, detail) from exc
+        except discord.NotFound as exc:
+            raise _gone_or_failed(exc) from exc
+        except discord.HTTPException as exc:
+            raise PublishError(f"could not set up the story webhook: {exc}") from exc
+        self._webhooks[channel_id] = (int(hook["id"]), str(hook["token"]))
+        return self._webhooks[channel_id]
+
+    async def send_as_author(self, channel_id: int, payload: dict[str, Any], *, author: Author,
+                             thread_id: int | None) -> int:
+        body: dict[str, Any] = {"content": payload.get("content") or None, "username": author.username,
+                                "allowed_mentions": self.bot.allowed_mentions.to_dict()
+                                if self.bot.allowed_mentions else {"parse": []}}
+        if author.avatar_url:
+            body["avatar_url"] = author.avatar_url
+        if payload.get("embeds"):
+            body["embeds"] = list(payload["embeds"])
+        if payload.get("components"):
+            body["components"] = payload["components"]
+        roles = allowed_role_ids(payload)
+        if roles:
+            body["allowed_mentions"] = {"parse": [], "roles": [str(r) for r in roles]}
+        for attempt in (1, 2):
+            webhook_id, token = await self._webhook(channel_id)
+            adapter = discord.webhook.async_.async_context.get()
+            session = self.bot.http._HTTPClient__session  # type: ignore[attr-defined]
+            try:
+                data = await adapter.execute_webhook(webhook_id, token, session=session, payload=body,
+                                                     thread_id=thread_id, wait=True, with_components=True)
+            except discord.NotFound as exc:
+                if exc.code == UNKNOWN_WEBHOOK and attempt == 1:  # deleted by a moderator: make a new one
+                    self._webhooks.pop(channel_id, None)
+                    continue
+                raise _gone_or_failed(exc) from exc
+            except discord.Forbidden as exc:
+                raise ReleaseForbidden(MANAGE_WEBHOOKS, str(exc)) from exc
+            except discord.HTTPException as exc:
+                raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
+            except (OSError, aiohttp.ClientError) as exc:
+                raise PublishError(f"could not reach Discord: {exc!r}") from exc
+            assert data is not None
+            return int(data["id"])
+        raise PublishError("the story webhook keeps disappearing")
+
+    async def find_sent_as_author(self, channel_id: int, payload: dict[str, Any], *,
+                                  after: int | None) -> int | None:
+        channel = self.bot.get_partial_messageable(channel_id)
+        want_content = payload.get("content") or ""
+        want_embeds = len(payload.get("embeds") or [])
+        try:
+            async for message in channel.history(limit=HISTORY_LOOKBACK,
+                                                 after=discord.Object(after) if after else None):
+                if message.webhook_id is not None and message.content == want_content \
+                        and len(message.embeds) == want_embeds:
+                    return message.id
+        except discord.Forbidden as exc:
+            raise ReleaseForbidden("Read Message History", str(exc)) from exc
+        except discord.NotFound as exc:
+            raise _gone_or_failed(exc) from exc
+        except discord.HTTPException as exc:
+            raise PublishError(f"could not read the channel's recent messages: {exc}") from exc
+        return None
+
+    async def publish(self, channel_id: int, message_id: int) -> None:
+        try:
+            await self.bot.http.publish_message(channel_id, message_id)
+        except discord.RateLimited as exc:  # longer than the bot waits inside a request (bot.app)
+            raise PublishLater(exc.retry_after) from exc
+        except discord.Forbidden as exc:
+            raise ReleaseForbidden(f"{SEND_MESSAGES} or Manage Messages", str(exc)) from exc
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_CHANNEL:
+                raise ChannelGone(str(exc)) from exc
+            raise MessageGone(str(exc)) from exc
+        except discord.HTTPException as exc:
+            if exc.code == ALREADY_CROSSPOSTED:
+                raise AlreadyPublished(str(exc)) from exc
+            raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
+        except (OSError, aiohttp.ClientError) as exc:
+            raise PublishError(f"could not reach Discord: {exc!r}") from exc
 
 
 def _gone_or_failed(error: discord.NotFound) -> PublishError:

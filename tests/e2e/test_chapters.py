@@ -197,6 +197,9 @@ class CrashingSender:
     async def find_sent(self, *args: Any, **kwargs: Any) -> int | None:
         return await self.inner.find_sent(*args, **kwargs)
 
+    async def channel_info(self, channel_id: int) -> Any:
+        return await self.inner.channel_info(channel_id)
+
     async def _op(self, call) -> int:
         if (self.ops, self.phase) == (self.at, "before"):
             raise Crash

@@ -16,6 +16,8 @@ from .models import (
     BOT_PERMISSIONS,
     CREATE_PRIVATE_THREADS,
     CREATE_PUBLIC_THREADS,
+    MANAGE_MESSAGES,
+    MANAGE_WEBHOOKS,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
@@ -28,6 +30,8 @@ OPERATIONS = {
     "send_messages": SEND_MESSAGES | SEND_MESSAGES_IN_THREADS,
     "create_thread": CREATE_PUBLIC_THREADS | CREATE_PRIVATE_THREADS,
     "add_reaction": ADD_REACTIONS,
+    "manage_webhooks": MANAGE_WEBHOOKS,
+    "crosspost": SEND_MESSAGES | MANAGE_MESSAGES,
 }
 
 
@@ -125,16 +129,21 @@ class Faults(World):
     def allow(self, channel: Channel | int) -> None:
         self._forbidden.pop(channel if isinstance(channel, int) else channel.id, None)
 
-    def _check_allowed(self, channel_id: int, operation: str) -> None:
+    def _check_allowed(self, channel_id: int, operation: str, *, own_message: bool = True) -> None:
         ch = self.channels.get(channel_id)
         ids = {channel_id} | ({ch.parent_id} if ch and ch.parent_id else set())
         if any(operation in self._forbidden.get(i, ()) for i in ids):
             raise DiscordError(403, 50013, "Missing Permissions")
         if ch is not None:
-            perms = self._overwritten(ch, BOT_PERMISSIONS)
+            bot_member = ch.guild.members.get(self.bot_user.id) if ch.guild else None
+            perms = self._overwritten(ch, BOT_PERMISSIONS | (bot_member.permissions if bot_member else 0))
             needed = OPERATIONS[operation]
             if operation == "send_messages":  # one of the two, by where the message goes
                 needed = SEND_MESSAGES_IN_THREADS if ch.is_thread else SEND_MESSAGES
+            elif operation == "create_thread" and ch.type == 15:  # a forum post is a message: Send Messages
+                needed = SEND_MESSAGES
+            elif operation == "crosspost":  # publishing its own message; someone else's needs more
+                needed = SEND_MESSAGES if own_message else MANAGE_MESSAGES
             if not perms & VIEW_CHANNEL or not perms & needed:
                 raise DiscordError(403, 50013, "Missing Permissions")
 

@@ -23,6 +23,7 @@ ADMINISTRATOR = 1 << 3
 MANAGE_CHANNELS = 1 << 4
 MANAGE_GUILD = 1 << 5
 MANAGE_ROLES = 1 << 28
+MANAGE_WEBHOOKS = 1 << 29
 USE_APPLICATION_COMMANDS = 1 << 31
 MANAGE_THREADS = 1 << 34
 CREATE_PUBLIC_THREADS = 1 << 35
@@ -31,6 +32,7 @@ SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL_PERMISSIONS = (1 << 53) - 1
 
 # Message flags.
+CROSSPOSTED = 1 << 0
 HAS_THREAD = 1 << 5
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
@@ -127,7 +129,7 @@ class Channel:
     id: int
     name: str
     guild: Guild | None
-    type: int = 0  # 0 text, 11 public thread, 12 private thread, 15 forum
+    type: int = 0  # 0 text, 5 announcement, 11 public thread, 12 private thread, 15 forum
     parent_id: int | None = None
     owner_id: int | None = None
     topic: str | None = None
@@ -136,6 +138,9 @@ class Channel:
     # Discord's permission overwrites: {"id", "type" (0 role, 1 member), "allow", "deny"} (ints here).
     overwrites: list[dict[str, Any]] = field(default_factory=list)
     recipient_id: int | None = None  # a DM channel (type 1): the user on the other end
+    # A forum's tags ({"id", "name", "moderated", "emoji_id", "emoji_name"}), and a forum post's applied ones.
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    applied_tags: list[int] = field(default_factory=list)
 
     @property
     def is_thread(self) -> bool:
@@ -157,6 +162,10 @@ class Channel:
         }
         if self.guild is not None:
             data["guild_id"] = str(self.guild.id)
+        if self.type == 15:
+            data.update({"available_tags": [t | {"id": str(t["id"])} for t in self.available_tags],
+                         "default_reaction_emoji": None, "default_thread_rate_limit_per_user": 0,
+                         "default_sort_order": None, "default_forum_layout": 0})
         if self.type == 1:
             data["recipients"] = [{"id": str(self.recipient_id), "username": self.name, "discriminator": "0",
                                    "global_name": None, "avatar": None, "bot": False}]
@@ -165,6 +174,7 @@ class Channel:
                 "owner_id": str(self.owner_id) if self.owner_id else None,
                 "message_count": len(self.messages), "member_count": 1,
                 "total_message_sent": len(self.messages),
+                "applied_tags": [str(t) for t in self.applied_tags],
                 "thread_metadata": {"archived": self.archived, "auto_archive_duration": 1440,
                                     "archive_timestamp": iso_now(), "locked": False,
                                     "create_timestamp": iso_now()},
@@ -219,3 +229,29 @@ class Guild:
             "afk_channel_id": None, "afk_timeout": 300, "vanity_url_code": None, "max_members": 500000,
             "application_id": None, "public_updates_channel_id": None, "max_video_channel_users": 25,
         }
+
+
+@dataclass
+class Webhook:
+    """A channel webhook (type 1, "Incoming").  One the bot creates is owned by its application, which is
+    what lets it send components."""
+
+    id: int
+    token: str
+    channel_id: int
+    guild_id: int
+    name: str
+    creator: User
+    application_id: int | None = None
+    avatar_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": str(self.id), "type": 1, "guild_id": str(self.guild_id),
+                "channel_id": str(self.channel_id), "name": self.name, "avatar": None, "token": self.token,
+                "application_id": str(self.application_id) if self.application_id else None,
+                "user": self.creator.to_dict()}
+
+    def author(self, username: str | None) -> dict[str, Any]:
+        """The author a message sent through the webhook shows: the webhook's id, the name it was given."""
+        return {"id": str(self.id), "username": username or self.name, "discriminator": "0000",
+                "global_name": None, "avatar": None, "bot": True, "public_flags": 0, "flags": 0}

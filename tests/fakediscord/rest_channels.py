@@ -1,4 +1,5 @@
-"""REST handlers for channels: messages (history, send, edit, delete), reactions, and threads."""
+"""REST handlers for channels: messages (history, send, edit, delete, crosspost), reactions, threads and
+forum posts, and a guild's active threads."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aiohttp import web
 
 from .errors import DiscordError, form_error, json_response
 from .faults import Faults
-from .models import HAS_THREAD, Channel, snowflake
+from .models import CROSSPOSTED, HAS_THREAD, Channel, snowflake
 from .reactions import Reactions, emoji_from_path, emoji_key
 from .rest import FILES_KEY, JSON_KEY
 
@@ -52,6 +53,8 @@ class RestChannels(Reactions, Faults):
             return json_response([channel.messages[i] for i in sorted(picked, reverse=True)])
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+        if channel.type == 15:  # a forum holds posts (threads), never messages of its own
+            raise DiscordError(400, 50008, "Cannot send messages in a non-text channel")
         if channel.type == 1 and channel.recipient_id in self.closed_dms:  # DMs closed, or bot blocked
             raise DiscordError(403, 50007, "Cannot send messages to this user")
         self._check_allowed(channel.id, "send_messages")
@@ -84,6 +87,39 @@ class RestChannels(Reactions, Faults):
             self.messages.pop(int(msg["id"]), None)
             return web.Response(status=204)
         raise web.HTTPMethodNotAllowed(request.method, ["GET", "PATCH", "DELETE"])
+
+    async def _crosspost(self, request: web.Request) -> web.Response:
+        """Publish a message of an announcement channel to the channels following it: only there, each
+        message once, and at most `crosspost_limit` per channel per `crosspost_window`.
+
+        As Discord does it: the route's own bucket headers describe a short per-second bucket, and the
+        hourly publish limit shows only as a 429 of scope "shared" whose body's `retry_after` runs to the
+        window's end (the headers still show the short bucket, with requests remaining)."""
+        channel = self._channel(request)
+        msg = self._message(channel, request.match_info["mid"])
+        if channel.type != 5:
+            raise DiscordError(400, 50024, "Cannot execute action on this channel type")
+        self._check_allowed(channel.id, "crosspost", own_message=msg["author"]["id"] == str(self.bot_user.id))
+        if msg["flags"] & CROSSPOSTED:
+            raise DiscordError(400, 40033, "This message has already been crossposted.")
+        now = time.monotonic()
+        recent = [t for t in self._crossposts.get(channel.id, []) if now - t < self.crosspost_window]
+        self._crossposts[channel.id] = recent
+        if len(recent) >= self.crosspost_limit:
+            wait = self.crosspost_window - (now - recent[0])
+            return json_response({"message": "You are being rate limited.", "retry_after": wait,
+                                  "global": False},
+                                 status=429, headers=self._crosspost_headers(scope="shared"))
+        recent.append(now)
+        msg["flags"] |= CROSSPOSTED
+        return json_response(msg, headers=self._crosspost_headers())
+
+    @staticmethod
+    def _crosspost_headers(*, scope: str = "user") -> dict[str, str]:
+        return {"Retry-After": "1", "Via": "1.1 google", "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "4", "X-RateLimit-Reset": str(time.time() + 1.0),
+                "X-RateLimit-Reset-After": "1.000", "X-RateLimit-Bucket": "crosspost",
+                "X-RateLimit-Scope": scope}
 
     # --- reactions -------------------------------------------------------------------------------
 
@@ -138,13 +174,17 @@ class RestChannels(Reactions, Faults):
 
     # --- threads ---------------------------------------------------------------------------------
 
-    async def _new_thread(self, parent: Channel, tid: int, body: dict[str, Any], type: int) -> Channel:
+    async def _new_thread(self, parent: Channel, tid: int, body: dict[str, Any], type: int,
+                          tags: list[int] = ()) -> Channel:
         name = (body.get("name") or "").strip()
         if not 1 <= len(name) <= 100:
             raise form_error({"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH",
                                                     "message": "Must be between 1 and 100 in length."}]}})
+        if body.get("auto_archive_duration") not in (None, 60, 1440, 4320, 10080):
+            raise form_error({"auto_archive_duration": {"_errors": [{
+                "code": "BASE_TYPE_CHOICES", "message": "Value must be one of {60, 1440, 4320, 10080}."}]}})
         thread = Channel(id=tid, name=name, guild=parent.guild, type=type, parent_id=parent.id,
-                         owner_id=self.bot_user.id)
+                         owner_id=self.bot_user.id, applied_tags=list(tags))
         self.channels[tid] = thread
         if parent.guild is not None:
             parent.guild.channels.append(thread)
@@ -166,13 +206,37 @@ class RestChannels(Reactions, Faults):
         channel = self._channel(request)
         self._check_allowed(channel.id, "create_thread")
         body = request[JSON_KEY] or {}
-        if channel.type == 15:
+        if channel.type == 15:  # a forum post: a thread and its starter message, which has the thread's id
             starter = self._validate_message(body.get("message"), request[FILES_KEY], nest="message")
-            thread = await self._new_thread(channel, snowflake(), body, 11)
-            msg = self._create_message(thread, starter, author=self.bot_user, files=request[FILES_KEY])
+            tags = self._applied_tags(channel, body.get("applied_tags"))
+            thread = await self._new_thread(channel, snowflake(), body, 11, tags)
+            msg = self._create_message(thread, starter, author=self.bot_user, files=request[FILES_KEY],
+                                       mid=thread.id)
             return json_response(thread.to_dict() | {"message": msg})
         thread = await self._new_thread(channel, snowflake(), body, int(body.get("type") or 12))
         return json_response(thread.to_dict())
+
+    @staticmethod
+    def _applied_tags(forum: Channel, given: Any) -> list[int]:
+        """A new post's tags: at most 5, each one of the forum's own."""
+        tags = [int(t) for t in given or []]
+        known = {int(t["id"]) for t in forum.available_tags}
+        if len(tags) > 5:
+            raise form_error({"applied_tags": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
+                                                            "message": "Must be 5 or fewer in length."}]}})
+        for i, tag in enumerate(tags):
+            if tag not in known:
+                raise form_error({"applied_tags": {str(i): {"_errors": [{
+                    "code": "CHANNEL_TAG_INVALID", "message": "Tag is invalid"}]}}})
+        return tags
+
+    async def _active_threads(self, request: web.Request) -> web.Response:
+        """GET /guilds/{gid}/threads/active: the guild's unarchived threads (forum posts included)."""
+        guild = self.guilds.get(int(request.match_info["gid"]))
+        if guild is None:
+            raise DiscordError(404, 10004, "Unknown Guild")
+        threads = [c.to_dict() for c in guild.channels if c.is_thread and not c.archived]
+        return json_response({"threads": threads, "members": []})
 
     async def _join_thread(self, request: web.Request) -> web.Response:
         self._channel(request)

@@ -4,7 +4,7 @@
 
 - `gateway`: the WebSocket (IDENTIFY, READY, heartbeats, RESUME) and `dispatch`;
 - `rest`, `faults`: REST plumbing (auth, recording, Discord's error shapes) and injected faults;
-- `rest_application`, `rest_channels`: the REST endpoints the bot calls;
+- `rest_application`, `rest_channels`, `rest_webhooks`: the REST endpoints the bot calls;
 - `interactions`: the interaction callback and webhook endpoints (what the bot answers);
 - `driver`, `reactions`: acting as members (commands, autocomplete, clicks, reactions).
 
@@ -31,9 +31,10 @@ from .records import RecordedRequest
 from .rest import API, Rest
 from .rest_application import RestApplication
 from .rest_channels import RestChannels
+from .rest_webhooks import RestWebhooks
 
 
-class FakeDiscord(Driver, Interactions, RestChannels, RestApplication, Rest, Gateway):
+class FakeDiscord(Driver, RestWebhooks, Interactions, RestChannels, RestApplication, Rest, Gateway):
     """Fake Discord API + gateway.  `await start()`, point the bot at `api_base` / `gateway_url`."""
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -89,6 +90,9 @@ class FakeDiscord(Driver, Interactions, RestChannels, RestApplication, Rest, Gat
         r.add_post(a + "/channels/{cid}/messages/{mid}/threads", self._thread_from_message)
         r.add_post(a + "/channels/{cid}/threads", self._thread_without_message)
         r.add_route("*", a + "/channels/{cid}/thread-members/@me", self._join_thread)
+        r.add_post(a + "/channels/{cid}/messages/{mid}/crosspost", self._crosspost)
+        r.add_route("*", a + "/channels/{cid}/webhooks", self._channel_webhooks)
+        r.add_get(a + "/guilds/{gid}/threads/active", self._active_threads)
         r.add_get(a + "/guilds/{gid}", self._get_guild)
         r.add_get(a + "/guilds/{gid}/members/{uid}", self._get_member)
         r.add_route("PUT", a + "/guilds/{gid}/members/{uid}/roles/{rid}", self._member_role)

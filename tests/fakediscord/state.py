@@ -28,6 +28,7 @@ from .models import (
     Member,
     Role,
     User,
+    Webhook,
     iso_now,
     snowflake,
 )
@@ -100,6 +101,12 @@ class World:
         self._faults: list[Fault] = []
         self._holds: list[Hold] = []
         self._forbidden: dict[int, set[str]] = {}
+        self.webhooks: dict[int, Webhook] = {}  # channel webhooks (rest_webhooks), by id
+        # Announcement channels: Discord publishes (crossposts) at most `crosspost_limit` messages per
+        # channel per `crosspost_window` seconds; `_crossposts` holds each channel's publish times.
+        self.crosspost_limit = 10
+        self.crosspost_window = 3600.0
+        self._crossposts: dict[int, list[float]] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -137,8 +144,12 @@ class World:
             await self.dispatch("GUILD_CREATE", guild.to_dict())
         return guild
 
-    async def add_channel(self, guild: Guild, name: str, *, type: int = 0) -> Channel:
-        channel = Channel(id=snowflake(), name=name, guild=guild, type=type)
+    async def add_channel(self, guild: Guild, name: str, *, type: int = 0,
+                          tags: Iterable[str] = ()) -> Channel:
+        """A channel: text (0), announcement (5) or forum (15, with `tags` as its available tags)."""
+        channel = Channel(id=snowflake(), name=name, guild=guild, type=type,
+                          available_tags=[{"id": snowflake(), "name": t, "moderated": False, "emoji_id": None,
+                                           "emoji_name": None} for t in tags])
         guild.channels.append(channel)
         self.channels[channel.id] = channel
         if self._session_id is not None:
@@ -187,14 +198,31 @@ class World:
         payload: dict[str, Any] = {"content": content, "components": components or []}
         return self._create_message(channel, payload, author=member.user)
 
+    def posts(self, forum: Channel) -> list[Channel]:
+        """A forum's posts (threads), oldest first."""
+        return sorted((c for c in self.channels.values() if c.parent_id == forum.id and c.is_thread),
+                      key=lambda c: c.id)
+
+    def channel_webhooks(self, channel: Channel) -> list[Webhook]:
+        return [w for w in self.webhooks.values() if w.channel_id == channel.id]
+
+    def delete_webhook(self, webhook: Webhook) -> None:
+        """A moderator deletes the webhook in the server's settings: using it is then 10015."""
+        self.webhooks.pop(webhook.id, None)
+
+    def pass_crosspost_window(self) -> None:
+        """The hour is over: every announcement channel may publish `crosspost_limit` messages again."""
+        self._crossposts.clear()
+
     # --- messages --------------------------------------------------------------------------------
 
-    def _create_message(self, channel: Channel, payload: dict[str, Any], *, author: User,
+    def _create_message(self, channel: Channel, payload: dict[str, Any], *, author: User | dict[str, Any],
                         files: list[dict[str, Any]] = (), flags: int = 0, extra: dict[str, Any] | None = None,
-                        store_in_channel: bool = True) -> dict[str, Any]:
-        mid = snowflake()
+                        store_in_channel: bool = True, mid: int | None = None) -> dict[str, Any]:
+        mid = mid or snowflake()
         msg: dict[str, Any] = {
-            "id": str(mid), "channel_id": str(channel.id), "author": author.to_dict(),
+            "id": str(mid), "channel_id": str(channel.id),
+            "author": author if isinstance(author, dict) else author.to_dict(),
             "content": payload.get("content") or "", "timestamp": iso_now(), "edited_timestamp": None,
             "tts": bool(payload.get("tts")), "mention_everyone": False, "mentions": [], "mention_roles": [],
             "attachments": self._attachments(payload, files),

@@ -15,6 +15,7 @@ from bot.chapters.publishing import (
     EMBED_LINKS,
     SEND_MESSAGES,
     ChannelGone,
+    ChannelInfo,
     Publisher,
     PublishError,
     ReleaseForbidden,
@@ -68,6 +69,9 @@ class MemoryDiscord:
 class MemorySender:
     def __init__(self, discord: MemoryDiscord) -> None:
         self.d = discord
+
+    async def channel_info(self, channel_id: int) -> ChannelInfo:
+        return ChannelInfo("text")
 
     async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
         return [p for p in self.d.missing if thread or p != CREATE_PUBLIC_THREADS]
@@ -126,8 +130,7 @@ def publisher(conn, discord: MemoryDiscord) -> Publisher:
 def sent_plan(release: release_log.ReleaseRow | None) -> list[dict[str, Any]]:
     """The messages a stored release sends (its shared render with its frozen plan inputs)."""
     assert release is not None
-    return stored_plan(release.plan.payloads, planned=release.plan.planned, number=release.chapter_number,
-                       alert_role_id=release.plan.alert_role_id)
+    return stored_plan(release.plan, number=release.chapter_number)
 
 
 async def test_release_posts_parts_in_order_then_records_everything(conn) -> None:

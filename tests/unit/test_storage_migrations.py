@@ -13,8 +13,9 @@ import pytest
 
 from bot.storage import open_database
 from bot.storage.errors import NewerSchema
+from bot.storage.guilds import get_guild_settings
 from bot.storage.migrations import apply_migrations, discover_migrations, newest_version, schema_version
-from bot.storage.release_log import slot_claimed
+from bot.storage.release_log import get_delivery, parts, pending_publishes, slot_claimed
 from bot.storage.schedules import due_schedules, get_schedule
 from bot.timestamps import format_timestamp, parse_timestamp
 from tests.fixtures.schemas import generate
@@ -367,5 +368,37 @@ async def test_v12_moves_every_stored_plan_to_the_shared_table_and_a_half_sent_r
         sent = [m["payload"] for m in discord.history(30)]
         assert discord.sends == len(with_role) - 2  # parts 0 and 1 were not sent again
         assert json.dumps(sent, ensure_ascii=False) == releases[2][2]  # byte for byte what it planned
+    finally:
+        await conn.close()
+
+
+async def test_v11_upgrades_a_v10_database_keeping_releases_and_settings(tmp_path):
+    """A V10 database with a guild's settings and a half-sent release: V11 adds the channel-kind settings
+    (defaults) and the delivery/publish columns (NULL: a text-channel release, nothing to publish)."""
+    path = tmp_path / "v10.db"
+    conn = await aiosqlite.connect(path)
+    try:
+        await apply_migrations(conn, through=10)
+        for sql in (
+            "INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (1, 'P', 'T', 'h')",
+            "INSERT INTO guild_settings(guild_id, story_channel_id, alert_role_id) VALUES (5, 10, 7)",
+            "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
+            " payloads) VALUES (5, 1, 10, 'in_progress', 2, '2026-01-01T00:00:00.000Z', '[]')",
+            "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id)"
+            " VALUES (5, 1, 0, 'n0', 99, 10)",
+        ):
+            await conn.execute(sql)
+        await conn.commit()
+    finally:
+        await conn.close()
+    conn = await open_database(path)
+    try:
+        assert await schema_version(conn) == newest_version()
+        settings = await get_guild_settings(conn, 5)
+        assert (settings.story_channel_id, settings.alert_role_id) == (10, 7)
+        assert (settings.forum_tag, settings.author_webhook, settings.author_name) == (None, False, None)
+        assert await get_delivery(conn, 5, 1) is None
+        assert [p.message_id for p in (await parts(conn, 5, 1)).values()] == [99]
+        assert await pending_publishes(conn) == []
     finally:
         await conn.close()
