@@ -117,7 +117,8 @@ def _shards(count_text: str | None, ids_text: str | None) -> tuple[int | None, t
     count: int | None = None
     if count_text is not None:
         if not count_text.isdigit() or int(count_text) < 1:
-            raise ConfigError(f"AAR_SHARD_COUNT must be a whole number of shards, 1 or more, not {count_text!r}")
+            raise ConfigError("AAR_SHARD_COUNT must be a whole number of shards, 1 or more, "
+                              f"not {count_text!r}")
         count = int(count_text)
     if ids_text is None:
         return count, None
