@@ -99,6 +99,9 @@ class Gateway(World):
         self.identify_refusals: list[tuple[int, str]] = []  # (shard id, why) of every IDENTIFY refused
         self.identified_shards: list[tuple[int, int]] = []  # (shard id, count) of every accepted IDENTIFY
         self._last_identify: dict[int, float] = {}  # bucket -> monotonic time of its last IDENTIFY
+        # An outage: while set, the gateway refuses new WebSocket connections (HTTP 503), as Discord's
+        # edge does when the gateway is down; a dropped shard then stays down.
+        self.gateway_outage = False
 
     def shard_connected(self, shard_id: int) -> bool:
         session = self.sessions.get(shard_id)
@@ -195,7 +198,9 @@ class Gateway(World):
                     await ws.close(code=code)
         await self._notify()
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_outage:
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         self._sockets.add(ws)
