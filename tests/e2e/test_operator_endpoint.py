@@ -1,0 +1,113 @@
+"""The operators' HTTP endpoint of the running bot: /healthz and /metrics, and stopping with the bot."""
+
+# The fake's waits take `timeout=` by design.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import AARBot
+from bot.config import Settings
+from tests.fakediscord import FakeDiscord, GuildSetup
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def get(bot: AARBot, path: str) -> tuple[int, Any]:
+    assert bot.operator_server is not None
+    async with aiohttp.ClientSession() as session, session.get(bot.operator_server.url + path) as response:
+        body = await response.json() if path == "/healthz" else await response.text()
+        return response.status, body
+
+
+def sample(metrics: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in Prometheus' text format, or None when it is not there."""
+    label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = "^" + re.escape(name + (f"{{{label_text}}}" if labels else "")) + r" (\S+)$"
+    match = re.search(pattern, metrics, re.MULTILINE)
+    return float(match[1]) if match else None
+
+
+async def test_the_endpoint_is_off_unless_a_port_is_set(bot_factory, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory()
+    assert bot.operator_server is None
+
+
+async def test_healthz_is_200_while_connected_and_503_with_a_reason_when_a_shard_is_down(
+        bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory(http_port=0)
+    assert bot.operator_server is not None and bot.operator_server.host == "127.0.0.1"
+    status, body = await get(bot, "/healthz")
+    assert (status, body) == (200, {"status": "ok", "reasons": [], "shards": {"0": True}})
+
+    fake_discord.gateway_outage = True  # the shard cannot reconnect
+    disconnected = asyncio.ensure_future(bot.wait_for("shard_disconnect", timeout=10))
+    await fake_discord.drop_gateway()
+    await disconnected
+    status, body = await get(bot, "/healthz")
+    assert status == 503
+    assert body["status"] == "unhealthy" and body["shards"] == {"0": False}
+    assert body["reasons"] == ["shard 0 is not connected to the gateway"]
+    fake_discord.gateway_outage = False
+
+
+async def test_healthz_is_503_when_the_database_does_not_answer(bot_factory, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory(http_port=0)
+    await bot.db.close()
+    status, body = await get(bot, "/healthz")
+    assert status == 503
+    assert body["shards"] == {"0": True}
+    assert len(body["reasons"]) == 1 and body["reasons"][0].startswith("the database does not answer")
+
+
+async def test_metrics_count_commands_and_releases_and_show_servers_and_shards(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory(http_port=0)
+    _status, before = await get(bot, "/metrics")
+    assert sample(before, "aar_commands_total", command="aar status", outcome="ok") is None
+
+    for command, channel in (("aar status", guild_setup.general), ("chapter next", guild_setup.story)):
+        finished = asyncio.ensure_future(bot.wait_for(
+            "app_command_completion", check=lambda _i, cmd, name=command: cmd.qualified_name == name,
+            timeout=20))
+        record = await fake_discord.invoke(command, guild=guild_setup.guild, channel=channel,
+                                           member=guild_setup.moderator)
+        await record.wait_response()
+        await finished
+
+    status, metrics = await get(bot, "/metrics")
+    assert status == 200
+    assert sample(metrics, "aar_commands_total", command="aar status", outcome="ok") == 1.0
+    assert sample(metrics, "aar_command_duration_seconds_count", command="aar status") == 1.0
+    assert sample(metrics, "aar_command_duration_seconds_count", command="chapter next") == 1.0
+    assert sample(metrics, "aar_releases_total", outcome="released") == 1.0
+    assert sample(metrics, "aar_guilds") == 1.0
+    assert sample(metrics, "aar_shard_connected", shard="0") == 1.0
+    assert "# TYPE aar_shard_latency_seconds gauge" in metrics
+
+
+async def test_a_refused_command_is_counted_as_refused(bot_factory, fake_discord: FakeDiscord,
+                                                      guild_setup: GuildSetup) -> None:
+    bot = await bot_factory(http_port=0)
+    record = await fake_discord.invoke("chapter next", guild=guild_setup.guild, channel=guild_setup.story,
+                                       member=guild_setup.member, bypass_permissions=True)
+    await record.wait_response()
+    await fake_discord.wait_for(lambda: b'outcome="refused"' in bot.metrics.render(), timeout=10)
+    _status, metrics = await get(bot, "/metrics")
+    assert sample(metrics, "aar_commands_total", command="chapter next", outcome="refused") == 1.0
+
+
+async def test_the_endpoint_stops_with_the_bot(bot_factory, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory(http_port=0)
+    assert bot.operator_server is not None
+    url = bot.operator_server.url + "/healthz"
+    await asyncio.wait_for(bot.close(), 10)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            await response.read()
