@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot import healthcheck
 from bot.app import AARBot
 from bot.config import Settings
 from tests.fakediscord import FakeDiscord, GuildSetup
@@ -111,3 +112,22 @@ async def test_the_endpoint_stops_with_the_bot(bot_factory, guild_setup: GuildSe
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as session, session.get(url) as response:
             await response.read()
+
+
+async def test_the_docker_probe_asks_healthz_when_the_port_is_set(
+        bot_factory, guild_setup: GuildSetup, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    bot = await bot_factory(http_port=0)
+    assert bot.operator_server is not None
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("AAR_HEALTH_FILE", raising=False)  # no heartbeat file: only /healthz can say healthy
+    monkeypatch.setenv("AAR_HTTP_PORT", str(bot.operator_server.port))
+    # The probe is a blocking process of its own in Docker: run it off the loop that serves the endpoint.
+    assert await asyncio.to_thread(healthcheck.main, []) == 0
+    assert capsys.readouterr().out.startswith("healthy: connected")
+    await bot.db.close()
+    assert await asyncio.to_thread(healthcheck.main, []) == 1
+    assert "answered 503: the database does not answer" in capsys.readouterr().out
+    await bot.close()
+    assert await asyncio.to_thread(healthcheck.main, []) == 1
+    assert "does not answer" in capsys.readouterr().out
