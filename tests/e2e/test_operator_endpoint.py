@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
@@ -41,8 +42,10 @@ async def test_the_endpoint_is_off_unless_a_port_is_set(bot_factory, guild_setup
 
 
 async def test_healthz_is_200_while_connected_and_503_with_a_reason_when_a_shard_is_down(
-        bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+        bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup,
+        caplog: pytest.LogCaptureFixture) -> None:
     bot = await bot_factory(http_port=0)
+    caplog.set_level(logging.INFO)
     assert bot.operator_server is not None and bot.operator_server.host == "127.0.0.1"
     status, body = await get(bot, "/healthz")
     assert (status, body) == (200, {"status": "ok", "reasons": [], "shards": {"0": True}})
@@ -55,6 +58,7 @@ async def test_healthz_is_200_while_connected_and_503_with_a_reason_when_a_shard
     assert status == 503
     assert body["status"] == "unhealthy" and body["shards"] == {"0": False}
     assert body["reasons"] == ["shard 0 is not connected to the gateway"]
+    assert "Shard 0 disconnected from the gateway; discord.py reconnects it" in caplog.messages
     fake_discord.gateway_outage = False
 
 

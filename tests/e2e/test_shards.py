@@ -16,6 +16,7 @@ import logging
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -23,6 +24,8 @@ import pytest
 
 from bot.app import AARBot
 from bot.config import Settings
+from bot.storage import open_database
+from bot.storage import quiz as quiz_store
 from tests.fakediscord import FakeDiscord, GuildSetup
 
 pytestmark = pytest.mark.timeout(90)
@@ -55,6 +58,26 @@ async def test_two_processes_each_see_and_own_only_their_shards_guilds(
     await done
     assert b'aar_commands_total{command="aar status",outcome="ok"} 1.0' in second.metrics.render()
     assert b'aar_commands_total{command="aar status"' not in first.metrics.render()
+
+
+async def test_quiz_recovery_at_start_ends_only_the_games_of_this_process_shards(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord) -> None:
+    zero, one = await guilds_on_both_shards(fake_discord)
+    conn = await open_database(seeded.db_path)  # a previous process left a game running in each guild
+    try:
+        games = {}
+        for setup in (zero, one):
+            games[setup.guild.id] = await quiz_store.create_game(
+                conn, guild_id=setup.guild.id, channel_id=setup.general.id, starter_id=setup.member.id,
+                mode="channel", questions=[("bank:1", 1, 0)], chapters="1", now=datetime.now(UTC))
+    finally:
+        await conn.close()
+
+    bot = await bot_factory(shard_count=2, shard_ids=(1,))
+
+    rows = await bot.db.execute_fetchall("SELECT guild_id, status FROM quiz_games ORDER BY id")
+    status = {guild_id: state for guild_id, state in rows}
+    assert status == {zero.guild.id: "running", one.guild.id: "interrupted"}  # shard 0's is not ours
 
 
 @pytest.mark.parametrize("max_concurrency", [1, 2])
