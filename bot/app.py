@@ -195,6 +195,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         self.metrics = Metrics(guild_count=lambda: len(self.guilds), shards=self.shard_statuses)
         self.operator_server: OperatorServer | None = None
         self._shard_plan: ShardPlan | None = None
+        self.recommended_shards: int | None = None  # what Discord's GET /gateway/bot said, once asked
         self.clock = clock
         self.in_flight = InFlight()
         self.shutdown_grace = SHUTDOWN_GRACE_SECONDS
@@ -240,6 +241,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         start-up work (quiz recovery, resumes) must already know which servers this process owns.
         """
         recommended, _url, limits = await self.http.get_bot_gateway()
+        self.recommended_shards = recommended
         self.identify_pacer.max_concurrency = max(1, int(limits.get("max_concurrency", 1)))
         if self.shard_count is None:
             self.shard_count = recommended
@@ -288,7 +290,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
 
     async def on_shard_disconnect(self, shard_id: int) -> None:
         if not self.is_closed():
-            _log.warning("Shard %d disconnected from the gateway; discord.py reconnects it", shard_id)
+            _log.warning("Shard %d lost its gateway connection", shard_id)
 
     async def on_shard_resumed(self, shard_id: int) -> None:
         _log.info("Shard %d resumed its session", shard_id)
@@ -451,8 +453,9 @@ async def _run(settings: Settings) -> int:
     except discord.ConnectionClosed as exc:
         if exc.code == CLOSE_SHARDING_REQUIRED:
             _log.error("Discord requires more shards: a shard may hold at most %d servers; set "
-                       "AAR_SHARD_COUNT higher, or unset it for Discord's recommendation (close code 4011)",
-                       MAX_GUILDS_PER_SHARD)
+                       "AAR_SHARD_COUNT to %s or more, or unset it for Discord's recommendation "
+                       "(close code 4011)",
+                       MAX_GUILDS_PER_SHARD, bot.recommended_shards or "a higher count")
             return EXIT_ERROR
         if exc.code == CLOSE_INVALID_SHARD:
             _log.error("Discord refused the shard settings AAR_SHARD_COUNT/AAR_SHARD_IDS (close code 4010)")

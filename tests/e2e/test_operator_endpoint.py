@@ -58,7 +58,7 @@ async def test_healthz_is_200_while_connected_and_503_with_a_reason_when_a_shard
     assert status == 503
     assert body["status"] == "unhealthy" and body["shards"] == {"0": False}
     assert body["reasons"] == ["shard 0 is not connected to the gateway"]
-    assert "Shard 0 disconnected from the gateway; discord.py reconnects it" in caplog.messages
+    assert "Shard 0 lost its gateway connection" in caplog.messages
     fake_discord.gateway_outage = False
 
 

@@ -140,7 +140,7 @@ async def test_too_many_guilds_for_one_shard_is_refused_with_4011_and_the_bot_ex
     assert process.returncode == 1, stderr
     assert fake_discord.identify_refusals == [(0, "sharding required (2501 guilds)")]
     errors = [line for line in stderr.splitlines() if "ERROR" in line]
-    assert len(errors) == 1 and "AAR_SHARD_COUNT" in errors[0] and "4011" in errors[0], stderr
+    assert len(errors) == 1 and "AAR_SHARD_COUNT to 3 or more" in errors[0] and "4011" in errors[0], stderr
     assert "Traceback" not in stderr
     assert fake_discord.token not in stderr
 
