@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import signal
+import socket
+import sys
 from typing import Any
 
 import aiohttp
@@ -135,3 +139,46 @@ async def test_the_docker_probe_asks_healthz_when_the_port_is_set(
     await bot.close()
     assert await asyncio.to_thread(healthcheck.main, []) == 1
     assert "does not answer" in capsys.readouterr().out
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_sigterm_stops_the_bot_and_its_endpoint_within_seconds(
+        seeded: Settings, fake_discord: FakeDiscord, guild_setup: GuildSetup, tmp_path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "AAR_"))} | {
+        "DISCORD_TOKEN": fake_discord.token, "DISCORD_API_BASE_URL": fake_discord.api_base,
+        "DISCORD_GATEWAY_URL": fake_discord.gateway_url, "AAR_DB_PATH": str(seeded.db_path),
+        "AAR_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1",
+    }
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.PIPE)
+    assert proc.stderr is not None
+    seen: list[str] = []
+    try:
+        async def ready() -> None:
+            while line := await proc.stderr.readline():
+                seen.append(line.decode(errors="replace"))
+                if "Ready as" in seen[-1]:
+                    return
+            raise AssertionError("the bot stopped before it was ready:\n" + "".join(seen))
+
+        await asyncio.wait_for(ready(), 30)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == 200
+            proc.send_signal(signal.SIGTERM)
+            _out, rest = await asyncio.wait_for(proc.communicate(), 10)
+            assert proc.returncode == 0, rest.decode()
+            with pytest.raises(aiohttp.ClientConnectionError):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    await response.read()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
