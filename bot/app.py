@@ -31,6 +31,7 @@ from bot.errors import UserError
 from bot.ops.health import HealthReport, check_health
 from bot.ops.http import OperatorServer
 from bot.ops.metrics import Metrics, ShardStatus
+from bot.ops.ratelimits import rate_limit_trace
 from bot.sharding import IDENTIFY_INTERVAL_SECONDS, MAX_GUILDS_PER_SHARD, IdentifyPacer, ShardPlan
 from bot.storage import open_database
 from bot.storage.connection import ping
@@ -189,10 +190,12 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         options.setdefault("shard_count", settings.shard_count)
         if settings.shard_ids is not None:
             options.setdefault("shard_ids", list(settings.shard_ids))
+        # Read at scrape time only, so made before the client it reads exists.
+        self.metrics = Metrics(guild_count=lambda: len(self.guilds), shards=self.shard_statuses)
+        options.setdefault("http_trace", rate_limit_trace(self.metrics.rate_limit_wait))  # Discord's 429s
         super().__init__(**options)
         self.settings = settings
         self.identify_pacer = IdentifyPacer(interval=self.identify_interval)
-        self.metrics = Metrics(guild_count=lambda: len(self.guilds), shards=self.shard_statuses)
         self.operator_server: OperatorServer | None = None
         self._shard_plan: ShardPlan | None = None
         self.recommended_shards: int | None = None  # what Discord's GET /gateway/bot said, once asked

@@ -73,7 +73,7 @@ class Metrics:
 
     def __init__(self, *, guild_count: Callable[[], int] = lambda: 0,
                  shards: Callable[[], Iterable[ShardStatus]] = tuple) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()  # not auto-describing: the callbacks run at scrape time only
         self.guild_count = guild_count
         self.shards = shards
         self.queue_depth: Callable[[], int] | None = None

@@ -182,3 +182,15 @@ async def test_sigterm_stops_the_bot_and_its_endpoint_within_seconds(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_a_429_from_discord_is_counted_as_a_rate_limit_wait(
+        bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    bot = await bot_factory(http_port=0)
+    fake_discord.inject_fault(429, method="POST", path=r"/callback$", retry_after=0.05)
+    record = await fake_discord.invoke("aar status", guild=guild_setup.guild, channel=guild_setup.general,
+                                       member=guild_setup.member)
+    await record.wait_response()  # discord.py waited, retried, and got through
+    _status, metrics = await get(bot, "/metrics")
+    assert sample(metrics, "aar_rate_limit_wait_seconds_count") == 1.0
+    assert sample(metrics, "aar_rate_limit_wait_seconds_sum") == 0.05
