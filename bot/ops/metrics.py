@@ -88,7 +88,7 @@ class Metrics:
         self._rate_limit_waits = Histogram("aar_rate_limit_wait_seconds",
                                            "Waits imposed by Discord's rate limits",
                                            buckets=RATE_LIMIT_BUCKETS, registry=self.registry)
-        self._reactions = Counter("aar_reactions_ingested", "Reaction events stored for likes",
+        self._reactions = Counter("aar_reactions_ingested", "Reaction events taken in for likes",
                                   registry=self.registry)
 
     def command_finished(self, name: str, seconds: float, *, outcome: str = "ok") -> None:
@@ -105,7 +105,8 @@ class Metrics:
         """The bot waited `seconds` for a rate limit before sending."""
         self._rate_limit_waits.observe(max(0.0, seconds))
 
-    def reactions_ingested(self, count: int) -> None:
+    def reactions_ingested(self, count: int = 1) -> None:
+        """`count` reaction events (adds, removes, clears) were handed to the likes ingest."""
         self._reactions.inc(count)
 
     def render(self) -> bytes:
