@@ -50,7 +50,8 @@ VOLUME ["/data"]
 # Numeric, so orchestrators (e.g. Kubernetes runAsNonRoot) can verify it is not root without /etc/passwd.
 USER 10001:10001
 
-# Healthy only while the bot is connected to Discord: it refreshes $AAR_HEALTH_FILE every ~15 s.
+# Healthy only while the bot is connected to Discord: it refreshes $AAR_HEALTH_FILE every ~15 s.  With
+# AAR_HTTP_PORT set, the probe asks the bot's /healthz instead (every shard connected, database answering).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-m", "bot.healthcheck"]
 

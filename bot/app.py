@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import sqlite3
@@ -28,7 +29,13 @@ from bot.chapters.announcing import Announcer
 from bot.chapters.publishing import Publisher
 from bot.config import Settings
 from bot.errors import UserError
+from bot.ops.health import HealthReport, check_health
+from bot.ops.http import OperatorServer
+from bot.ops.metrics import Metrics, ShardStatus
+from bot.ops.ratelimits import rate_limit_trace
+from bot.sharding import IDENTIFY_INTERVAL_SECONDS, MAX_GUILDS_PER_SHARD, IdentifyPacer, ShardPlan
 from bot.storage import open_database
+from bot.storage.connection import ping
 from bot.timestamps import format_timestamp
 from cogs.shared.sender import DiscordSender
 from cogs.shared.ui import PageButton, send_refusal
@@ -40,6 +47,10 @@ HEALTH_INTERVAL_SECONDS = 15.0
 # How long a shutdown waits for the interactions being handled (well inside Docker's 10 s before SIGKILL).
 SHUTDOWN_GRACE_SECONDS = 5.0
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+# Where `TrackingTree` notes when a command's handling started (in `Interaction.extras`), for its metrics.
+COMMAND_STARTED = "aar.started"
+# Discord's gateway close codes that no reconnect can cure: the shard settings are wrong.
+CLOSE_INVALID_SHARD, CLOSE_SHARDING_REQUIRED = 4010, 4011
 DB_BUSY = "The database is busy, try again in a moment."
 
 # The extensions, one per capability, in load order.  Named, not discovered: a module added to `cogs/`
@@ -148,19 +159,29 @@ class TrackingTree(app_commands.CommandTree):
         in_flight = getattr(self.client, "in_flight", None)
         if isinstance(in_flight, InFlight):
             in_flight.add_current()
+        interaction.extras.setdefault(COMMAND_STARTED, asyncio.get_running_loop().time())
         return True
 
 
-class AARBot(commands.Bot):
+# `commands.Bot` too, though it adds nothing at run time to what `AutoShardedBot` has (both are BotBase over a
+# client, and AutoShardedClient comes first in the MRO): the cogs and shared glue recognise the bot with
+# `isinstance(client, commands.Bot)`, which an AutoShardedBot alone is not.
+class AARBot(commands.AutoShardedBot, commands.Bot):
     """The AAR bot.  `clock` is the one source of "now" for scheduling code (injectable in tests).
 
     It owns the database connection and the one release engine (`publisher`), so `/chapter next`, the
     schedules and the resume at start share the engine's per-guild locks.
+
+    Sharded (Discord refuses a bot in more than 2,500 servers without shards): `AAR_SHARD_COUNT` shards in
+    all (default: Discord's recommendation), of which this process runs `AAR_SHARD_IDS` (default: all).
+    Per-server work runs only where `owns_guild(guild_id)` is true.
     """
 
     db: aiosqlite.Connection
     publisher: Publisher
     announcer: Announcer
+    # Seconds between two IDENTIFYs of one concurrency bucket: Discord's 5 s (tests with the fake lower it).
+    identify_interval: float = IDENTIFY_INTERVAL_SECONDS
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                  **options: Any) -> None:
@@ -175,8 +196,18 @@ class AARBot(commands.Bot):
         # engine's backlog waits out in the background (bot.chapters.publishing), never a release.
         options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_WAIT_SECONDS)
         options.setdefault("tree_cls", TrackingTree)  # counts the interactions in flight, for `close`
+        options.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids is not None:
+            options.setdefault("shard_ids", list(settings.shard_ids))
+        # Read at scrape time only, so made before the client it reads exists.
+        self.metrics = Metrics(guild_count=lambda: len(self.guilds), shards=self.shard_statuses)
+        options.setdefault("http_trace", rate_limit_trace(self.metrics.rate_limit_wait))  # Discord's 429s
         super().__init__(**options)
         self.settings = settings
+        self.identify_pacer = IdentifyPacer(interval=self.identify_interval)
+        self.operator_server: OperatorServer | None = None
+        self._shard_plan: ShardPlan | None = None
+        self.recommended_shards: int | None = None  # what Discord's GET /gateway/bot said, once asked
         self.clock = clock
         self.in_flight = InFlight()
         self.shutdown_grace = SHUTDOWN_GRACE_SECONDS
@@ -197,6 +228,9 @@ class AARBot(commands.Bot):
         self.announcer = Announcer(self.db, sender, clock=self.clock)
         self.publisher = Publisher(self.db, sender, clock=self.clock, announcer=self.announcer)
         self._announcing = asyncio.create_task(self._announce(), name="announcement-backlog")
+        await self.plan_shards()  # before the extensions: their start-up work asks `owns_guild`
+        self.publisher.on_released.append(lambda _outcome: self.metrics.release_finished("released"))
+        await self.start_operator_endpoint()
         self.add_dynamic_items(PageButton)  # the page buttons of every pager (`/chapter read`, `/characters`)
         for module in EXTENSIONS:
             await self.load_extension(module)
@@ -220,10 +254,98 @@ class AARBot(commands.Bot):
             _log.info("Synced %d global commands", len(synced))
         return synced
 
-    async def on_connect(self) -> None:
+    # --- shards --------------------------------------------------------------------------------
+
+    async def plan_shards(self) -> ShardPlan:
+        """Ask Discord (GET /gateway/bot) for its recommended shard count and identify concurrency.
+
+        The count is needed before connecting, not at `launch_shards` as discord.py would fetch it:
+        start-up work (quiz recovery, resumes) must already know which servers this process owns.
+        """
+        recommended, _url, limits = await self.http.get_bot_gateway()
+        self.recommended_shards = recommended
+        self.identify_pacer.max_concurrency = max(1, int(limits.get("max_concurrency", 1)))
+        if self.shard_count is None:
+            self.shard_count = recommended
+            self._connection.shard_count = recommended
+        self._shard_plan = plan = ShardPlan.of(self.shard_count, self.shard_ids)
+        _log.info("Running shard(s) %s of %d (Discord recommends %d; identify concurrency %d)",
+                  ",".join(map(str, plan.shard_ids)), plan.shard_count, recommended,
+                  self.identify_pacer.max_concurrency)
+        return plan
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Does this process hold the shard of `guild_id`, and so its per-server work (schedules, resumes,
+        reaction catch-up, quiz recovery)?  A plain `Callable[[int], bool]` for Discord-free code."""
+        if self._shard_plan is None:
+            raise RuntimeError("owns_guild asked before the shards were planned (setup_hook)")
+        return self._shard_plan.owns_guild(guild_id)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Pace IDENTIFYs per `max_concurrency` bucket (discord.py's default waits 5 s before each)."""
+        waited = await self.identify_pacer.wait_turn(shard_id or 0)
+        if waited:
+            _log.info("Shard %s waited %.1fs for its identify slot", shard_id, waited)
+
+    def shard_statuses(self) -> list[ShardStatus]:
+        statuses = []
+        for shard_id, info in sorted(self.shards.items()):
+            latency = info.latency
+            statuses.append(ShardStatus(shard_id, not info.is_closed(),
+                                        latency if math.isfinite(latency) else None))
+        return statuses
+
+    def all_shards_connected(self) -> bool:
+        expected = self._shard_plan.shard_ids if self._shard_plan else ()
+        connected = {s.shard_id for s in self.shard_statuses() if s.connected}
+        return bool(expected) and connected.issuperset(expected)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        _log.info("Shard %d of %s connected", shard_id, self.shard_count)
         # Discord's READY names a resume URL; behind a configured gateway (a proxy) keep using that one.
-        if self.settings.gateway_url and self.ws is not None:
-            self.ws.gateway = yarl.URL(self.settings.gateway_url)
+        if self.settings.gateway_url:
+            self._get_websocket(shard_id=shard_id).gateway = yarl.URL(self.settings.gateway_url)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        held = sum(1 for g in self.guilds if g.shard_id == shard_id)
+        _log.info("Shard %d ready in %d guild(s)", shard_id, held)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        if not self.is_closed():
+            _log.warning("Shard %d lost its gateway connection", shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        _log.info("Shard %d resumed its session", shard_id)
+
+    # --- operators: /healthz and /metrics ------------------------------------------------------------
+
+    async def start_operator_endpoint(self) -> None:
+        if self.settings.http_port is None or self.operator_server is not None:
+            return
+        self.operator_server = OperatorServer(host=self.settings.http_host, port=self.settings.http_port,
+                                              health=self.health, metrics=self.metrics)
+        await self.operator_server.start()
+
+    async def health(self) -> HealthReport:
+        expected = self._shard_plan.shard_ids if self._shard_plan else ()
+        return await check_health(expected, self.shard_statuses(), self._ping_database)
+
+    async def _ping_database(self) -> None:
+        if self._db is None:
+            raise RuntimeError("the database is closed")
+        await ping(self._db)
+
+    async def on_app_command_completion(self, interaction: discord.Interaction,
+                                        command: app_commands.Command[Any, ..., Any]
+                                        | app_commands.ContextMenu) -> None:
+        self._count_command(interaction, "ok")
+
+    def _count_command(self, interaction: discord.Interaction, outcome: str) -> None:
+        started = interaction.extras.get(COMMAND_STARTED)
+        if interaction.command is None or started is None:
+            return
+        seconds = asyncio.get_running_loop().time() - started
+        self.metrics.command_finished(interaction.command.qualified_name, seconds, outcome=outcome)
 
     async def on_ready(self) -> None:
         self.write_health()
@@ -239,7 +361,7 @@ class AARBot(commands.Bot):
     @tasks.loop(seconds=HEALTH_INTERVAL_SECONDS)
     async def health_loop(self) -> None:
         """While connected, refresh the health file (a Docker HEALTHCHECK checks its age)."""
-        if self.ws is not None and self.ws.open and self.is_ready():
+        if self.is_ready() and self.all_shards_connected():
             self.write_health()
 
     def write_health(self) -> None:
@@ -269,6 +391,8 @@ class AARBot(commands.Bot):
         and answered with an apology.
         """
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        refused = isinstance(cause, (UserError, app_commands.CheckFailure))
+        self._count_command(interaction, "refused" if refused else "error")
         if isinstance(cause, UserError):
             message = cause.message
         elif isinstance(cause, app_commands.CheckFailure):
@@ -301,6 +425,9 @@ class AARBot(commands.Bot):
             self._announcing.cancel()
             await asyncio.gather(self._announcing, return_exceptions=True)
         self.remove_health()
+        if self.operator_server is not None:
+            server, self.operator_server = self.operator_server, None
+            await server.stop()
         if not self.is_closed():
             await self._finish_in_flight()
         await super().close()
@@ -348,6 +475,17 @@ async def _run(settings: Settings) -> int:
     except discord.PrivilegedIntentsRequired:
         _log.error("Discord refused the gateway intents")
         return EXIT_ERROR
+    except discord.ConnectionClosed as exc:
+        if exc.code == CLOSE_SHARDING_REQUIRED:
+            _log.error("Discord requires more shards: a shard may hold at most %d servers; set "
+                       "AAR_SHARD_COUNT to %s or more, or unset it for Discord's recommendation "
+                       "(close code 4011)",
+                       MAX_GUILDS_PER_SHARD, bot.recommended_shards or "a higher count")
+            return EXIT_ERROR
+        if exc.code == CLOSE_INVALID_SHARD:
+            _log.error("Discord refused the shard settings AAR_SHARD_COUNT/AAR_SHARD_IDS (close code 4010)")
+            return EXIT_ERROR
+        raise
     finally:
         if closing:
             await closing[0]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.sharding import ShardSpecError, parse_shard_ids
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = Path("data/aar.db")
 
@@ -31,6 +33,7 @@ SHIPPED_THREAD = DATA_DIR / "aar-thread.txt"
 SHIPPED_CAST = DATA_DIR / "cast.toml"
 SHIPPED_QUIZ = DATA_DIR / "quiz.toml"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+DEFAULT_HTTP_HOST = "127.0.0.1"
 
 
 class ConfigError(ValueError):
@@ -48,6 +51,12 @@ class Settings:
     api_base_url: str | None = None
     gateway_url: str | None = None
     health_file: Path | None = None
+    # Sharding: None = Discord's recommended count (GET /gateway/bot), and all shards in this process.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    # The operators' HTTP endpoint (/healthz, /metrics): off unless a port is set; loopback by default.
+    http_port: int | None = None
+    http_host: str = DEFAULT_HTTP_HOST
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -83,6 +92,7 @@ class Settings:
             raise ConfigError("DISCORD_GATEWAY_URL must start with ws:// or wss://")
 
         health = get("AAR_HEALTH_FILE")
+        shard_count, shard_ids = _shards(get("AAR_SHARD_COUNT"), get("AAR_SHARD_IDS"))
         return cls(
             token=get("DISCORD_TOKEN"),
             db_path=Path(get("AAR_DB_PATH") or DEFAULT_DB_PATH),
@@ -91,4 +101,38 @@ class Settings:
             api_base_url=api_base.rstrip("/") if api_base else None,
             gateway_url=gateway,
             health_file=Path(health) if health else None,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+            http_port=_port(get("AAR_HTTP_PORT")),
+            http_host=get("AAR_HTTP_HOST") or DEFAULT_HTTP_HOST,
         )
+
+
+def _shards(count_text: str | None, ids_text: str | None) -> tuple[int | None, tuple[int, ...] | None]:
+    """AAR_SHARD_COUNT and AAR_SHARD_IDS, checked against each other.
+
+    Shard ids only mean something against a count every process agrees on, so ids need a count: Discord's
+    recommendation could differ between two processes started a minute apart.
+    """
+    count: int | None = None
+    if count_text is not None:
+        if not count_text.isdigit() or int(count_text) < 1:
+            raise ConfigError("AAR_SHARD_COUNT must be a whole number of shards, 1 or more, "
+                              f"not {count_text!r}")
+        count = int(count_text)
+    if ids_text is None:
+        return count, None
+    if count is None:
+        raise ConfigError("AAR_SHARD_IDS needs AAR_SHARD_COUNT too (the same count in every process)")
+    try:
+        return count, parse_shard_ids(ids_text, count)
+    except ShardSpecError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _port(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ConfigError(f"AAR_HTTP_PORT must be a TCP port number (1-65535), not {text!r}")
+    return int(text)

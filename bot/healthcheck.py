@@ -11,13 +11,19 @@ how the bot formats the timestamp it writes (and a half-written file still count
 
 Exit status 0 = healthy, 1 = unhealthy; either way one line on stdout says why (Docker keeps the output
 of the last probes in `docker inspect`, which is where an operator looks first).
+
+When the operator endpoint is on (`AAR_HTTP_PORT`), the probe asks its `/healthz` instead, which knows
+more: every shard of the process connected, and the database answering.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +68,34 @@ def check(path: Path | None, *, max_age: float = DEFAULT_MAX_AGE,
     return Verdict(True, f"connected, last heartbeat {age:.0f} s ago")
 
 
+def check_endpoint(url: str, *, timeout: float = 4.0) -> Verdict:
+    """Ask the bot's `/healthz` at `url`: 200 is healthy; 503 carries the bot's reasons."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return Verdict(True, "connected, " + _reasons(response.read()))
+    except urllib.error.HTTPError as exc:
+        return Verdict(False, f"{url} answered {exc.code}: {_reasons(exc.read())}")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Verdict(False, f"{url} does not answer ({reason}): the bot is not running")
+
+
+def _reasons(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "no JSON"
+    shards = data.get("shards", {})
+    return "; ".join(data.get("reasons", [])) or f"{len(shards)} shard(s) connected, database answering"
+
+
+def endpoint_url(host: str, port: int) -> str:
+    """The `/healthz` URL the probe (inside the container) uses for an endpoint bound to `host`."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"  # bound to every interface: loopback is one of them
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}/healthz"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.healthcheck", description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, metavar="PATH",
@@ -74,13 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     path = args.file
+    verdict: Verdict | None = None
     if path is None:
         try:
-            path = Settings.from_env().health_file
+            settings = Settings.from_env()
         except ConfigError as exc:
             print(f"unhealthy: configuration error: {exc}")
             return EXIT_UNHEALTHY
-    verdict = check(path, max_age=args.max_age)
+        if settings.http_port is not None:
+            verdict = check_endpoint(endpoint_url(settings.http_host, settings.http_port))
+        path = settings.health_file
+    if verdict is None:
+        verdict = check(path, max_age=args.max_age)
     print(f"{'healthy' if verdict.healthy else 'unhealthy'}: {verdict.reason}")
     return verdict.exit_code
 

@@ -18,7 +18,7 @@ No Discord here: the cog passes ids and the bot's clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -175,20 +175,22 @@ async def guild_returned(conn: aiosqlite.Connection, guild_id: int) -> bool:
     return await store.cancel_departure(conn, guild_id)
 
 
-async def reconcile_membership(conn: aiosqlite.Connection, present: Iterable[int],
-                               now: datetime) -> Membership:
+async def reconcile_membership(conn: aiosqlite.Connection, present: Iterable[int], now: datetime,
+                               owns_guild: Callable[[int], bool] = lambda _guild: True) -> Membership:
     """At start: the bot may have been removed from, or re-invited to, servers while it was offline.
 
     `present` is every server Discord says the bot is in (unavailable ones included: an outage is not a
     departure).  A server with stored data that is not in it is noted as left now; a pending departure
-    of a server that is in it is cancelled.
+    of a server that is in it is cancelled.  Only servers `owns_guild` says are this process's (its
+    shards'): the others are missing from `present` because another process holds them, not because the
+    bot left, and noting them as left would purge them after the grace period.
     """
     here = set(present)
     returned = [d.guild_id for d in await store.list_departures(conn) if d.guild_id in here]
     for guild_id in returned:
         await store.cancel_departure(conn, guild_id)
     left = []
-    for guild_id in sorted(await store.guilds_with_data(conn) - here):
+    for guild_id in sorted(g for g in await store.guilds_with_data(conn) - here if owns_guild(g)):
         if await store.record_departure(conn, guild_id, format_timestamp(now)):
             left.append(guild_id)
     return Membership(left, returned)

@@ -341,8 +341,9 @@ class Privacy(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
+        # Only this process's shards' servers: the others are absent because another process holds them.
         changed = await privacy.reconcile_membership(self.bot.db, [g.id for g in self.bot.guilds],
-                                                     self.bot.clock())
+                                                     self.bot.clock(), self.bot.owns_guild)
         if changed.left or changed.returned:
             _log.info("While offline: removed from guilds %s, back in guilds %s",
                       changed.left, changed.returned)

@@ -165,7 +165,7 @@ class Quiz(commands.GroupCog, group_name="quiz",
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(QuizButton)
-        ended = await self.service.recover()
+        ended = await self.service.recover(self.bot.owns_guild)  # only this process's shards' servers
         if ended:
             _log.info("Ended %d quiz game(s) left running by the previous process; their points are kept",
                       ended)

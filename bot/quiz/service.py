@@ -289,6 +289,7 @@ class QuizService:
         except Exception:
             _log.warning("Could not show the scoreboard of quiz %s", session.game_id, exc_info=True)
 
-    async def recover(self) -> int:
-        """At start: games a previous process left running end as 'interrupted'; their points stay."""
-        return len(await store.interrupt_running_games(self.conn, self.clock()))
+    async def recover(self, owns_guild: Callable[[int], bool] = lambda _guild_id: True) -> int:
+        """At start: games a previous process left running end as 'interrupted'; their points stay.
+        Only in the servers `owns_guild` says this process runs (its shards)."""
+        return len(await store.interrupt_running_games(self.conn, self.clock(), owns_guild))

@@ -140,6 +140,11 @@ async def check_writable(conn: aiosqlite.Connection) -> None:
         pass
 
 
+async def ping(conn: aiosqlite.Connection) -> None:
+    """Ask the database the cheapest question there is; raises if it cannot answer (closed, broken)."""
+    await fetch_all(conn, "SELECT 1")
+
+
 async def database_file(conn: aiosqlite.Connection) -> str:
     """The file `conn` has open ("" for an in-memory database), to open a second connection on it."""
     rows = await fetch_all(conn, "PRAGMA database_list")

@@ -9,7 +9,7 @@ story and the characters the quiz asks about are read from `bot.storage.story` a
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,15 +93,20 @@ async def end_game(conn: aiosqlite.Connection, game_id: int, status: str, now: d
     return changed == 1
 
 
-async def interrupt_running_games(conn: aiosqlite.Connection, now: datetime) -> list[GameRow]:
+async def interrupt_running_games(conn: aiosqlite.Connection, now: datetime,
+                                  owns_guild: Callable[[int], bool] = lambda _guild: True) -> list[GameRow]:
     """At start: every game a previous process left running ends as 'interrupted' (answers and scores stay).
 
-    One transaction, so the games returned are exactly those it ended.
+    Only the games of the servers `owns_guild` says are this process's (its shards'): another process
+    may be running the others right now.  One transaction, so the games returned are exactly those it ended.
     """
     async with transaction(conn):
-        rows = [_game(r) for r in await fetch_all(conn, "SELECT * FROM quiz_games WHERE status = 'running'")]
-        await execute(conn, "UPDATE quiz_games SET status = 'interrupted', ended_at = ?"
-                      " WHERE status = 'running'", (format_timestamp(now),))
+        running = [_game(row) for row in
+                   await fetch_all(conn, "SELECT * FROM quiz_games WHERE status = 'running'")]
+        rows = [game for game in running if owns_guild(game.guild_id)]
+        await execute_many(conn, "UPDATE quiz_games SET status = 'interrupted', ended_at = ?"
+                           " WHERE id = ? AND status = 'running'",
+                           [(format_timestamp(now), game.id) for game in rows])
     return rows
 
 

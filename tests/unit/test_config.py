@@ -82,3 +82,33 @@ def test_explicit_environment_skips_dotenv(tmp_path: Path, monkeypatch: pytest.M
     assert Settings.from_env({"LOG_LEVEL": "error"}).log_level == "ERROR"
     with pytest.raises(ConfigError, match="DEV_GUILD_ID must be a numeric"):
         Settings.from_env({"DEV_GUILD_ID": "my-server"})
+
+
+def test_shards_default_to_discords_recommendation_and_all_shards() -> None:
+    settings = Settings.from_env({})
+    assert (settings.shard_count, settings.shard_ids) == (None, None)
+    settings = Settings.from_env({"AAR_SHARD_COUNT": "4", "AAR_SHARD_IDS": "0-1, 3"})
+    assert (settings.shard_count, settings.shard_ids) == (4, (0, 1, 3))
+
+
+@pytest.mark.parametrize(("env", "problem"), [
+    ({"AAR_SHARD_COUNT": "2", "AAR_SHARD_IDS": "5"}, "shard 5 does not exist with AAR_SHARD_COUNT=2"),
+    ({"AAR_SHARD_COUNT": "2", "AAR_SHARD_IDS": "zero"}, "AAR_SHARD_IDS must be shard ids like 0-3 or 0,2"),
+    ({"AAR_SHARD_IDS": "0"}, "AAR_SHARD_IDS needs AAR_SHARD_COUNT too"),
+    ({"AAR_SHARD_COUNT": "0"}, "AAR_SHARD_COUNT must be a whole number of shards, 1 or more"),
+    ({"AAR_SHARD_COUNT": "many"}, "AAR_SHARD_COUNT must be a whole number"),
+    ({"AAR_HTTP_PORT": "http"}, "AAR_HTTP_PORT must be a TCP port number"),
+    ({"AAR_HTTP_PORT": "70000"}, "AAR_HTTP_PORT must be a TCP port number"),
+])
+def test_bad_shard_and_http_settings_are_one_clear_line(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert problem in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_http_endpoint_is_off_by_default_and_on_loopback() -> None:
+    assert Settings.from_env({}).http_port is None
+    settings = Settings.from_env({"AAR_HTTP_PORT": "9100"})
+    assert (settings.http_port, settings.http_host) == (9100, "127.0.0.1")
+    assert Settings.from_env({"AAR_HTTP_PORT": "9100", "AAR_HTTP_HOST": "0.0.0.0"}).http_host == "0.0.0.0"

@@ -200,3 +200,12 @@ async def test_membership_at_start_notes_departures_and_returns_made_while_offli
     again = await privacy.reconcile_membership(db, present=[B], now=T0 + timedelta(days=2))
     assert again == privacy.Membership()
     assert await get_departure(db, A) == departure
+
+
+async def test_reconciling_one_process_of_a_sharded_bot_leaves_other_shards_servers_alone(
+        db: aiosqlite.Connection) -> None:
+    # Servers held by another process are absent from this one's guild list: they were not left.
+    await seed(db)
+    changed = await privacy.reconcile_membership(db, present=[], now=T0, owns_guild=lambda guild: guild == A)
+    assert changed == privacy.Membership(left=[A], returned=[])
+    assert await get_departure(db, B) is None

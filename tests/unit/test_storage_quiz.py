@@ -57,3 +57,15 @@ async def test_a_members_accuracy_per_chapter_counts_only_chapters_through_the_r
     assert await store.member_chapter_accuracy(db, 1, 100, through=4) == [(1, 2, 1), (2, 1, 1), (4, 1, 1)]
     assert await store.member_chapter_accuracy(db, 1, 200, through=2) == [(1, 1, 0)]
     assert await store.member_chapter_accuracy(db, 2, 100, through=2) == []
+
+
+async def test_recovery_at_start_ends_only_the_games_of_servers_this_process_owns(db):
+    # Two processes share the database, each running some shards: each must end only its own servers'
+    # games, or it would interrupt a game the other process is running right now.
+    mine = await store.create_game(db, questions=QUESTIONS, **GAME | {"guild_id": 1})
+    theirs = await store.create_game(db, questions=QUESTIONS, **GAME | {"guild_id": 2, "channel_id": 20})
+    ended = await store.interrupt_running_games(db, T0, lambda guild_id: guild_id == 1)
+    assert [game.id for game in ended] == [mine]
+    async with db.execute("SELECT id, status FROM quiz_games ORDER BY id") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [(mine, "interrupted"), (theirs, "running")]
+    assert [game.id for game in await store.interrupt_running_games(db, T0)] == [theirs]  # default: all
