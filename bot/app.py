@@ -25,8 +25,10 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.chapters.publishing import Publisher
+from bot.chapters.queue import ReleaseQueue
 from bot.config import Settings
 from bot.errors import UserError
+from bot.pacing import PacingSettings, RequestBudget, request_trace
 from bot.storage import open_database
 from bot.timestamps import format_timestamp
 from cogs.shared.sender import DiscordSender
@@ -156,9 +158,10 @@ class AARBot(commands.Bot):
 
     db: aiosqlite.Connection
     publisher: Publisher
+    release_queue: ReleaseQueue
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
-                 **options: Any) -> None:
+                 pacing: PacingSettings | None = None, **options: Any) -> None:
         options.setdefault("intents", make_intents())
         # No prefix commands; slash commands only.
         options.setdefault("command_prefix", commands.when_mentioned)
@@ -166,6 +169,10 @@ class AARBot(commands.Bot):
         # Nothing the bot posts may ping: story text and member input are shown, never obeyed.
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         options.setdefault("tree_cls", TrackingTree)  # counts the interactions in flight, for `close`
+        # Every REST request waits for one budget below Discord's global limit (bot/pacing.py).
+        self.pacing = pacing or PacingSettings()
+        self.request_budget = RequestBudget(self.pacing.requests_per_second)
+        options.setdefault("http_trace", request_trace(self.request_budget))
         super().__init__(**options)
         self.settings = settings
         self.clock = clock
@@ -184,6 +191,9 @@ class AARBot(commands.Bot):
         self._db = await open_database(self.settings.db_path)
         self.db = self._db
         self.publisher = Publisher(self.db, DiscordSender(self), clock=self.clock)
+        self.release_queue = ReleaseQueue(workers=self.pacing.release_workers,
+                                          requests_per_second=self.pacing.requests_per_second,
+                                          requests_granted=lambda: self.request_budget.granted)
         self.add_dynamic_items(PageButton)  # the page buttons of every pager (`/chapter read`, `/characters`)
         for module in EXTENSIONS:
             await self.load_extension(module)
@@ -249,23 +259,26 @@ class AARBot(commands.Bot):
         check are the member's to know, word for word; anything else is a bug: logged with its traceback,
         and answered with an apology.
         """
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, UserError):
-            message = cause.message
-        elif isinstance(cause, app_commands.CheckFailure):
-            message = str(cause) or "You can't use this command here."
-        elif database_busy(cause):
-            name = interaction.command.qualified_name if interaction.command else "?"
-            _log.warning("The database was busy during /%s (guild %s): %s", name, interaction.guild_id, cause)
-            message = DB_BUSY
-        else:
-            name = interaction.command.qualified_name if interaction.command else "?"
-            _log.error("Error in /%s (guild %s)", name, interaction.guild_id, exc_info=error)
-            message = "Sorry, something went wrong with that command. It has been logged."
+        message = self.error_message(interaction, error)
         try:
             await send_refusal(interaction, message)
         except discord.HTTPException:
             _log.warning("Could not tell the member about the error", exc_info=True)
+
+    def error_message(self, interaction: discord.Interaction, error: BaseException) -> str:
+        """What the member is told about `error` (logged as it deserves); also for a command that
+        answered first and failed later, e.g. `/chapter next`'s queued release."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, UserError):
+            return cause.message
+        if isinstance(cause, app_commands.CheckFailure):
+            return str(cause) or "You can't use this command here."
+        name = interaction.command.qualified_name if interaction.command else "?"
+        if database_busy(cause):
+            _log.warning("The database was busy during /%s (guild %s): %s", name, interaction.guild_id, cause)
+            return DB_BUSY
+        _log.error("Error in /%s (guild %s)", name, interaction.guild_id, exc_info=error)
+        return "Sorry, something went wrong with that command. It has been logged."
 
     # --- shutdown --------------------------------------------------------------------------------
 
@@ -280,7 +293,13 @@ class AARBot(commands.Bot):
             self.health_loop.cancel()
         self.remove_health()
         if not self.is_closed():
+            queue = getattr(self, "release_queue", None)
+            if queue is not None:
+                queue.close()  # releases not started are dropped: nothing of them is claimed yet
+            started = asyncio.get_running_loop().time()
             await self._finish_in_flight()
+            if queue is not None:  # the rest of the grace for releases nobody waits on (schedules, resumes)
+                await queue.stop(self.shutdown_grace - (asyncio.get_running_loop().time() - started))
         await super().close()
         if self._db is not None:
             db, self._db = self._db, None
@@ -301,8 +320,8 @@ class AARBot(commands.Bot):
             await asyncio.wait(left, timeout=1.0)
 
 
-async def _run(settings: Settings) -> int:
-    bot = AARBot(settings)
+async def _run(settings: Settings, pacing: PacingSettings) -> int:
+    bot = AARBot(settings, pacing=pacing)
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []
 
@@ -338,5 +357,10 @@ def run_bot(settings: Settings) -> int:
         print("aar-bot: DISCORD_TOKEN is not set; set it in the environment or in a .env file.",
               file=sys.stderr)
         return EXIT_USAGE
+    try:
+        pacing = PacingSettings.from_env()
+    except ValueError as exc:
+        print(f"aar-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     discord.utils.setup_logging(level=logging.getLevelNamesMapping()[settings.log_level])
-    return asyncio.run(_run(settings))
+    return asyncio.run(_run(settings, pacing))

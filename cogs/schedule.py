@@ -61,7 +61,7 @@ class Schedule(ModeratorCog, group_name="schedule",
             now = self.bot.clock()
             fired: list[service.Fired] = []
             try:
-                fired = await service.run_due(self.bot.db, self.bot.publisher, now)
+                fired = await service.run_due(self.bot.db, self.bot.publisher, now, self.bot.release_queue)
             finally:
                 self.bot.dispatch("schedules_checked", now, fired)
 

@@ -60,10 +60,27 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+# `/chapter next` answers at once ("going out now" / "queued") with this, then edits in the outcome.
+PENDING_ANSWER = "I'll change this message to the jump link"
+
+
+async def final_answer(record: Any, timeout: float = 20.0) -> dict[str, Any]:  # noqa: ASYNC109
+    """The answer's message once it is final: a deferred answer's edit or follow-up; a `/chapter next`
+    "queued" answer's edit; else the answer itself."""
+    await record.wait_response(timeout=5)
+    if record.acknowledged_with == 5:
+        await record.fake.wait_for(lambda: record.edited or record.followup_ids, timeout=timeout)
+        if record.followup_ids:
+            return record.followups[-1]
+    elif record.acknowledged_with == 4 and PENDING_ANSWER in (record.message or {}).get("content", ""):
+        return await record.wait_edited(timeout=timeout)
+    return record.message or {}
+
+
 async def release_chapters(fake: Any, setup: Any, count: int) -> None:
     """Release chapters 1..count in `setup`'s story channel through `/chapter next`, as its moderator."""
     for number in range(1, count + 1):
         record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story,
                                    member=setup.moderator)
-        [followup] = await record.wait_followups(1, timeout=20)
-        assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"], followup["content"]
+        answer = await final_answer(record)
+        assert f"Released chapter {number} of {SEED_CHAPTERS}" in answer["content"], answer["content"]

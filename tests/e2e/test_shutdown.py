@@ -41,7 +41,7 @@ async def test_close_waits_for_a_command_in_flight(seeded: Settings, bot_factory
     assert not done and not bot.is_closed()
     held.release()
 
-    [answer] = await record.wait_followups(1, timeout=10)
+    answer = await record.wait_edited(timeout=10)
     await asyncio.wait_for(closing, 10)
     assert bot.is_closed()
     assert answer["flags"] & EPHEMERAL

@@ -86,6 +86,14 @@ class Interaction:
         assert msg is not None, "the interaction was answered without a message"
         return msg
 
+    async def wait_edited(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The original response message once the bot has edited it (an answer that said "working on it"
+        first, e.g. `/chapter next`'s "queued")."""
+        await self.fake.wait_for(lambda: self.edited, timeout=timeout)
+        msg = self.message
+        assert msg is not None, "edited, but the original response is gone"
+        return msg
+
     async def wait_followups(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         await self.fake.wait_for(lambda: len(self.followup_ids) >= count, timeout=timeout)
         return self.followups
