@@ -71,6 +71,7 @@ class Interactions(World):
             raise form_error({"type": {"_errors": [{"code": "BASE_TYPE_CHOICES",
                                                     "message": f"Value must be one of {{{choices}}}."}]}})
         record.acknowledged_with = rtype
+        record.answered_at = time.monotonic()
         record.callback = body
         if message is not None:
             record.original_message_id = int(message["id"])

@@ -66,6 +66,7 @@ class RateLimits(World):
         super().__init__(**kwargs)
         self.global_limit = global_limit  # None: no global limit
         self.channel_limits = channel_limits
+        self.channel_window = CHANNEL_MESSAGE_WINDOW  # a test may shorten it, to see discord.py wait it out
         self.latency = latency
         self.rate_limit_hits: list[RateLimitHit] = []
         self.limited_requests = 0  # requests that counted against the global limit (answered or not)
@@ -108,7 +109,7 @@ class RateLimits(World):
         channel_id = int(match[1])
         window = self._channel_windows.get(channel_id)
         if window is None or window.resets_at <= now:
-            window = self._channel_windows[channel_id] = _Window(resets_at=now + CHANNEL_MESSAGE_WINDOW)
+            window = self._channel_windows[channel_id] = _Window(resets_at=now + self.channel_window)
         reset_after = round(window.resets_at - now, 3)
         over = window.used >= CHANNEL_MESSAGE_LIMIT
         if not over:

@@ -46,6 +46,7 @@ class Interaction:
     member: Member | None
     channel: Channel
     created_at: float
+    answered_at: float | None = None  # when the callback arrived (monotonic, as `created_at`)
     acknowledged_with: int | None = None
     callback: dict[str, Any] | None = None
     original_message_id: int | None = None

@@ -1,0 +1,234 @@
+"""Benchmark: many servers releasing at once, through the release queue, against a rate-limited fake Discord.
+
+The real bot (discord.py and all) runs in this process against the fake Discord with Discord's global
+limit (50 requests/s per bot, rolling), the per-channel message limit (5 per 5 s) and a 50 ms round trip
+per request.  Two workloads, on `--guilds` servers (default 1,000), each with the shipped AAR imported:
+
+(a) every server has a schedule due in the same minute: from the clock reaching the slot to the last
+    release done (the `schedules_checked` event);
+(b) every server's moderator runs `/chapter next` at the same moment: from the first command to the last
+    answer edited into its jump link; each answer's latency (command to first answer) is measured too.
+
+Printed for each: wall time, counted requests (the ones Discord's global limit counts), requests/s, the
+ratio of the wall time to the physical limit (requests / 50 s), 429s the bot caused, releases lost
+(not done) and doubled (a channel with more messages or threads than one release makes), and for (b)
+the answer latency p50/p99/max.  The baseline, in the same run: the old path (every due schedule
+released one after another, `run_due` without the queue) on `--baseline-guilds` other servers, its time
+per release extrapolated to `--guilds`; and the physical limit itself.  Exit status 1 when a target
+is missed: ratio within 1.15, 0 rate-limit answers, 0 lost, 0 doubled, every answer within 3 s.
+
+    .venv/bin/python bench/bench_release_queue.py [--guilds 1000] [--baseline-guilds 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import discord
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fake Discord lives in tests/
+
+from bot.app import AARBot
+from bot.chapters import schedules as service
+from bot.chapters.publishing import Publisher
+from bot.config import SHIPPED_THREAD, Settings
+from bot.storage import open_database
+from bot.storage import schedules as store
+from bot.storage.story import load_chapter
+from bot.story.importer import import_file
+from tests.fakediscord import FakeDiscord, GuildSetup
+from tests.fakediscord.ratelimit import GLOBAL_LIMIT
+from tests.helpers import FakeClock
+
+TARGET_RATIO = 1.15
+ANSWER_WITHIN = 3.0
+SLOT = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+
+
+class Counter:
+    """What the fake saw from a moment on: counted requests and the 429s its limits gave."""
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+        self.requests = fake.limited_requests
+        self.hits = len(fake.rate_limit_hits)
+
+    def counted(self) -> int:
+        return self.fake.limited_requests - self.requests
+
+    def rate_limited(self) -> int:
+        return len(self.fake.rate_limit_hits) - self.hits
+
+
+def checked(fake: FakeDiscord, setups: list[GuildSetup], parts: int) -> tuple[int, int]:
+    """(lost, doubled): servers whose story channel lacks chapter 1 / has more than one release of it."""
+    lost = doubled = 0
+    for setup in setups:
+        messages = len(fake.history(setup.story))
+        threads = sum(1 for c in fake.channels.values() if c.parent_id == setup.story.id)
+        if messages < parts or threads < 1:
+            lost += 1
+        elif messages > parts or threads > 1:
+            doubled += 1
+    return lost, doubled
+
+
+def report(name: str, wall: float, counter: Counter, lost: int, doubled: int) -> tuple[float, bool]:
+    requests = counter.counted()
+    physical = requests / GLOBAL_LIMIT
+    ratio = wall / physical if physical else float("inf")
+    print(f"{name}: {wall:.1f} s wall, {requests} requests, {requests / wall:.1f} requests/s, "
+          f"{ratio:.2f}x the physical limit ({physical:.1f} s), {counter.rate_limited()} rate-limit answers, "
+          f"{lost} lost, {doubled} doubled")
+    return ratio, ratio <= TARGET_RATIO and counter.rate_limited() == 0 and lost == 0 and doubled == 0
+
+
+async def start_bot(fake: FakeDiscord, db: Path, clock: FakeClock) -> AARBot:
+    settings = Settings(token=fake.token, db_path=db, log_level="WARNING", api_base_url=fake.api_base,
+                        gateway_url=fake.gateway_url)
+    bot = AARBot(settings, clock=clock, guild_ready_timeout=0.5)
+    ready = asyncio.Event()
+
+    async def on_ready() -> None:
+        ready.set()
+
+    bot.add_listener(on_ready, "on_ready")
+    bot.bench_task = asyncio.create_task(bot.start(fake.token))  # type: ignore[attr-defined]
+    await asyncio.wait_for(ready.wait(), 120)
+    return bot
+
+
+async def add_schedules(bot: AARBot, setups: list[GuildSetup]) -> None:
+    for setup in setups:
+        await store.add_schedule(bot.db, guild_id=setup.guild.id, spec=SLOT.strftime("%Y-%m-%d %H:%M"),
+                                 timezone="UTC", next_run_at=SLOT, created_by=setup.moderator.id,
+                                 channel_id=setup.story.id, now=SLOT - timedelta(days=1))
+
+
+async def scheduled(bot: AARBot, fake: FakeDiscord, setups: list[GuildSetup], clock: FakeClock,
+                    parts: int, *, queue: bool) -> tuple[float, Counter, int, int]:
+    """Every server in `setups` due at SLOT; returns (wall, counter, lost, doubled)."""
+    await add_schedules(bot, setups)
+    counter = Counter(fake)
+    clock.now = SLOT + timedelta(seconds=5)
+    started = time.perf_counter()
+    if queue:
+        waiter = asyncio.ensure_future(bot.wait_for("schedules_checked",
+                                                    check=lambda _at, fired: len(fired) > 0, timeout=900))
+        bot.get_cog("Schedule").wake()  # type: ignore[union-attr]
+        _at, fired = await waiter
+    else:
+        fired = await service.run_due(bot.db, bot.publisher, clock.now)  # the old one-after-another path
+    wall = time.perf_counter() - started
+    assert len(fired) == len(setups), (len(fired), len(setups))
+    lost, doubled = checked(fake, setups, parts)
+    return wall, counter, lost, doubled
+
+
+async def manual(fake: FakeDiscord, setups: list[GuildSetup], parts: int
+                 ) -> tuple[float, Counter, int, int, list[float], int]:
+    """Every server's moderator runs `/chapter next` at once; returns also the answer latencies and how
+    many final answers say "Released"."""
+    counter = Counter(fake)
+    started = time.perf_counter()
+    records = [await fake.invoke("chapter next", guild=s.guild, channel=s.story, member=s.moderator)
+               for s in setups]
+    pointer = 0
+
+    def all_edited() -> bool:
+        nonlocal pointer
+        while pointer < len(records) and records[pointer].edited:
+            pointer += 1
+        return pointer == len(records)
+
+    await fake.wait_for(all_edited, timeout=900)
+    wall = time.perf_counter() - started
+    latencies = [r.answered_at - r.created_at if r.answered_at is not None else float("inf") for r in records]
+    released = sum(1 for r in records
+                   if (r.message or {}).get("content", "").startswith("Released chapter 1"))
+    lost, doubled = checked(fake, setups, parts)
+    return wall, counter, lost, doubled, latencies, released
+
+
+async def run(guilds: int, baseline_guilds: int) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    fake = FakeDiscord(channel_limits=True, latency=0.05)
+    await fake.start()
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "aar.db"
+        conn = await open_database(db)
+        await import_file(conn, SHIPPED_THREAD)
+        chapter = await load_chapter(conn, 1)
+        await conn.close()
+        assert chapter is not None
+        base = [await fake.add_standard_guild(f"Baseline {i}") for i in range(baseline_guilds)]
+        due = [await fake.add_standard_guild(f"Scheduled {i}") for i in range(guilds)]
+        asked = [await fake.add_standard_guild(f"Manual {i}") for i in range(guilds)]
+        clock = FakeClock(SLOT - timedelta(hours=1))
+        discord.http.Route.BASE = fake.api_base
+        bot = await start_bot(fake, db, clock)
+        try:
+            parts = len(await _plan_parts(bot))
+            print(f"{guilds} servers, chapter 1 = {parts} messages + a thread; fake Discord: global limit "
+                  f"{GLOBAL_LIMIT}/s, 5 messages per 5 s per channel, 50 ms round trip; bot budget "
+                  f"{bot.pacing.requests_per_second:g}/s, {bot.pacing.release_workers} release workers")
+            # Baseline: the old path, on a few servers, extrapolated.
+            wall, counter, lost, doubled = await scheduled(bot, fake, base, clock, parts, queue=False)
+            per = wall / baseline_guilds
+            requests = counter.counted() / baseline_guilds * guilds
+            print(f"baseline (old path, one server after another, {baseline_guilds} servers): {wall:.1f} s, "
+                  f"{per:.3f} s per release -> {per * guilds:.1f} s for {guilds} "
+                  f"({per * guilds / (requests / GLOBAL_LIMIT):.2f}x the physical limit), "
+                  f"{counter.rate_limited()} rate-limit answers, {lost} lost, {doubled} doubled")
+            print(f"physical limit: {requests:.0f} requests / {GLOBAL_LIMIT} per s = "
+                  f"{requests / GLOBAL_LIMIT:.1f} s")
+            # (a) schedules.
+            clock.now = SLOT - timedelta(hours=1)
+            wall, counter, lost, doubled = await scheduled(bot, fake, due, clock, parts, queue=True)
+            _ratio, passed = report(f"(a) {guilds} schedules due in the same minute", wall, counter, lost,
+                                    doubled)
+            ok &= passed
+            # (b) /chapter next everywhere at once.
+            wall, counter, lost, doubled, latencies, released = await manual(fake, asked, parts)
+            _ratio, passed = report(f"(b) {guilds} simultaneous /chapter next", wall, counter, lost, doubled)
+            ordered = sorted(latencies)
+            p50 = statistics.median(ordered)
+            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+            print(f"    answers: {released}/{guilds} released; answer latency p50 {p50 * 1000:.0f} ms, "
+                  f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+            ok &= passed and released == guilds and ordered[-1] <= ANSWER_WITHIN
+        finally:
+            await bot.close()
+            await fake.stop()
+    print("targets met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+async def _plan_parts(bot: AARBot) -> list[Any]:
+    """Chapter 1's messages, as a release plans them."""
+    chapter = await load_chapter(bot.db, 1)
+    assert chapter is not None
+    publisher = Publisher(bot.db, bot.publisher.sender)
+    return publisher._render(chapter, 1, 6, None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--guilds", type=int, default=1000)
+    parser.add_argument("--baseline-guilds", type=int, default=40)
+    args = parser.parse_args()
+    return asyncio.run(run(args.guilds, args.baseline_guilds))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
