@@ -15,7 +15,8 @@ ratio of the wall time to the physical limit (requests / 50 s), 429s the bot cau
 the answer latency p50/p99/max.  The baseline, in the same run: the old path (every due schedule
 released one after another, `run_due` without the queue) on `--baseline-guilds` other servers, its time
 per release extrapolated to `--guilds`; and the physical limit itself.  Exit status 1 when a target
-is missed: ratio within 1.15, 0 rate-limit answers, 0 lost, 0 doubled, every answer within 3 s.
+is missed: (a) within 1.15x the physical limit; both 0 rate-limit answers, 0 lost, 0 doubled; (b) every
+`/chapter next` released and answered within 3 s.
 
     .venv/bin/python bench/bench_release_queue.py [--guilds 1000] [--baseline-guilds 40]
 """
@@ -83,13 +84,14 @@ def checked(fake: FakeDiscord, setups: list[GuildSetup], parts: int) -> tuple[in
 
 
 def report(name: str, wall: float, counter: Counter, lost: int, doubled: int) -> tuple[float, bool]:
+    """Print the figures; returns (ratio to the physical limit, no 429 and nothing lost or doubled)."""
     requests = counter.counted()
     physical = requests / GLOBAL_LIMIT
     ratio = wall / physical if physical else float("inf")
     print(f"{name}: {wall:.1f} s wall, {requests} requests, {requests / wall:.1f} requests/s, "
           f"{ratio:.2f}x the physical limit ({physical:.1f} s), {counter.rate_limited()} rate-limit answers, "
           f"{lost} lost, {doubled} doubled")
-    return ratio, ratio <= TARGET_RATIO and counter.rate_limited() == 0 and lost == 0 and doubled == 0
+    return ratio, counter.rate_limited() == 0 and lost == 0 and doubled == 0
 
 
 async def start_bot(fake: FakeDiscord, db: Path, clock: FakeClock) -> AARBot:
@@ -195,9 +197,9 @@ async def run(guilds: int, baseline_guilds: int) -> int:
             # (a) schedules.
             clock.now = SLOT - timedelta(hours=1)
             wall, counter, lost, doubled = await scheduled(bot, fake, due, clock, parts, queue=True)
-            _ratio, passed = report(f"(a) {guilds} schedules due in the same minute", wall, counter, lost,
-                                    doubled)
-            ok &= passed
+            ratio, passed = report(f"(a) {guilds} schedules due in the same minute", wall, counter, lost,
+                                   doubled)
+            ok &= passed and ratio <= TARGET_RATIO
             # (b) /chapter next everywhere at once.
             wall, counter, lost, doubled, latencies, released = await manual(fake, asked, parts)
             _ratio, passed = report(f"(b) {guilds} simultaneous /chapter next", wall, counter, lost, doubled)

@@ -8,8 +8,11 @@ So 1,000 releases at once would make the bot cause its own 429s; with this budge
 Why `aiolimiter` (a leaky bucket) and not a hand-written bucket: it is small, well kept, wakes waiters
 in order with one timer (no polling), and a leaky bucket of capacity `burst` draining at `rate` never
 lets more than `burst + rate * T` requests through in any span of T seconds, whatever the event loop's
-hiccups.  With the defaults (45/s, burst 1) that is at most 46 in any second: 4 under Discord's 50, which
-absorbs requests bunching on the way (a request leaves here a few milliseconds before Discord counts it).
+hiccups.  With the defaults (45/s, burst 2) that is at most 47 in any second: 3 under Discord's 50, which
+absorbs requests bunching on the way (a request leaves here tens of milliseconds before Discord counts
+it, give or take the event loop's lag: up to ~65 ms of difference stays under 50).  Burst 2, not 1: a
+timer that fires late (a busy event loop) would otherwise lose that time for good; with room for two,
+the next request catches up.
 
 The hook is aiohttp's own tracing (`request_trace`), which discord.py takes as `http_trace`: its
 `on_request_start` runs before every HTTP attempt on discord.py's session, retries included, so there is
@@ -29,6 +32,7 @@ from aiolimiter import AsyncLimiter
 
 DEFAULT_REQUESTS_PER_SECOND = 45.0
 DEFAULT_RELEASE_WORKERS = 16
+DEFAULT_BURST = 2
 DISCORD_GLOBAL_LIMIT = 50.0
 
 # Paths (after the /api/vN prefix) Discord leaves out of the global limit: a member's answer never waits.
@@ -75,7 +79,8 @@ class PacingSettings:
 class RequestBudget:
     """One bucket for every counted request: `await budget.take(path)` before each one goes out."""
 
-    def __init__(self, requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND, *, burst: int = 1) -> None:
+    def __init__(self, requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND, *,
+                 burst: int = DEFAULT_BURST) -> None:
         self.requests_per_second = requests_per_second
         self._limiter = AsyncLimiter(burst, burst / requests_per_second)
         self.granted = 0  # requests let through so far (the release queue's estimate learns from it)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import aiosqlite
 
 from bot.chapters.publishing import ChannelPermissions, ReleaseOutcome
-from bot.storage import release_log
-from bot.storage.story import chapter_count
+from bot.storage.releases import release_state
 
 
 async def refusal(conn: aiosqlite.Connection, guild_id: int, channel_id: int, *, threads: bool,
@@ -21,12 +20,12 @@ async def refusal(conn: aiosqlite.Connection, guild_id: int, channel_id: int, *,
 
     An interrupted release is never refused here: finishing it is what the next `/chapter next` does.
     """
-    if await release_log.unfinished_releases(conn, guild_id):
+    state = await release_state(conn, guild_id)
+    if state.unfinished:
         return None
-    total = await chapter_count(conn)
-    if total == 0:
+    if state.chapters == 0:
         return ReleaseOutcome("no_story", guild_id)
-    number = await release_log.last_claimed_chapter(conn, guild_id) + 1
+    number, total = state.last_claimed + 1, state.chapters
     if number > total:
         return ReleaseOutcome("all_out", guild_id, total=total)
     if known is not None and known.channel_id == channel_id:

@@ -141,7 +141,24 @@ async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetim
     at the next start; one whose release was claimed moves on there (`slot_claimed`).  Without a queue,
     they go out one after another (what the bot did before the queue; the benchmark's baseline).
     """
-    due = []
+    async def fire(row: store.ScheduleRow, slot: datetime, slot_text: str, following: datetime | None,
+                   outcome: ReleaseOutcome | None) -> Fired:
+        if outcome is not None:
+            log.info("schedule %s (guild %s, slot %s): %s chapter %s", row.id, row.guild_id, slot_text,
+                     outcome.status, outcome.chapter)
+        await store.set_next_run(conn, row.id, following, expected=slot, last_run_at=slot)
+        return Fired(row.id, row.guild_id, slot, outcome, following)
+
+    async def queued(row: store.ScheduleRow, slot: datetime, slot_text: str, following: datetime | None,
+                     ticket: Ticket[ReleaseOutcome] | None) -> Fired | None:
+        try:
+            outcome = await ticket.result() if ticket is not None else None
+        except QueueClosed:
+            return None  # never released: the slot fires at the next start
+        return await fire(row, slot, slot_text, following, outcome)
+
+    fired: list[Fired] = []
+    waiting: list[Awaitable[Fired | None]] = []
     for row in await store.due_schedules(conn, now):
         assert row.next_run_at is not None
         slot = row.next_run_at
@@ -157,36 +174,16 @@ async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetim
                 release = functools.partial(
                     publisher.release_next, row.guild_id, channel_id, threads=settings.discussion_threads,
                     schedule_id=row.id, schedule_slot=slot_text, finish_interrupted_first=True)
-        due.append((row, slot, slot_text, following, release))
-
-    async def fire(row: store.ScheduleRow, slot: datetime, slot_text: str, following: datetime | None,
-                   outcome: ReleaseOutcome | None) -> Fired:
-        if outcome is not None:
-            log.info("schedule %s (guild %s, slot %s): %s chapter %s", row.id, row.guild_id, slot_text,
-                     outcome.status, outcome.chapter)
-        await store.set_next_run(conn, row.id, following, expected=slot, last_run_at=slot)
-        return Fired(row.id, row.guild_id, slot, outcome, following)
-
-    if queue is None:
-        return [await fire(row, slot, text, following, await release() if release else None)
-                for row, slot, text, following, release in due]
-
-    async def queued(row: store.ScheduleRow, slot: datetime, slot_text: str, following: datetime | None,
-                     ticket: Ticket[ReleaseOutcome] | None) -> Fired | None:
-        try:
-            outcome = await ticket.result() if ticket is not None else None
-        except QueueClosed:
-            return None  # never released: the slot fires at the next start
-        return await fire(row, slot, slot_text, following, outcome)
-
-    tickets = [(row, slot, text, following,
-                queue.submit(row.guild_id, release, source="schedule") if release else None)
-               for row, slot, text, following, release in due]
-    results = await asyncio.gather(*(queued(*entry) for entry in tickets), return_exceptions=True)
+        if queue is None:
+            fired.append(await fire(row, slot, slot_text, following, await release() if release else None))
+        else:  # submitted at once, so releases start while the next rows are read
+            ticket = queue.submit(row.guild_id, release, source="schedule") if release else None
+            waiting.append(queued(row, slot, slot_text, following, ticket))
+    results = await asyncio.gather(*waiting, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:  # the others moved on; these are tried again at the next check (a claimed slot only moves)
         raise errors[0]
-    return [r for r in results if isinstance(r, Fired)]
+    return fired + [r for r in results if isinstance(r, Fired)]
 
 
 async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
