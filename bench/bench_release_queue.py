@@ -7,7 +7,9 @@ per request.  Two workloads, on `--guilds` servers (default 1,000), each with th
 (a) every server has a schedule due in the same minute: from the clock reaching the slot to the last
     release done (the `schedules_checked` event);
 (b) every server's moderator runs `/chapter next` at the same moment: from the first command to the last
-    answer edited into its jump link; each answer's latency (command to first answer) is measured too.
+    answer edited into its jump link; each answer's latency (command to first answer) is measured too;
+(c) a restart after a crash that left every server of (a) with its next release claimed and nothing of it
+    posted: from ready to the last release resumed (the start-up resume, through the queue).
 
 Printed for each: wall time, counted requests (the ones Discord's global limit counts), requests/s, the
 ratio of the wall time to the physical limit (requests / 50 s), 429s the bot caused, releases lost
@@ -40,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fake Discord
 
 from bot.app import AARBot
 from bot.chapters import schedules as service
-from bot.chapters.publishing import Publisher
+from bot.chapters.publishing import Publisher, PublishError
 from bot.config import SHIPPED_THREAD, Settings
 from bot.storage import open_database
 from bot.storage import schedules as store
@@ -70,17 +72,46 @@ class Counter:
         return len(self.fake.rate_limit_hits) - self.hits
 
 
-def checked(fake: FakeDiscord, setups: list[GuildSetup], parts: int) -> tuple[int, int]:
-    """(lost, doubled): servers whose story channel lacks chapter 1 / has more than one release of it."""
+def checked(fake: FakeDiscord, setups: list[GuildSetup], parts: int, threads: int = 1) -> tuple[int, int]:
+    """(lost, doubled): servers whose story channel lacks a release's messages / has some twice."""
     lost = doubled = 0
     for setup in setups:
         messages = len(fake.history(setup.story))
-        threads = sum(1 for c in fake.channels.values() if c.parent_id == setup.story.id)
-        if messages < parts or threads < 1:
+        opened = sum(1 for c in fake.channels.values() if c.parent_id == setup.story.id)
+        if messages < parts or opened < threads:
             lost += 1
-        elif messages > parts or threads > 1:
+        elif messages > parts or opened > threads:
             doubled += 1
     return lost, doubled
+
+
+class Interrupted:
+    """A `Sender` that fails every post: a release claimed and cut off before its first message."""
+
+    async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
+        return []
+
+    async def send(self, channel_id: int, payload: Any, *, nonce: str) -> int:
+        raise PublishError("bench: the process died here")
+
+    async def find_sent(self, channel_id: int, payload: Any, *, nonce: str, after: int | None) -> int | None:
+        return None
+
+    async def open_thread(self, channel_id: int, message_id: int, name: str) -> int:
+        raise PublishError("bench: the process died here")
+
+
+async def interrupt(db: Path, setups: list[GuildSetup], clock: FakeClock) -> None:
+    """Claim each server's next release (the durable intent) and stop before anything is posted."""
+    logging.getLogger("bot.chapters.publishing").setLevel(logging.ERROR)  # "interrupted", a thousand times
+    conn = await open_database(db)
+    try:
+        publisher = Publisher(conn, Interrupted(), clock=clock)  # type: ignore[arg-type]
+        for setup in setups:
+            outcome = await publisher.release_next(setup.guild.id, setup.story.id, precheck=False)
+            assert outcome.status == "failed", outcome
+    finally:
+        await conn.close()
 
 
 def report(name: str, wall: float, counter: Counter, lost: int, doubled: int) -> tuple[float, bool]:
@@ -209,6 +240,20 @@ async def run(guilds: int, baseline_guilds: int) -> int:
             print(f"    answers: {released}/{guilds} released; answer latency p50 {p50 * 1000:.0f} ms, "
                   f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
             ok &= passed and released == guilds and ordered[-1] <= ANSWER_WITHIN
+            # (c) the start after a crash: every scheduled server's chapter 2 claimed, nothing posted.
+            await bot.close()
+            await interrupt(db, due, clock)
+            bot = await start_bot(fake, db, clock)
+            counter, started = Counter(fake), time.perf_counter()
+            resume = bot.get_cog("Chapters").startup_resume  # type: ignore[union-attr]
+            assert resume is not None
+            await resume
+            wall = time.perf_counter() - started
+            parts2 = len(await _plan_parts(bot, 2))
+            lost, doubled = checked(fake, due, parts + parts2, threads=2)
+            _ratio, passed = report(f"(c) {guilds} interrupted releases resumed at start", wall, counter,
+                                    lost, doubled)
+            ok &= passed
         finally:
             await bot.close()
             await fake.stop()
@@ -216,12 +261,11 @@ async def run(guilds: int, baseline_guilds: int) -> int:
     return 0 if ok else 1
 
 
-async def _plan_parts(bot: AARBot) -> list[Any]:
-    """Chapter 1's messages, as a release plans them."""
-    chapter = await load_chapter(bot.db, 1)
+async def _plan_parts(bot: AARBot, number: int = 1) -> list[Any]:
+    """A chapter's messages, as a release plans them."""
+    chapter = await load_chapter(bot.db, number)
     assert chapter is not None
-    publisher = Publisher(bot.db, bot.publisher.sender)
-    return publisher._render(chapter, 1, 6, None)
+    return bot.publisher._render(chapter, number, 6, None)
 
 
 def main() -> int:

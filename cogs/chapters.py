@@ -70,6 +70,9 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
                 outcomes = await ticket.result()
             except QueueClosed:
                 return  # shutting down: the rest resume at the next start
+            except Exception:  # one guild's failure must not stop the others' resumes
+                _log.exception("Resuming the releases of guild %s failed", ticket.guild_id)
+                continue
             for outcome in outcomes:
                 _log.info("Resumed the release of chapter %s in guild %s: %s", outcome.chapter,
                           outcome.guild_id, outcome.status)
