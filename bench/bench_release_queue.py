@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import statistics
 import sys
 import tempfile
@@ -189,6 +190,14 @@ async def manual(fake: FakeDiscord, setups: list[GuildSetup], parts: int
     released = sum(1 for r in records
                    if (r.message or {}).get("content", "").startswith("Released chapter 1"))
     lost, doubled = checked(fake, setups, parts)
+    misses = []  # how far off "queued: about N s" was: actual seconds to the jump link minus N
+    for r in records:
+        said = re.search(r"about (\d+) s", r.responses[0].data.get("content", ""))
+        if said and r.edited_at is not None:
+            misses.append(r.edited_at - r.created_at - int(said[1]))
+    if misses:
+        print(f"    estimates: {len(misses)} answers said \"queued: about N s\"; actual minus N: median "
+              f"{statistics.median(misses):+.1f} s, min {min(misses):+.1f} s, max {max(misses):+.1f} s")
     return wall, counter, lost, doubled, latencies, released
 
 

@@ -136,6 +136,7 @@ class Interactions(World):
             self._edit_message(msg, payload, request[FILES_KEY])
             if message_id == record.original_message_id:
                 record.edited = True
+                record.edited_at = time.monotonic()
             ephemeral = bool(msg["flags"] & EPHEMERAL)
             record.responses.append(InteractionResponse("edit", None, payload, ephemeral, msg))
             return json_response(msg)

@@ -47,6 +47,7 @@ class Interaction:
     channel: Channel
     created_at: float
     answered_at: float | None = None  # when the callback arrived (monotonic, as `created_at`)
+    edited_at: float | None = None  # when the original response was last edited
     acknowledged_with: int | None = None
     callback: dict[str, Any] | None = None
     original_message_id: int | None = None
