@@ -60,20 +60,24 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-# `/chapter next` answers at once ("going out now" / "queued") with this, then edits in the outcome.
+# `/chapter next` says "going out now" / "queued" with this, then edits in the outcome.
 PENDING_ANSWER = "I'll change this message to the jump link"
 
 
 async def final_answer(record: Any, timeout: float = 20.0) -> dict[str, Any]:  # noqa: ASYNC109
-    """The answer's message once it is final: a deferred answer's edit or follow-up; a `/chapter next`
-    "queued" answer's edit; else the answer itself."""
+    """The answer's message once it is final: a deferred answer's follow-up or its last edit (for
+    `/chapter next`, the outcome that replaces "going out now" / "queued"); else the answer itself."""
     await record.wait_response(timeout=5)
+
+    def final() -> bool:
+        if record.followup_ids:
+            return True
+        return record.edited and PENDING_ANSWER not in (record.message or {}).get("content", "")
+
     if record.acknowledged_with == 5:
-        await record.fake.wait_for(lambda: record.edited or record.followup_ids, timeout=timeout)
+        await record.fake.wait_for(final, timeout=timeout)
         if record.followup_ids:
             return record.followups[-1]
-    elif record.acknowledged_with == 4 and PENDING_ANSWER in (record.message or {}).get("content", ""):
-        return await record.wait_edited(timeout=timeout)
     return record.message or {}
 
 

@@ -137,6 +137,7 @@ class Interactions(World):
             if message_id == record.original_message_id:
                 record.edited = True
                 record.edited_at = time.monotonic()
+                record.first_edited_at = record.first_edited_at or record.edited_at
             ephemeral = bool(msg["flags"] & EPHEMERAL)
             record.responses.append(InteractionResponse("edit", None, payload, ephemeral, msg))
             return json_response(msg)

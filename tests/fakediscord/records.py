@@ -47,7 +47,8 @@ class Interaction:
     channel: Channel
     created_at: float
     answered_at: float | None = None  # when the callback arrived (monotonic, as `created_at`)
-    edited_at: float | None = None  # when the original response was last edited
+    first_edited_at: float | None = None  # when the original response was first edited ...
+    edited_at: float | None = None  # ... and last
     acknowledged_with: int | None = None
     callback: dict[str, Any] | None = None
     original_message_id: int | None = None
