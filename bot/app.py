@@ -27,12 +27,14 @@ from discord.ext import commands, tasks
 
 from bot.chapters.announcing import Announcer
 from bot.chapters.publishing import Publisher
+from bot.chapters.queue import ReleaseQueue
 from bot.config import Settings
 from bot.errors import UserError
 from bot.ops.health import HealthReport, check_health
 from bot.ops.http import OperatorServer
 from bot.ops.metrics import Metrics, ShardStatus
 from bot.ops.ratelimits import rate_limit_trace
+from bot.pacing import PacingSettings, RequestBudget, request_trace
 from bot.sharding import IDENTIFY_INTERVAL_SECONDS, MAX_GUILDS_PER_SHARD, IdentifyPacer, ShardPlan
 from bot.storage import open_database
 from bot.storage.connection import ping
@@ -182,9 +184,10 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
     announcer: Announcer
     # Seconds between two IDENTIFYs of one concurrency bucket: Discord's 5 s (tests with the fake lower it).
     identify_interval: float = IDENTIFY_INTERVAL_SECONDS
+    release_queue: ReleaseQueue
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
-                 **options: Any) -> None:
+                 pacing: PacingSettings | None = None, **options: Any) -> None:
         options.setdefault("intents", make_intents())
         # No prefix commands; slash commands only.
         options.setdefault("command_prefix", commands.when_mentioned)
@@ -196,12 +199,17 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         # engine's backlog waits out in the background (bot.chapters.publishing), never a release.
         options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_WAIT_SECONDS)
         options.setdefault("tree_cls", TrackingTree)  # counts the interactions in flight, for `close`
+        # Every REST request waits for one budget below Discord's global limit (bot/pacing.py).
+        self.pacing = pacing or PacingSettings()
+        self.request_budget = RequestBudget(self.pacing.requests_per_second)
         options.setdefault("shard_count", settings.shard_count)
         if settings.shard_ids is not None:
             options.setdefault("shard_ids", list(settings.shard_ids))
         # Read at scrape time only, so made before the client it reads exists.
         self.metrics = Metrics(guild_count=lambda: len(self.guilds), shards=self.shard_statuses)
-        options.setdefault("http_trace", rate_limit_trace(self.metrics.rate_limit_wait))  # Discord's 429s
+        # One trace on discord.py's session: the budget before each request, Discord's 429s counted after.
+        trace = rate_limit_trace(self.metrics.rate_limit_wait, into=request_trace(self.request_budget))
+        options.setdefault("http_trace", trace)
         super().__init__(**options)
         self.settings = settings
         self.identify_pacer = IdentifyPacer(interval=self.identify_interval)
@@ -231,6 +239,10 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         await self.plan_shards()  # before the extensions: their start-up work asks `owns_guild`
         self.publisher.on_released.append(lambda _outcome: self.metrics.release_finished("released"))
         await self.start_operator_endpoint()
+        self.release_queue = ReleaseQueue(workers=self.pacing.release_workers,
+                                          requests_per_second=self.pacing.requests_per_second,
+                                          requests_granted=lambda: self.request_budget.granted)
+        self.metrics.queue_depth = lambda: self.release_queue.running + self.release_queue.waiting
         self.add_dynamic_items(PageButton)  # the page buttons of every pager (`/chapter read`, `/characters`)
         for module in EXTENSIONS:
             await self.load_extension(module)
@@ -393,22 +405,26 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         refused = isinstance(cause, (UserError, app_commands.CheckFailure))
         self._count_command(interaction, "refused" if refused else "error")
-        if isinstance(cause, UserError):
-            message = cause.message
-        elif isinstance(cause, app_commands.CheckFailure):
-            message = str(cause) or "You can't use this command here."
-        elif database_busy(cause):
-            name = interaction.command.qualified_name if interaction.command else "?"
-            _log.warning("The database was busy during /%s (guild %s): %s", name, interaction.guild_id, cause)
-            message = DB_BUSY
-        else:
-            name = interaction.command.qualified_name if interaction.command else "?"
-            _log.error("Error in /%s (guild %s)", name, interaction.guild_id, exc_info=error)
-            message = "Sorry, something went wrong with that command. It has been logged."
+        message = self.error_message(interaction, error)
         try:
             await send_refusal(interaction, message)
         except discord.HTTPException:
             _log.warning("Could not tell the member about the error", exc_info=True)
+
+    def error_message(self, interaction: discord.Interaction, error: BaseException) -> str:
+        """What the member is told about `error` (logged as it deserves); also for a command that
+        answered first and failed later, e.g. `/chapter next`'s queued release."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, UserError):
+            return cause.message
+        if isinstance(cause, app_commands.CheckFailure):
+            return str(cause) or "You can't use this command here."
+        name = interaction.command.qualified_name if interaction.command else "?"
+        if database_busy(cause):
+            _log.warning("The database was busy during /%s (guild %s): %s", name, interaction.guild_id, cause)
+            return DB_BUSY
+        _log.error("Error in /%s (guild %s)", name, interaction.guild_id, exc_info=error)
+        return "Sorry, something went wrong with that command. It has been logged."
 
     # --- shutdown --------------------------------------------------------------------------------
 
@@ -429,7 +445,13 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
             server, self.operator_server = self.operator_server, None
             await server.stop()
         if not self.is_closed():
+            queue = getattr(self, "release_queue", None)
+            if queue is not None:
+                queue.close()  # releases not started are dropped: nothing of them is claimed yet
+            started = asyncio.get_running_loop().time()
             await self._finish_in_flight()
+            if queue is not None:  # the rest of the grace for releases nobody waits on (schedules, resumes)
+                await queue.stop(self.shutdown_grace - (asyncio.get_running_loop().time() - started))
         await super().close()
         if self._db is not None:
             db, self._db = self._db, None
@@ -450,8 +472,8 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
             await asyncio.wait(left, timeout=1.0)
 
 
-async def _run(settings: Settings) -> int:
-    bot = AARBot(settings)
+async def _run(settings: Settings, pacing: PacingSettings) -> int:
+    bot = AARBot(settings, pacing=pacing)
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []
 
@@ -498,5 +520,10 @@ def run_bot(settings: Settings) -> int:
         print("aar-bot: DISCORD_TOKEN is not set; set it in the environment or in a .env file.",
               file=sys.stderr)
         return EXIT_USAGE
+    try:
+        pacing = PacingSettings.from_env()
+    except ValueError as exc:
+        print(f"aar-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     discord.utils.setup_logging(level=logging.getLevelNamesMapping()[settings.log_level])
-    return asyncio.run(_run(settings))
+    return asyncio.run(_run(settings, pacing))

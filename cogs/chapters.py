@@ -13,6 +13,7 @@ cannot hide `next` alone; `next` is guarded by the bot's own moderator check, wh
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -21,8 +22,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chapters import reading, replies
+from bot.chapters import precheck, reading, replies
+from bot.chapters.queue import QueueClosed
 from bot.errors import UserError
+from bot.storage import release_log
 from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import released_through
 from bot.timestamps import format_timestamp
@@ -55,11 +58,26 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
             await asyncio.gather(self.startup_resume, return_exceptions=True)
 
     async def _resume_interrupted(self) -> None:
-        """A fresh start finishes the releases a previous process left half-posted."""
+        """A fresh start finishes the releases a previous process left half-posted, through the release
+        queue: concurrently between guilds, within the request budget, in turn with new releases."""
         await self.bot.wait_until_ready()
-        for outcome in await self.bot.publisher.resume():
-            _log.info("Resumed the release of chapter %s in guild %s: %s", outcome.chapter, outcome.guild_id,
-                      outcome.status)
+        # Only the guilds of this process's shards: another process resumes its own.
+        guilds = dict.fromkeys(r.guild_id for r in await release_log.unfinished_releases(self.bot.db)
+                               if self.bot.owns_guild(r.guild_id))
+        tickets = [self.bot.release_queue.submit(guild_id, functools.partial(self.bot.publisher.resume,
+                                                                             guild_id), source="resume")
+                   for guild_id in guilds]
+        for ticket in tickets:
+            try:
+                outcomes = await ticket.result()
+            except QueueClosed:
+                return  # shutting down: the rest resume at the next start
+            except Exception:  # one guild's failure must not stop the others' resumes
+                _log.exception("Resuming the releases of guild %s failed", ticket.guild_id)
+                continue
+            for outcome in outcomes:
+                _log.info("Resumed the release of chapter %s in guild %s: %s", outcome.chapter,
+                          outcome.guild_id, outcome.status)
 
     async def page(self, interaction: discord.Interaction, page: int, key: int) -> Page:
         """Page `page` of released chapter `key` (`PageSource` for the read pager's buttons); showing it
@@ -78,16 +96,35 @@ class Chapters(commands.GroupCog, group_name="chapter", group_description="Read 
     @app_commands.guild_only()
     @moderator_only()
     async def next_(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)  # a release takes more than 3 s
-        settings = await get_guild_settings(self.bot.db, interaction.guild_id)
+        """Answer at once, then say "going out now" or "queued: about N s", then edit that into the
+        outcome when the release queue has run it.  What can be refused at once is refused at once.
+
+        The acknowledgement (a private "thinking…") goes first, before any database read: Discord
+        drops an interaction not answered within 3 s, and when a thousand servers press `/chapter next`
+        together, the reads of a thousand commands queue behind each other and the releases'."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await get_guild_settings(self.bot.db, guild_id)
         channel_id = settings.story_channel_id or interaction.channel_id
         assert channel_id is not None
         known = channel_permissions(interaction.channel_id or 0, interaction.app_permissions)
-        outcome = await self.bot.publisher.release_next(interaction.guild_id, channel_id,
-                                                        threads=settings.discussion_threads, known=known)
-        await interaction.followup.send(replies.release_summary(outcome, interaction.guild_id),
-                                        ephemeral=True)
+        threads = settings.discussion_threads
+        refused = await precheck.refusal(self.bot.db, guild_id, channel_id, threads=threads, known=known)
+        if refused is not None:
+            raise UserError(replies.release_summary(refused, guild_id))
+        release = functools.partial(self.bot.publisher.release_next, guild_id, channel_id,
+                                    threads=threads, known=known)
+        ticket = self.bot.release_queue.submit(guild_id, release, source="manual")
+        await interaction.edit_original_response(
+            content=replies.queued_text(ticket.starts_now, ticket.ahead, ticket.estimate))
+        try:
+            text = replies.release_summary(await ticket.result(), guild_id)
+        except QueueClosed:
+            text = replies.RELEASE_STOPPED
+        except Exception as exc:  # told in place of "queued", worded (and logged) as every command's errors
+            text = self.bot.error_message(interaction, exc)
+        await interaction.edit_original_response(content=text)
 
     async def _nothing_unread(self, guild_id: int) -> str:
         through = await released_through(self.bot.db, guild_id)

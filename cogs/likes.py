@@ -88,6 +88,8 @@ class Likes(commands.GroupCog, group_name="likes",
             getattr(self.ingest, action)(*args)
         except IngestClosed:
             _log.debug("reaction event after shutdown began: %s %s", action, args)
+        else:
+            self.bot.metrics.reactions_ingested()
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:

@@ -61,7 +61,8 @@ class Schedule(ModeratorCog, group_name="schedule",
             now = self.bot.clock()
             fired: list[service.Fired] = []
             try:
-                fired = await service.run_due(self.bot.db, self.bot.publisher, now)
+                fired = await service.run_due(self.bot.db, self.bot.publisher, now, self.bot.release_queue,
+                                              self.bot.owns_guild)
             finally:
                 self.bot.dispatch("schedules_checked", now, fired)
 
@@ -72,7 +73,7 @@ class Schedule(ModeratorCog, group_name="schedule",
             await self.check_due()
         except Exception:  # one bad row must not stop every guild's schedule
             _log.exception("Checking the release schedules failed")
-        due = await service.next_due_at(self.bot.db)
+        due = await service.next_due_at(self.bot.db, self.bot.owns_guild)
         delay = MAX_SLEEP_SECONDS
         if due is not None:
             delay = min(delay, max((due - self.bot.clock()).total_seconds(), 0.0))

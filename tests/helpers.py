@@ -60,10 +60,31 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+# `/chapter next` says "going out now" / "queued" with this, then edits in the outcome.
+PENDING_ANSWER = "I'll change this message to the jump link"
+
+
+async def final_answer(record: Any, timeout: float = 20.0) -> dict[str, Any]:  # noqa: ASYNC109
+    """The answer's message once it is final: a deferred answer's follow-up or its last edit (for
+    `/chapter next`, the outcome that replaces "going out now" / "queued"); else the answer itself."""
+    await record.wait_response(timeout=5)
+
+    def final() -> bool:
+        if record.followup_ids:
+            return True
+        return record.edited and PENDING_ANSWER not in (record.message or {}).get("content", "")
+
+    if record.acknowledged_with == 5:
+        await record.fake.wait_for(final, timeout=timeout)
+        if record.followup_ids:
+            return record.followups[-1]
+    return record.message or {}
+
+
 async def release_chapters(fake: Any, setup: Any, count: int) -> None:
     """Release chapters 1..count in `setup`'s story channel through `/chapter next`, as its moderator."""
     for number in range(1, count + 1):
         record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story,
                                    member=setup.moderator)
-        [followup] = await record.wait_followups(1, timeout=20)
-        assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"], followup["content"]
+        answer = await final_answer(record)
+        assert f"Released chapter {number} of {SEED_CHAPTERS}" in answer["content"], answer["content"]

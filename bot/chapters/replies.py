@@ -7,6 +7,7 @@ it; channels appear as `<#id>` mentions, which show as names and ping no one.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -83,6 +84,20 @@ def publish_lag_text(waiting: int, eta: datetime | None) -> str:
     when = f", all out about <t:{int(eta.timestamp())}:t> (<t:{int(eta.timestamp())}:R>)" if eta else ""
     return (f" Publishing to the servers that follow the channel: {plural(waiting, 'message')} waiting "
             f"(Discord allows 10 an hour){when}; the bot publishes them on its own.")
+
+
+RELEASE_STOPPED = ("The bot is restarting, so this release did not finish here. Anything already posted "
+                   "stays and an interrupted release is finished when the bot is back; if the chapter is "
+                   "not out by then, run `/chapter next` again: nothing is posted twice.")
+
+
+def queued_text(starts_now: bool, ahead: int, estimate: float) -> str:
+    """The immediate answer to `/chapter next`; the release edits it into `release_summary` when done."""
+    then = "I'll change this message to the jump link when it is out."
+    if starts_now:
+        return f"Releasing the next chapter: going out now. {then}"
+    seconds = max(1, math.ceil(estimate))
+    return (f"Queued behind {plural(ahead, 'release')} (servers take turns): about {seconds} s. {then}")
 
 
 def list_footer(released: int, left_out: int) -> str:

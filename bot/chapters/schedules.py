@@ -8,13 +8,17 @@ schedule fires once and moves to its next slot after now.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
 from bot.chapters.publishing import Publisher, ReleaseOutcome
+from bot.chapters.queue import QueueClosed, ReleaseQueue, Ticket
 from bot.chapters.when import ScheduleError, When, parse_when, resolve_zone, restore_when
 from bot.storage import release_log
 from bot.storage import schedules as store
@@ -127,35 +131,76 @@ async def resume(conn: aiosqlite.Connection, guild_id: int, now: datetime,
     return resumed, expired
 
 
-async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetime) -> list[Fired]:
-    """Fire every schedule due at `now`: one release per due schedule, then move it past now."""
-    fired = []
+def every_guild(_guild_id: int) -> bool:
+    """The ownership of a process that holds every shard (the default: one process)."""
+    return True
+
+
+async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetime,
+                  queue: ReleaseQueue | None = None,
+                  owns_guild: Callable[[int], bool] = every_guild) -> list[Fired]:
+    """Fire every schedule due at `now` of the guilds this process holds (`owns_guild`: its shards'; the
+    others are another process's to fire): one release per due schedule, then move it past now.
+
+    With the release queue, every due schedule's release is submitted at once and they go out
+    concurrently (one at a time per guild, fairly between guilds); each schedule moves on as soon as its
+    own release is done.  One whose release never ran (the bot shut down first) does not move, so it fires
+    at the next start; one whose release was claimed moves on there (`slot_claimed`).  Without a queue,
+    they go out one after another (what the bot did before the queue; the benchmark's baseline).
+    """
+    async def fire(row: store.ScheduleRow, slot: datetime, slot_text: str, following: datetime | None,
+                   outcome: ReleaseOutcome | None) -> Fired:
+        if outcome is not None:
+            log.info("schedule %s (guild %s, slot %s): %s chapter %s", row.id, row.guild_id, slot_text,
+                     outcome.status, outcome.chapter)
+        await store.set_next_run(conn, row.id, following, expected=slot, last_run_at=slot)
+        return Fired(row.id, row.guild_id, slot, outcome, following)
+
+    async def queued(row: store.ScheduleRow, slot: datetime, slot_text: str, following: datetime | None,
+                     ticket: Ticket[ReleaseOutcome] | None) -> Fired | None:
+        try:
+            outcome = await ticket.result() if ticket is not None else None
+        except QueueClosed:
+            return None  # never released: the slot fires at the next start
+        return await fire(row, slot, slot_text, following, outcome)
+
+    fired: list[Fired] = []
+    waiting: list[Awaitable[Fired | None]] = []
     for row in await store.due_schedules(conn, now):
+        if not owns_guild(row.guild_id):
+            continue
         assert row.next_run_at is not None
         slot = row.next_run_at
-        when = restore_when(row.spec, row.timezone, slot)
-        following = when.next_run(slot, now)
-        outcome: ReleaseOutcome | None = None
+        following = restore_when(row.spec, row.timezone, slot).next_run(slot, now)
         slot_text = format_timestamp(slot)  # a claimed slot is recognised by this text (see bot.timestamps)
+        release: Callable[[], Awaitable[ReleaseOutcome]] | None = None
         if not await release_log.slot_claimed(conn, row.id, slot_text):
             settings = await get_guild_settings(conn, row.guild_id)
             channel_id = settings.story_channel_id or row.channel_id
             if channel_id is None:
                 log.warning("schedule %s of guild %s has no channel to release into", row.id, row.guild_id)
             else:
-                outcome = await publisher.release_next(
-                    row.guild_id, channel_id, threads=settings.discussion_threads, schedule_id=row.id,
-                    schedule_slot=slot_text, finish_interrupted_first=True,
-                )
-                log.info("schedule %s (guild %s, slot %s): %s chapter %s", row.id, row.guild_id, slot_text,
-                         outcome.status, outcome.chapter)
-        await store.set_next_run(conn, row.id, following, expected=slot, last_run_at=slot)
-        fired.append(Fired(row.id, row.guild_id, slot, outcome, following))
-    return fired
+                release = functools.partial(
+                    publisher.release_next, row.guild_id, channel_id, threads=settings.discussion_threads,
+                    schedule_id=row.id, schedule_slot=slot_text, finish_interrupted_first=True)
+        if queue is None:
+            fired.append(await fire(row, slot, slot_text, following, await release() if release else None))
+        else:  # submitted at once, so releases start while the next rows are read
+            ticket = queue.submit(row.guild_id, release, source="schedule") if release else None
+            waiting.append(queued(row, slot, slot_text, following, ticket))
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:  # the others moved on; these are tried again at the next check (a claimed slot only moves)
+        raise errors[0]
+    return fired + [r for r in results if isinstance(r, Fired)]
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
-    return await store.next_due_at(conn)
+async def next_due_at(conn: aiosqlite.Connection,
+                      owns_guild: Callable[[int], bool] = every_guild) -> datetime | None:
+    """When the soonest schedule of a guild this process holds is due: another process's overdue schedule
+    must not wake this one again and again."""
+    due_by_guild = await store.next_due_by_guild(conn)
+    return min((due for guild_id, due in due_by_guild.items() if owns_guild(guild_id)), default=None)
 
 
 async def _live(conn: aiosqlite.Connection, guild_id: int, schedule_id: int) -> store.ScheduleRow:

@@ -119,10 +119,11 @@ async def due_schedules(conn: aiosqlite.Connection, now: datetime) -> list[Sched
     return [_row(r) for r in rows]
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
-    """When the soonest live, unpaused schedule is due (for the loop to sleep until then)."""
-    value = await fetch_value(
-        conn, "SELECT MIN(next_run_at) FROM schedules WHERE cancelled_at IS NULL AND paused = 0"
-        " AND next_run_at IS NOT NULL"
+async def next_due_by_guild(conn: aiosqlite.Connection) -> dict[int, datetime]:
+    """When each guild's soonest live, unpaused schedule is due (for the loop to sleep until the first of
+    the guilds its process holds)."""
+    rows = await fetch_all(
+        conn, "SELECT guild_id, MIN(next_run_at) AS due FROM schedules WHERE cancelled_at IS NULL"
+        " AND paused = 0 AND next_run_at IS NOT NULL GROUP BY guild_id"
     )
-    return parse_timestamp(value) if value else None
+    return {r["guild_id"]: parse_timestamp(r["due"]) for r in rows}

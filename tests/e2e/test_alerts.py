@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.storage import alerts as alert_store
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.fakediscord.models import MANAGE_ROLES, Member, Role
-from tests.helpers import SEED_CHAPTERS
+from tests.helpers import SEED_CHAPTERS, final_answer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -52,8 +52,8 @@ async def release(fake: FakeDiscord, setup: GuildSetup, number: int) -> list[dic
     """`/chapter next` by the moderator; the release's messages in the story channel."""
     before = len(fake.history(setup.story))
     record = await fake.invoke("chapter next", guild=setup.guild, channel=setup.story, member=setup.moderator)
-    [followup] = await record.wait_followups(1, timeout=20)
-    assert f"Released chapter {number} of {SEED_CHAPTERS}" in followup["content"]
+    answer = await final_answer(record)
+    assert f"Released chapter {number} of {SEED_CHAPTERS}" in answer["content"]
     return fake.history(setup.story)[before:]
 
 

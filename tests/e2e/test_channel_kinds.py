@@ -26,7 +26,7 @@ from bot.storage.releases import released_through
 from cogs.shared.sender import WEBHOOK_NAME, DiscordSender
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.fakediscord.models import CROSSPOSTED, MANAGE_WEBHOOKS, SEND_MESSAGES_IN_THREADS
-from tests.helpers import SEED_CHAPTERS, FakeClock
+from tests.helpers import SEED_CHAPTERS, FakeClock, final_answer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -37,11 +37,7 @@ async def command(fake: FakeDiscord, setup: GuildSetup, name: str, **options: An
     """A moderator's command from #general; its (ephemeral) answer, after a deferral if there was one."""
     record = await fake.invoke(name, guild=setup.guild, channel=setup.general, member=setup.moderator,
                                options=options)
-    response = await record.wait_response(timeout=5)
-    if response["type"] == 5:
-        [message] = await record.wait_followups(1, timeout=30)
-    else:
-        message = response["data"]
+    message = await final_answer(record, timeout=30)
     assert message["flags"] & EPHEMERAL
     return message
 

@@ -31,7 +31,7 @@ from bot.storage.story import load_chapter
 from cogs.shared.sender import DiscordSender
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, validation
 from tests.fakediscord.models import MANAGE_GUILD
-from tests.helpers import SEED_CHAPTERS, mark_released
+from tests.helpers import SEED_CHAPTERS, final_answer, mark_released
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -73,17 +73,15 @@ def as_posted(payloads: list[dict[str, Any]], thread: str | None) -> list[dict[s
 
 async def next_chapter(fake: FakeDiscord, setup: GuildSetup, *, channel=None, member=None,
                        timeout: float = 20) -> str:
-    """Run `/chapter next` and return the (ephemeral) follow-up's text."""
+    """Run `/chapter next` and return its (ephemeral) answer's final text: a refusal at once, or the
+    outcome the "going out now" / "queued" answer was edited into."""
     record = await fake.invoke("chapter next", guild=setup.guild, channel=channel or setup.story,
                                member=member or setup.moderator)
     response = await record.wait_response(timeout=5)
-    if response["type"] == 4:  # refused before deferring
-        assert response["data"]["flags"] & EPHEMERAL
-        return response["data"]["content"]
-    assert response["type"] == 5 and response["data"]["flags"] & EPHEMERAL  # deferred, privately
-    [followup] = await record.wait_followups(1, timeout=timeout)
-    assert followup["flags"] & EPHEMERAL
-    return followup["content"]
+    assert response["type"] in (4, 5) and response["data"]["flags"] & EPHEMERAL  # at once, privately
+    answer = await final_answer(record, timeout=timeout)
+    assert answer["flags"] & EPHEMERAL
+    return answer["content"]
 
 
 # --- release -----------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 from bot.config import Settings
 from bot.storage import quiz as store
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
-from tests.helpers import mark_released
+from tests.helpers import final_answer, mark_released
 from tests.unit.test_charts import png_size
 
 pytestmark = pytest.mark.timeout(60)
@@ -68,7 +68,7 @@ async def test_likes_top_attaches_a_chart_of_the_released_chapters_only(
     for _ in range(RELEASED):  # released for real, so there are chapter messages to like
         record = await fake_discord.invoke("chapter next", guild=guild_setup.guild, channel=guild_setup.story,
                                            member=guild_setup.moderator)
-        await record.wait_followups(1, timeout=20)
+        await final_answer(record)
     async with bot.db.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND part_index = 0"
                               " ORDER BY chapter_number", (guild_setup.guild.id,)) as cursor:
         first = (await cursor.fetchone())[0]

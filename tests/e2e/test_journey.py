@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.storage.releases import jump_url, released_chapters, released_through
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, TestApiError
 from tests.fakediscord.models import Member
-from tests.helpers import SEED_CHAPTERS, schedules_checked
+from tests.helpers import SEED_CHAPTERS, final_answer, schedules_checked
 from tests.quiz_support import FiredTimer
 
 pytestmark = pytest.mark.timeout(60)
@@ -67,12 +67,7 @@ class Community:
         interaction."""
         record = await self.fake.invoke(command, guild=self.setup.guild, channel=self.setup.general,
                                         member=member, options=options)
-        await record.wait_response(timeout=5)
-        if record.acknowledged_with == 5:
-            await self.fake.wait_for(lambda: record.edited or record.followup_ids, timeout=20)
-            if record.followup_ids:
-                return record.followups[-1], record
-        return record.message or {}, record
+        return await final_answer(record), record
 
     async def say(self, command: str, member: Member, **options: Any) -> str:
         message, _ = await self.run(command, member, **options)

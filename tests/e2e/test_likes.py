@@ -123,6 +123,7 @@ async def test_adds_and_removes_on_several_parts_count_each_member_once(world: W
     await w.settle(5)
     assert await chapter_fields(w, 1) == {"Forum likes": "0", "Discord": "2", "Total": "2",
                                           "Other reactions": "😂 2"}
+    assert b"aar_reactions_ingested_total 5.0" in w.bot.metrics.render()  # operators see them (/metrics)
 
     await fake.remove_reaction(reader, p0, LIKE)  # still liked on part 3
     await w.settle(1)

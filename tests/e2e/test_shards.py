@@ -23,10 +23,12 @@ import aiohttp
 import pytest
 
 from bot.app import AARBot
+from bot.chapters import schedules
 from bot.config import Settings
 from bot.storage import open_database
 from bot.storage import quiz as quiz_store
 from tests.fakediscord import FakeDiscord, GuildSetup
+from tests.helpers import FakeClock, schedules_checked
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -156,3 +158,40 @@ def test_bad_shard_settings_stop_run_with_one_line(tmp_path: Path, env: dict[str
                           text=True, timeout=60)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and problem in done.stderr, done.stderr
+
+
+async def test_a_schedule_due_in_each_servers_fires_exactly_once_in_the_process_holding_its_shard(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord) -> None:
+    """Two processes on one database, each checking every schedule: each fires only its own servers' ones,
+    so each server gets its chapter once, from the process that holds its shard."""
+    zero, one = await guilds_on_both_shards(fake_discord)
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    conn = await open_database(seeded.db_path)
+    try:
+        for setup in (zero, one):
+            await schedules.add_schedule(conn, guild_id=setup.guild.id, when_text="2026-03-01 18:00",
+                                         zone="UTC", created_by=setup.moderator.id,
+                                         channel_id=setup.story.id, now=clock())
+    finally:
+        await conn.close()
+    first = await bot_factory(shard_count=2, shard_ids=(0,), clock=clock)
+    second = await bot_factory(shard_count=2, shard_ids=(1,), clock=clock)
+
+    clock.now = datetime(2026, 3, 1, 18, 1, tzinfo=UTC)
+    fired = {bot: await schedules_checked(bot) for bot in (first, second)}
+    for bot in (first, second):  # a second look each: nothing more
+        assert await schedules_checked(bot) == []
+
+    assert [(f.guild_id, f.outcome.status if f.outcome else None) for f in fired[first]] == [
+        (zero.guild.id, "released")]
+    assert [(f.guild_id, f.outcome.status if f.outcome else None) for f in fired[second]] == [
+        (one.guild.id, "released")]
+    for setup in (zero, one):
+        posted = [m for m in fake_discord.history(setup.story)
+                  if m["author"]["id"] == str(fake_discord.bot_user.id)]
+        assert posted and len({m["id"] for m in posted}) == len(posted)
+        rows = await first.db.execute_fetchall(
+            "SELECT chapter_number, status FROM releases WHERE guild_id = ?", (setup.guild.id,))
+        assert [tuple(r) for r in rows] == [(1, "done")]
+    assert await schedules.next_due_at(first.db, first.owns_guild) is None
+    assert await schedules.next_due_at(second.db, second.owns_guild) is None

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.storage import open_database
 from bot.storage.releases import released_through
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
+from tests.helpers import final_answer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,7 +42,7 @@ async def test_close_waits_for_a_command_in_flight(seeded: Settings, bot_factory
     assert not done and not bot.is_closed()
     held.release()
 
-    [answer] = await record.wait_followups(1, timeout=10)
+    answer = await final_answer(record, timeout=10)
     await asyncio.wait_for(closing, 10)
     assert bot.is_closed()
     assert answer["flags"] & EPHEMERAL

@@ -37,7 +37,7 @@ from bot.storage.releases import released_through
 from bot.storage.story import load_chapter
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, RecordedRequest
 from tests.fakediscord.models import Member
-from tests.helpers import SEED_CHAPTERS, release_chapters
+from tests.helpers import SEED_CHAPTERS, final_answer, release_chapters
 from tests.quiz_support import FiredTimer
 
 pytestmark = pytest.mark.timeout(60)
@@ -202,10 +202,7 @@ class Sweep:
         record = await self.fake.invoke(command, guild=self.setup.guild, channel=self.setup.general,
                                         member=member or self.member, options=options,
                                         bypass_permissions=bypass)
-        await record.wait_response()
-        if record.acknowledged_with == 5:
-            await self.fake.wait_for(lambda: record.edited or record.followup_ids)
-        return record.message or {}
+        return await final_answer(record, timeout=5)
 
     async def type(self, command: str, option: str, text: str, **others: Any) -> list[dict[str, Any]]:
         self.typed.add((command, option))

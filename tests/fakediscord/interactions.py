@@ -71,6 +71,7 @@ class Interactions(World):
             raise form_error({"type": {"_errors": [{"code": "BASE_TYPE_CHOICES",
                                                     "message": f"Value must be one of {{{choices}}}."}]}})
         record.acknowledged_with = rtype
+        record.answered_at = time.monotonic()
         record.callback = body
         if message is not None:
             record.original_message_id = int(message["id"])
@@ -135,6 +136,8 @@ class Interactions(World):
             self._edit_message(msg, payload, request[FILES_KEY])
             if message_id == record.original_message_id:
                 record.edited = True
+                record.edited_at = time.monotonic()
+                record.first_edited_at = record.first_edited_at or record.edited_at
             ephemeral = bool(msg["flags"] & EPHEMERAL)
             record.responses.append(InteractionResponse("edit", None, payload, ephemeral, msg))
             return json_response(msg)

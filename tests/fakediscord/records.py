@@ -46,6 +46,9 @@ class Interaction:
     member: Member | None
     channel: Channel
     created_at: float
+    answered_at: float | None = None  # when the callback arrived (monotonic, as `created_at`)
+    first_edited_at: float | None = None  # when the original response was first edited ...
+    edited_at: float | None = None  # ... and last
     acknowledged_with: int | None = None
     callback: dict[str, Any] | None = None
     original_message_id: int | None = None
@@ -84,6 +87,14 @@ class Interaction:
         await self.fake.wait_for(done, timeout=timeout)
         msg = self.message
         assert msg is not None, "the interaction was answered without a message"
+        return msg
+
+    async def wait_edited(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The original response message once the bot has edited it (an answer that said "working on it"
+        first, e.g. `/chapter next`'s "queued")."""
+        await self.fake.wait_for(lambda: self.edited, timeout=timeout)
+        msg = self.message
+        assert msg is not None, "edited, but the original response is gone"
         return msg
 
     async def wait_followups(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .errors import DiscordError, json_response
 from .faults import Faults
+from .ratelimit import RateLimits
 from .records import RecordedRequest
 
 API = "/api/v10"
@@ -21,7 +22,7 @@ JSON_KEY = web.RequestKey("json", object)
 FILES_KEY = web.RequestKey("files", list)
 
 
-class Rest(Faults):
+class Rest(RateLimits, Faults):
     """FakeDiscord's part that runs every /api/v10 request through `_middleware`."""
 
     @web.middleware
@@ -33,13 +34,21 @@ class Rest(Faults):
         request[JSON_KEY], request[FILES_KEY] = body, files
         record = RecordedRequest(request.method, path, dict(request.query), body, files)
         self.requests.append(record)
+        await self._travel()
         try:
             public = path.startswith(("/interactions/", "/webhooks/"))
             if not public and request.headers.get("Authorization") != f"Bot {self.token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
-            await self._wait_holds(request.method, path)
-            fault = self._take_fault(request.method, path)
-            response = fault.response() if fault is not None else await handler(request)
+            limited = self._check_global(request.method, path)
+            bucket_headers: dict[str, str] = {}
+            if limited is None:
+                limited, bucket_headers = self._check_channel(request.method, path)
+            if limited is None:
+                await self._wait_holds(request.method, path)
+            fault = None if limited else self._take_fault(request.method, path)
+            response = limited or (fault.response() if fault is not None else await handler(request))
+            if bucket_headers and limited is None:
+                response.headers.update(bucket_headers)
         except DiscordError as exc:
             response = json_response(exc.body, status=exc.status)
         except web.HTTPException as exc:
@@ -49,6 +58,7 @@ class Rest(Faults):
                 and response.headers.get("Content-Type") == "application/json"):
             record.response = json.loads(response.body)  # type: ignore[arg-type]
         await self._notify()
+        await self._travel()
         return response
 
     @staticmethod

@@ -3,7 +3,8 @@
 `FakeDiscord` composes the parts, each in its own module on top of the shared world (`state.World`):
 
 - `gateway`: the WebSocket (IDENTIFY, READY, heartbeats, RESUME) and `dispatch`;
-- `rest`, `faults`: REST plumbing (auth, recording, Discord's error shapes) and injected faults;
+- `rest`, `faults`, `ratelimit`: REST plumbing (auth, recording, Discord's error shapes), injected faults,
+  and Discord's rate limits (global 50/s on by default; per-channel buckets and latency on demand);
 - `rest_application`, `rest_channels`, `rest_webhooks`: the REST endpoints the bot calls;
 - `interactions`: the interaction callback and webhook endpoints (what the bot answers);
 - `driver`, `reactions`: acting as members (commands, autocomplete, clicks, reactions).

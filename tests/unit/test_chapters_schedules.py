@@ -3,12 +3,14 @@ once after downtime, skipping a slot already claimed, pausing, resuming, cancell
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.chapters import schedules as service
 from bot.chapters.publishing import ReleaseOutcome
+from bot.chapters.queue import ReleaseQueue
 from bot.chapters.when import ScheduleError
 from bot.storage import open_database
 from bot.storage.guilds import update_guild_settings
@@ -76,6 +78,47 @@ async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> N
     assert publisher.calls == []
     [row] = await service.list_schedules(conn, 1)
     assert row.next_run_at == info.next_run_at + timedelta(days=1)
+
+
+async def test_service_through_the_queue_releases_every_due_schedule_concurrently(conn) -> None:
+    """With the release queue: every due schedule is submitted at once, releases of different guilds
+    overlap, each schedule moves on when its own release is done."""
+    gate, all_running = asyncio.Event(), asyncio.Event()
+    running: set[int] = set()
+    overlap = 0
+
+    class GatedPublisher(RecordingPublisher):
+        async def release_next(self, guild_id: int, channel_id: int, **kw: object) -> ReleaseOutcome:
+            nonlocal overlap
+            running.add(guild_id)
+            overlap = max(overlap, len(running))
+            if len(running) == 3:
+                all_running.set()
+            await gate.wait()
+            running.discard(guild_id)
+            return await super().release_next(guild_id, channel_id, **kw)
+
+    infos = [await service.add_schedule(conn, guild_id=g, when_text="2026-03-25 13:00", zone="UTC",
+                                        created_by=None, channel_id=70 + g, now=NOW) for g in (1, 2, 3)]
+    publisher, queue = GatedPublisher(), ReleaseQueue(workers=4, requests_per_second=45)
+    firing = asyncio.create_task(service.run_due(conn, publisher, NOW + timedelta(hours=2), queue))
+    await asyncio.wait_for(all_running.wait(), 5)  # all three at once: none waits for another
+    gate.set()
+    fired = await firing
+    assert overlap == 3 and sorted(c["guild"] for c in publisher.calls) == [1, 2, 3]
+    assert sorted(f.schedule_id for f in fired) == sorted(i.id for i in infos)
+    assert all(f.next_run_at is None for f in fired)  # one-offs, done
+    assert await service.run_due(conn, publisher, NOW + timedelta(hours=2), queue) == []
+
+
+async def test_service_leaves_a_schedule_due_when_the_queue_closed_before_its_release(conn) -> None:
+    info = await service.add_schedule(conn, guild_id=1, when_text="2026-03-25 13:00", zone="UTC",
+                                      created_by=None, channel_id=70, now=NOW)
+    queue = ReleaseQueue(workers=1, requests_per_second=45)
+    queue.close()  # the bot is shutting down
+    assert await service.run_due(conn, RecordingPublisher(), NOW + timedelta(hours=2), queue) == []
+    [row] = await service.list_schedules(conn, 1)
+    assert row.next_run_at == info.next_run_at  # still due: it fires at the next start
 
 
 async def test_service_pause_resume_cancel_and_guild_isolation(conn) -> None:

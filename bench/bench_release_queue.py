@@ -1,0 +1,326 @@
+"""Benchmark: many servers releasing at once, through the release queue, against a rate-limited fake Discord.
+
+The real bot (discord.py and all) runs in this process against the fake Discord with Discord's global
+limit (50 requests/s per bot, rolling), the per-channel message limit (5 per 5 s) and a 50 ms round trip
+per request.  Two workloads, on `--guilds` servers (default 1,000), each with the shipped AAR imported:
+
+(a) every server has a schedule due in the same minute: from the clock reaching the slot to the last
+    release done (the `schedules_checked` event);
+(b) every server's moderator runs `/chapter next` at the same moment: from the first command to the last
+    answer edited into its jump link; each answer's latency (command to first answer) is measured too;
+(c) a restart after a crash that left every server of (a) with its next release claimed and nothing of it
+    posted: from ready to the last release resumed (the start-up resume, through the queue).
+
+Printed for each: wall time, counted requests (the ones Discord's global limit counts), requests/s, the
+ratio of the wall time to the physical limit (requests / 50 s), 429s the bot caused, releases lost
+(not done) and doubled (a channel with more messages or threads than one release makes), and for (b)
+the answer latency p50/p99/max.  The baseline, in the same run: the old path (every due schedule
+released one after another, `run_due` without the queue) on `--baseline-guilds` other servers, its time
+per release extrapolated to `--guilds`; and the physical limit itself.  Exit status 1 when a target
+is missed: (a) within 1.15x the physical limit; both 0 rate-limit answers, 0 lost, 0 doubled; (b) every
+`/chapter next` released and answered within 3 s.
+
+    .venv/bin/python bench/bench_release_queue.py [--guilds 1000] [--baseline-guilds 40] [--only abc]
+
+Everything (the bot, discord.py, the fake Discord and its 50 ms sleeps) shares one event loop and one
+core, so (b)'s answer latency measures this process's CPU as much as the bot: acknowledging 1,000
+interactions that arrive in one burst costs about 2 ms each here, bot and fake together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import discord
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fake Discord lives in tests/
+
+from bot.app import AARBot
+from bot.chapters import schedules as service
+from bot.chapters.publishing import Publisher, PublishError
+from bot.config import SHIPPED_THREAD, Settings
+from bot.storage import open_database
+from bot.storage import schedules as store
+from bot.storage.story import load_chapter
+from bot.story.importer import import_file
+from tests.fakediscord import FakeDiscord, GuildSetup
+from tests.fakediscord.ratelimit import GLOBAL_LIMIT
+from tests.helpers import PENDING_ANSWER, FakeClock
+
+TARGET_RATIO = 1.15
+ANSWER_WITHIN = 3.0
+SLOT = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+
+
+class Counter:
+    """What the fake saw from a moment on: counted requests and the 429s its limits gave."""
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+        self.requests = fake.limited_requests
+        self.hits = len(fake.rate_limit_hits)
+
+    def counted(self) -> int:
+        return self.fake.limited_requests - self.requests
+
+    def rate_limited(self) -> int:
+        return len(self.fake.rate_limit_hits) - self.hits
+
+
+def checked(fake: FakeDiscord, setups: list[GuildSetup], parts: int, threads: int = 1) -> tuple[int, int]:
+    """(lost, doubled): servers whose story channel lacks a release's messages / has some twice."""
+    lost = doubled = 0
+    for setup in setups:
+        messages = len(fake.history(setup.story))
+        opened = sum(1 for c in fake.channels.values() if c.parent_id == setup.story.id)
+        if messages < parts or opened < threads:
+            lost += 1
+        elif messages > parts or opened > threads:
+            doubled += 1
+    return lost, doubled
+
+
+class Interrupted:
+    """A `Sender` that fails every post: a release claimed and cut off before its first message."""
+
+    async def missing_permissions(self, channel_id: int, *, thread: bool) -> list[str]:
+        return []
+
+    async def send(self, channel_id: int, payload: Any, *, nonce: str) -> int:
+        raise PublishError("bench: the process died here")
+
+    async def find_sent(self, channel_id: int, payload: Any, *, nonce: str, after: int | None) -> int | None:
+        return None
+
+    async def open_thread(self, channel_id: int, message_id: int, name: str) -> int:
+        raise PublishError("bench: the process died here")
+
+
+async def interrupt(db: Path, setups: list[GuildSetup], clock: FakeClock) -> None:
+    """Claim each server's next release (the durable intent) and stop before anything is posted."""
+    logging.getLogger("bot.chapters.publishing").setLevel(logging.ERROR)  # "interrupted", a thousand times
+    conn = await open_database(db)
+    try:
+        publisher = Publisher(conn, Interrupted(), clock=clock)  # type: ignore[arg-type]
+        for setup in setups:
+            outcome = await publisher.release_next(setup.guild.id, setup.story.id, precheck=False)
+            assert outcome.status == "failed", outcome
+    finally:
+        await conn.close()
+
+
+def report(name: str, wall: float, counter: Counter, lost: int, doubled: int) -> tuple[float, bool]:
+    """Print the figures; returns (ratio to the physical limit, no 429 and nothing lost or doubled)."""
+    requests = counter.counted()
+    physical = requests / GLOBAL_LIMIT
+    ratio = wall / physical if physical else float("inf")
+    print(f"{name}: {wall:.1f} s wall, {requests} requests, {requests / wall:.1f} requests/s, "
+          f"{ratio:.2f}x the physical limit ({physical:.1f} s), {counter.rate_limited()} rate-limit answers, "
+          f"{lost} lost, {doubled} doubled")
+    return ratio, counter.rate_limited() == 0 and lost == 0 and doubled == 0
+
+
+async def start_bot(fake: FakeDiscord, db: Path, clock: FakeClock) -> AARBot:
+    settings = Settings(token=fake.token, db_path=db, log_level="WARNING", api_base_url=fake.api_base,
+                        gateway_url=fake.gateway_url)
+    bot = AARBot(settings, clock=clock, guild_ready_timeout=0.5)
+    ready = asyncio.Event()
+
+    async def on_ready() -> None:
+        ready.set()
+
+    bot.add_listener(on_ready, "on_ready")
+    bot.bench_task = asyncio.create_task(bot.start(fake.token))  # type: ignore[attr-defined]
+    await asyncio.wait_for(ready.wait(), 120)
+    return bot
+
+
+async def add_schedules(bot: AARBot, setups: list[GuildSetup]) -> None:
+    for setup in setups:
+        await store.add_schedule(bot.db, guild_id=setup.guild.id, spec=SLOT.strftime("%Y-%m-%d %H:%M"),
+                                 timezone="UTC", next_run_at=SLOT, created_by=setup.moderator.id,
+                                 channel_id=setup.story.id, now=SLOT - timedelta(days=1))
+
+
+async def scheduled(bot: AARBot, fake: FakeDiscord, setups: list[GuildSetup], clock: FakeClock,
+                    parts: int, *, queue: bool) -> tuple[float, Counter, int, int]:
+    """Every server in `setups` due at SLOT; returns (wall, counter, lost, doubled)."""
+    await add_schedules(bot, setups)
+    counter = Counter(fake)
+    clock.now = SLOT + timedelta(seconds=5)
+    started = time.perf_counter()
+    if queue:
+        waiter = asyncio.ensure_future(bot.wait_for("schedules_checked",
+                                                    check=lambda _at, fired: len(fired) > 0, timeout=900))
+        bot.get_cog("Schedule").wake()  # type: ignore[union-attr]
+        _at, fired = await waiter
+    else:
+        fired = await service.run_due(bot.db, bot.publisher, clock.now)  # the old one-after-another path
+    wall = time.perf_counter() - started
+    assert len(fired) == len(setups), (len(fired), len(setups))
+    lost, doubled = checked(fake, setups, parts)
+    return wall, counter, lost, doubled
+
+
+async def manual(fake: FakeDiscord, setups: list[GuildSetup], parts: int
+                 ) -> tuple[float, Counter, int, int, list[float], int]:
+    """Every server's moderator runs `/chapter next` at once; returns also the answer latencies and how
+    many final answers say "Released"."""
+    counter = Counter(fake)
+    started = time.perf_counter()
+    records = [await fake.invoke("chapter next", guild=s.guild, channel=s.story, member=s.moderator)
+               for s in setups]
+    pointer = 0
+
+    def all_edited() -> bool:
+        nonlocal pointer
+        while pointer < len(records) and PENDING_ANSWER not in (records[pointer].message or {}).get(
+                "content", PENDING_ANSWER):
+            pointer += 1
+        return pointer == len(records)
+
+    try:  # an answer refused as too late is never edited: give up well after the slowest possible
+        await fake.wait_for(all_edited, timeout=60 + len(records) * 4 / GLOBAL_LIMIT * 2)
+    except TimeoutError:
+        print(f"    {len(records) - pointer} answers never edited")
+    wall = time.perf_counter() - started
+    latencies = [r.answered_at - r.created_at if r.answered_at is not None else float("inf") for r in records]
+    told = [r.first_edited_at - r.created_at if r.first_edited_at is not None else float("inf")
+            for r in records]  # "going out now" / "queued: about N s"
+    released = sum(1 for r in records
+                   if (r.message or {}).get("content", "").startswith("Released chapter 1"))
+    lost, doubled = checked(fake, setups, parts)
+    misses = []  # how far off "queued: about N s" was: actual seconds to the jump link minus N
+    for r in records:
+        said = re.search(r"about (\d+) s", r.responses[1].data.get("content", "") if len(r.responses) > 1
+                         else "")
+        if said and r.edited_at is not None:
+            misses.append(r.edited_at - r.created_at - int(said[1]))
+    if misses:
+        print(f"    estimates: {len(misses)} answers said \"queued: about N s\"; actual minus N: median "
+              f"{statistics.median(misses):+.1f} s, min {min(misses):+.1f} s, max {max(misses):+.1f} s")
+    return wall, counter, lost, doubled, (latencies, told), released
+
+
+async def run(guilds: int, baseline_guilds: int, only: str) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    fake = FakeDiscord(channel_limits=True, latency=0.05)
+    await fake.start()
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "aar.db"
+        conn = await open_database(db)
+        await import_file(conn, SHIPPED_THREAD)
+        chapter = await load_chapter(conn, 1)
+        await conn.close()
+        assert chapter is not None
+        base = [await fake.add_standard_guild(f"Baseline {i}") for i in range(baseline_guilds)
+                if "a" in only]
+        due = [await fake.add_standard_guild(f"Scheduled {i}") for i in range(guilds) if "a" in only]
+        asked = [await fake.add_standard_guild(f"Manual {i}") for i in range(guilds) if "b" in only]
+        clock = FakeClock(SLOT - timedelta(hours=1))
+        discord.http.Route.BASE = fake.api_base
+        bot = await start_bot(fake, db, clock)
+        try:
+            parts = len(await _plan_parts(bot))
+            print(f"{guilds} servers, chapter 1 = {parts} messages + a thread; fake Discord: global limit "
+                  f"{GLOBAL_LIMIT}/s, 5 messages per 5 s per channel, 50 ms round trip; bot budget "
+                  f"{bot.pacing.requests_per_second:g}/s, {bot.pacing.release_workers} release workers")
+            if "a" in only:
+                ok &= await schedules_and_baseline(bot, fake, base, due, clock, parts)
+            if "b" in only:
+                ok &= await everyone_at_once(fake, asked, parts)
+            if "c" in only and "a" in only:
+                await bot.close()
+                ok &= await restart(fake, db, due, clock, parts)
+        finally:
+            await bot.close()
+            await fake.stop()
+    print("targets met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+async def schedules_and_baseline(bot: AARBot, fake: FakeDiscord, base: list[GuildSetup],
+                                 due: list[GuildSetup], clock: FakeClock, parts: int) -> bool:
+    """The baseline (the old path, on a few servers, extrapolated), the physical limit, then (a)."""
+    guilds, baseline_guilds = len(due), len(base)
+    wall, counter, lost, doubled = await scheduled(bot, fake, base, clock, parts, queue=False)
+    per = wall / baseline_guilds
+    requests = counter.counted() / baseline_guilds * guilds
+    print(f"baseline (old path, one server after another, {baseline_guilds} servers): {wall:.1f} s, "
+          f"{per:.3f} s per release -> {per * guilds:.1f} s for {guilds} "
+          f"({per * guilds / (requests / GLOBAL_LIMIT):.2f}x the physical limit), "
+          f"{counter.rate_limited()} rate-limit answers, {lost} lost, {doubled} doubled")
+    print(f"physical limit: {requests:.0f} requests / {GLOBAL_LIMIT} per s = "
+          f"{requests / GLOBAL_LIMIT:.1f} s")
+    # (a) schedules.
+    clock.now = SLOT - timedelta(hours=1)
+    wall, counter, lost, doubled = await scheduled(bot, fake, due, clock, parts, queue=True)
+    ratio, passed = report(f"(a) {guilds} schedules due in the same minute", wall, counter, lost,
+                           doubled)
+    return passed and ratio <= TARGET_RATIO
+
+
+async def everyone_at_once(fake: FakeDiscord, asked: list[GuildSetup], parts: int) -> bool:
+    """(b) `/chapter next` everywhere at once."""
+    guilds = len(asked)
+    wall, counter, lost, doubled, (latencies, told), released = await manual(fake, asked, parts)
+    _ratio, passed = report(f"(b) {guilds} simultaneous /chapter next", wall, counter, lost, doubled)
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    print(f"    answers: {released}/{guilds} released; answer latency p50 {p50 * 1000:.0f} ms, "
+          f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+    said = sorted(told)
+    p99_said = said[min(len(said) - 1, int(len(said) * 0.99))]
+    print(f"    'going out now' / 'queued: about N s' after: p50 {statistics.median(said) * 1000:.0f} ms, "
+          f"p99 {p99_said * 1000:.0f} ms, max {said[-1] * 1000:.0f} ms")
+    return passed and released == guilds and ordered[-1] <= ANSWER_WITHIN
+
+
+async def restart(fake: FakeDiscord, db: Path, due: list[GuildSetup], clock: FakeClock, parts: int) -> bool:
+    """(c) the start after a crash that left every scheduled server's chapter 2 claimed, nothing posted."""
+    guilds = len(due)
+    await interrupt(db, due, clock)
+    bot = await start_bot(fake, db, clock)
+    counter, started = Counter(fake), time.perf_counter()
+    resume = bot.get_cog("Chapters").startup_resume  # type: ignore[union-attr]
+    assert resume is not None
+    await resume
+    wall = time.perf_counter() - started
+    parts2 = len(await _plan_parts(bot, 2))
+    lost, doubled = checked(fake, due, parts + parts2, threads=2)
+    _ratio, passed = report(f"(c) {guilds} interrupted releases resumed at start", wall, counter,
+                            lost, doubled)
+    await bot.close()
+    return passed
+
+
+async def _plan_parts(bot: AARBot, number: int = 1) -> list[Any]:
+    """A chapter's messages, as a release plans them."""
+    chapter = await load_chapter(bot.db, number)
+    assert chapter is not None
+    return bot.publisher._render(chapter, number, 6, None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--guilds", type=int, default=1000)
+    parser.add_argument("--baseline-guilds", type=int, default=40)
+    parser.add_argument("--only", default="abc", help="the workloads to run, e.g. b (c needs a)")
+    args = parser.parse_args()
+    return asyncio.run(run(args.guilds, args.baseline_guilds, args.only))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
