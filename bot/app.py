@@ -237,7 +237,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         self.publisher = Publisher(self.db, sender, clock=self.clock, announcer=self.announcer)
         self._announcing = asyncio.create_task(self._announce(), name="announcement-backlog")
         await self.plan_shards()  # before the extensions: their start-up work asks `owns_guild`
-        self.publisher.on_released.append(lambda _outcome: self.metrics.release_finished("released"))
+        self.publisher.on_finished.append(lambda outcome: self.metrics.release_finished(outcome.status))
         await self.start_operator_endpoint()
         self.release_queue = ReleaseQueue(workers=self.pacing.release_workers,
                                           requests_per_second=self.pacing.requests_per_second,

@@ -253,6 +253,9 @@ class Publisher:
     # Told of every release that completed (fresh or resumed), after it is recorded: e.g. release alerts'
     # DMs, which must not hold up the release, so a listener only schedules its work and returns.
     on_released: list[Callable[[ReleaseOutcome], None]] = field(default_factory=list, repr=False)
+    # Told of how every release that started ended (released, forbidden, failed, channel_gone), fresh or
+    # resumed: e.g. the operators' metrics.  Same rule: quick, and never raising into the release.
+    on_finished: list[Callable[[ReleaseOutcome], None]] = field(default_factory=list, repr=False)
     # Publishes the parts released into announcement channels (None: they are only posted).
     announcer: Announcing | None = None
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
@@ -274,7 +277,7 @@ class Publisher:
         """
         async with self.lock(guild_id):
             for release in await release_log.unfinished_releases(self.conn, guild_id):
-                outcome = _replace(await self._drive(release, known=known), resumed=True)
+                outcome = await self._drive(release, known=known, resumed=True)
                 if outcome.status == "channel_gone" and release.channel_id != channel_id:
                     continue  # forgotten: its chapter goes out afresh in the channel asked for now
                 if outcome.status != "released" or not finish_interrupted_first:
@@ -316,7 +319,7 @@ class Publisher:
                 current = await release_log.get_release(self.conn, release.guild_id, release.chapter_number)
                 if current is None or current.status != "in_progress":
                     continue
-                outcomes.append(_replace(await self._drive(current), resumed=True))
+                outcomes.append(await self._drive(current, resumed=True))
         return outcomes
 
     async def _missing(self, channel_id: int, *, thread: bool, known: ChannelPermissions | None) -> list[str]:
@@ -325,7 +328,15 @@ class Publisher:
         return await self.sender.missing_permissions(channel_id, thread=thread)
 
     async def _drive(self, release: release_log.ReleaseRow, *, fresh: bool = False,
-                     known: ChannelPermissions | None = None) -> ReleaseOutcome:
+                     known: ChannelPermissions | None = None, resumed: bool = False) -> ReleaseOutcome:
+        """`_drive_release`, then tell the `on_finished` listeners how it ended (`resumed`: it had been
+        interrupted)."""
+        outcome = _replace(await self._drive_release(release, fresh=fresh, known=known), resumed=resumed)
+        _notify(self.on_finished, outcome)
+        return outcome
+
+    async def _drive_release(self, release: release_log.ReleaseRow, *, fresh: bool = False,
+                             known: ChannelPermissions | None = None) -> ReleaseOutcome:
         """Take a claimed release from wherever it stopped to done; the caller holds the guild lock.
 
         Every release row holds its plan (`claim_release` stores a reference to the render and the plan's
@@ -391,11 +402,7 @@ class Publisher:
                                  thread_id, parts=len(payloads), kind=delivery.kind)
         if delivery.kind == "announcement":
             outcome = await self._publish(outcome)
-        for listener in self.on_released:
-            try:
-                listener(outcome)
-            except Exception:  # a listener's bug must not turn a finished release into a failure
-                log.exception("release listener %r failed", listener)
+        _notify(self.on_released, outcome)
         return outcome
 
     async def _delivery(self, release: release_log.ReleaseRow, chapter: Chapter | None) -> Delivery:
@@ -506,6 +513,14 @@ def part_nonce(guild_id: int, chapter: int, index: int, started_at: str) -> str:
 def thread_name(chapter: Chapter) -> str:
     """The discussion thread's name: the chapter's title, within Discord's 100 characters."""
     return clip(" ".join((chapter.title or chapter.threadmark or "Discussion").split()), MAX_THREAD_NAME)
+
+
+def _notify(listeners: list[Callable[[ReleaseOutcome], None]], outcome: ReleaseOutcome) -> None:
+    for listener in listeners:
+        try:
+            listener(outcome)
+        except Exception:  # a listener's bug must not turn a finished release into a failure
+            log.exception("release listener %r failed", listener)
 
 
 def _replace(outcome: ReleaseOutcome, **changes: Any) -> ReleaseOutcome:

@@ -291,6 +291,23 @@ async def test_forbidden_midway_stays_resumable(conn) -> None:
     assert d.view(10) == await uninterrupted_view(conn, 1)
 
 
+async def test_every_started_release_tells_how_it_ended_and_only_a_finished_one_is_released(conn) -> None:
+    d = MemoryDiscord()
+    d.forbid_threads = True
+    pub = publisher(conn, d)
+    finished: list[tuple[str, bool]] = []
+    released: list[int | None] = []
+    pub.on_finished.append(lambda o: finished.append((o.status, o.resumed)))
+    pub.on_released.append(lambda o: released.append(o.chapter))
+    pub.on_finished.append(lambda o: 1 / 0)  # a broken listener changes nothing
+    await pub.release_next(1, 10)
+    d.forbid_threads = False
+    await pub.resume(1)
+    assert (await pub.release_next(1, 10)).status == "released"
+    assert finished == [("forbidden", False), ("released", True), ("released", False)]
+    assert released == [1, 2]
+
+
 async def test_other_failures_stay_resumable(conn) -> None:
     d = MemoryDiscord()
     sender = MemorySender(d)
