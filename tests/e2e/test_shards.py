@@ -177,10 +177,18 @@ async def test_a_schedule_due_in_each_servers_fires_exactly_once_in_the_process_
     first = await bot_factory(shard_count=2, shard_ids=(0,), clock=clock)
     second = await bot_factory(shard_count=2, shard_ids=(1,), clock=clock)
 
-    clock.now = datetime(2026, 3, 1, 18, 1, tzinfo=UTC)
-    fired = {bot: await schedules_checked(bot) for bot in (first, second)}
-    for bot in (first, second):  # a second look each: nothing more
+    for bot in (first, second):  # each loop's first look (nothing due yet) is over before the clock moves
         assert await schedules_checked(bot) == []
+    fired: dict[AARBot, list[schedules.Fired]] = {first: [], second: []}
+    for bot in (first, second):  # every check from now on, whoever wakes the loop
+        async def note(_now: datetime, done: list[schedules.Fired], bot: AARBot = bot) -> None:
+            fired[bot].extend(done)
+        bot.add_listener(note, "on_schedules_checked")
+
+    clock.now = datetime(2026, 3, 1, 18, 1, tzinfo=UTC)
+    for bot in (first, second):
+        await schedules_checked(bot)
+        assert await schedules_checked(bot) == []  # a second look: nothing more
 
     assert [(f.guild_id, f.outcome.status if f.outcome else None) for f in fired[first]] == [
         (zero.guild.id, "released")]
