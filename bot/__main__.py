@@ -91,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"aar-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if settings.database_url:
+        # Every command would read and write the SQLite file while the operator expects PostgreSQL.
+        print("aar-bot: AAR_DATABASE_URL is set, but PostgreSQL storage is not available yet: unset it to use"
+              " the SQLite database (AAR_DB_PATH)", file=sys.stderr)
+        return EXIT_USAGE
     if "db" in args:
         settings = dataclasses.replace(settings, db_path=args.db)
     args.busy_timeout = getattr(args, "busy_timeout", DEFAULT_BUSY_TIMEOUT)

@@ -16,8 +16,9 @@ from bot.storage import open_database
 from bot.storage.connection import open_postgres_database
 from bot.storage.errors import NewerSchema
 from bot.storage.migrations import POSTGRES_MIGRATIONS, discover_migrations, newest_version
-from bot.storage.postgres.connection import describe, is_postgres_url, open_postgres
+from bot.storage.postgres.connection import open_postgres
 from bot.storage.postgres.migrations import apply_migrations, newest_postgres_version, schema_version
+from bot.storage.postgres.url import describe, is_postgres_url
 from bot.timestamps import format_timestamp, parse_timestamp
 
 SNOWFLAKE = 1_234_567_890_123_456_789  # a Discord id: more than 32 bits

@@ -1,36 +1,18 @@
 """Opening a PostgreSQL database: connect through asyncpg, refuse a newer schema, migrate.
 
-The URL is the operator's `AAR_DATABASE_URL` (libpq's form, `postgresql://user:password@host:port/db`,
-which asyncpg reads as libpq does, including `?sslmode=`).  The password never appears in a message:
-`describe` gives the URL without it.
+The URL is the operator's `AAR_DATABASE_URL` (`bot.storage.postgres.url`).  The password never appears in
+a message: a refusal names the database by `describe(url)`.
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from bot.storage.errors import NewerSchema
 from bot.storage.postgres.migrations import apply_migrations, newest_postgres_version, schema_version
+from bot.storage.postgres.url import describe
 
-POSTGRES_SCHEMES = ("postgresql", "postgres")
 DEFAULT_CONNECT_TIMEOUT = 10.0
-
-
-def is_postgres_url(url: str) -> bool:
-    """Whether `url` names a PostgreSQL database (libpq accepts both schemes)."""
-    return urlsplit(url).scheme in POSTGRES_SCHEMES
-
-
-def describe(url: str) -> str:
-    """`url` without its password, to name the database in a message or a log line."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc))
 
 
 async def open_postgres(url: str, *, migrate: bool = True,
