@@ -237,3 +237,21 @@ def test_urls():
     assert describe("postgresql://u:p%40ss@db:5432/aar?sslmode=require") == \
         "postgresql://u@db:5432/aar?sslmode=require"
     assert describe("postgresql://db/aar") == "postgresql://db/aar"
+
+
+async def test_a_failing_migration_leaves_the_version_before_it(postgres_url, monkeypatch):
+    from bot.storage.migrations import Migration
+    from bot.storage.postgres import migrations as runner
+
+    shipped = discover_migrations(POSTGRES_MIGRATIONS)
+    broken = Migration(13, "broken", "CREATE TABLE half_done (x INTEGER);\nSELECT 1 / 0;")
+    monkeypatch.setattr(runner, "discover_migrations", lambda folder: [*shipped, broken])
+    monkeypatch.setattr(runner, "newest_postgres_version", lambda: 13)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await apply_migrations(conn)
+        assert await schema_version(conn) == 12
+        assert await conn.fetchval("SELECT to_regclass('half_done')") is None
+    finally:
+        await conn.close()
