@@ -12,6 +12,7 @@ import pytest
 from bot.__main__ import EXIT_ERROR, EXIT_USAGE, main
 from bot.config import SHIPPED_THREAD
 from bot.storage import open_database
+from bot.storage.postgres import copy
 from bot.storage.postgres.connection import open_postgres
 from bot.story.importer import import_file
 
@@ -92,6 +93,7 @@ async def _sqlite_rows(path, table: str, columns: list[str]) -> list[tuple]:
 
 async def test_migrate_to_postgres_copies_every_row(sqlite_db, postgres_url, monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(copy, "BATCH", 100)  # many batches per table: none lost, none read twice
     assert await migrate(sqlite_db, postgres_url) == 0
     out = capsys.readouterr().out
     assert "the counts match on both sides" in out

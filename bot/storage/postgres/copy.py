@@ -9,7 +9,8 @@ and columns have the same names), so every SQLite table maps to the PostgreSQL t
   a bot still running on the file can't write anything meanwhile that the copy would miss;
 * a target that holds any row already is refused: the copy never merges two databases;
 * tables are filled parents first (foreign keys stay checked), through COPY (asyncpg's binary
-  `copy_records_to_table`, streamed from a SQLite cursor, so a large table isn't held in memory);
+  `copy_records_to_table`), fed `BATCH` rows at a time in primary-key order, so a large table (the
+  reactions) is never held in memory whole; SQLite is read through `bot.storage.sql`, as everywhere;
 * user triggers are off during the copy (a copied quiz answer must not score again: `quiz_scores` is
   copied as it is), and the search index (`story_search`, which SQLite's contentless FTS5 table can't give
   back) is rebuilt from the copied blocks, as migration V9 builds it;
@@ -29,10 +30,12 @@ import asyncpg
 from bot.storage.errors import DatabaseProblem
 from bot.storage.migrations import schema_version as sqlite_schema_version
 from bot.storage.postgres.migrations import schema_version as postgres_schema_version
+from bot.storage.sql import fetch_all, fetch_value
 from bot.storage.transaction import transaction
 
 # Not copied: each backend records its own migrations, and the search index is rebuilt from `blocks`.
 NOT_COPIED = frozenset({"schema_migrations", "story_search"})
+BATCH = 5000  # rows read from SQLite per query
 REBUILD_SEARCH = ("INSERT INTO story_search(rowid, text) SELECT chapter_number * 4294967296 + position,"
                   " to_tsvector('aar_story', text) FROM blocks")
 
@@ -72,7 +75,7 @@ async def copy_to_postgres(source: aiosqlite.Connection, target: asyncpg.Connect
             for table in tables:
                 columns = await _columns(target, table)
                 # Closed here even when COPY fails half-way: its cursor must not outlive the connection.
-                async with aclosing(_rows(source, table, columns)) as rows:
+                async with aclosing(_rows(source, table, columns, await _primary_key(source, table))) as rows:
                     try:
                         await target.copy_records_to_table(table, columns=columns, records=rows)
                     except (TypeError, ValueError, asyncpg.DataError) as exc:
@@ -98,8 +101,7 @@ async def _tables_parents_first(target: asyncpg.Connection) -> list[str]:
 
 
 async def _check_same_tables(source: aiosqlite.Connection, tables: list[str], target_name: str) -> None:
-    async with source.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
-        found = {row[0] for row in await cursor.fetchall()}
+    found = {row[0] for row in await fetch_all(source, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     missing = sorted(set(tables) - found)
     if missing:
         raise CopyRefused(f"the SQLite database has no table {', '.join(missing)} that {target_name} has")
@@ -111,11 +113,20 @@ async def _columns(target: asyncpg.Connection, table: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def _rows(source: aiosqlite.Connection, table: str,
-                columns: list[str]) -> AsyncGenerator[tuple[object, ...], None]:
-    async with source.execute(f"SELECT {', '.join(columns)} FROM {table}") as cursor:
-        async for row in cursor:
+async def _primary_key(source: aiosqlite.Connection, table: str) -> list[str]:
+    """The table's primary-key columns (every table has one), or its rowid."""
+    info = await fetch_all(source, f"PRAGMA table_info({table})")
+    return [row["name"] for row in sorted(info, key=lambda row: row["pk"]) if row["pk"]] or ["rowid"]
+
+
+async def _rows(source: aiosqlite.Connection, table: str, columns: list[str],
+                key: list[str]) -> AsyncGenerator[tuple[object, ...], None]:
+    query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {', '.join(key)} LIMIT ? OFFSET ?"
+    offset = 0
+    while batch := await fetch_all(source, query, (BATCH, offset)):
+        for row in batch:
             yield tuple(row)
+        offset += len(batch)
 
 
 async def _continue_identities(target: asyncpg.Connection) -> None:
@@ -130,11 +141,10 @@ async def _checked_counts(source: aiosqlite.Connection, target: asyncpg.Connecti
                           target_name: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table in tables:
-        async with source.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
-            row = await cursor.fetchone()
+        found = await fetch_value(source, f"SELECT COUNT(*) FROM {table}")
         copied = await target.fetchval(f"SELECT COUNT(*) FROM {table}")
-        if row is None or row[0] != copied:
-            raise CopyRefused(f"table {table}: {row[0] if row else '?'} rows in the SQLite database but "
+        if found != copied:
+            raise CopyRefused(f"table {table}: {found} rows in the SQLite database but "
                               f"{copied} in {target_name} after the copy; nothing was kept")
         counts[table] = copied
     blocks, indexed = counts.get("blocks", 0), await target.fetchval("SELECT COUNT(*) FROM story_search")
