@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_forget.add_argument("user_id", type=int, metavar="USER_ID", help="the member's Discord user id")
     p_forget.add_argument("--guild", type=int, metavar="ID",
                           help="only in this server (default: every server)")
+    p_migrate = sub.add_parser("migrate-to-postgres", parents=[common],
+                               help="copy the SQLite database into an empty PostgreSQL database")
+    p_migrate.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                           help="the SQLite database (default: --db, $AAR_DB_PATH or data/aar.db)")
+    p_migrate.add_argument("--to", dest="target", metavar="URL",
+                           help="postgresql://user:password@host:port/database (default: $AAR_DATABASE_URL)")
     return parser
 
 
@@ -90,6 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"aar-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.database_url and args.command != "migrate-to-postgres":
+        # Every command would read and write the SQLite file while the operator expects PostgreSQL.
+        print("aar-bot: AAR_DATABASE_URL is set, but PostgreSQL storage is not available yet: unset it to use"
+              " the SQLite database (AAR_DB_PATH)", file=sys.stderr)
         return EXIT_USAGE
     if "db" in args:
         settings = dataclasses.replace(settings, db_path=args.db)
@@ -233,8 +244,44 @@ async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_migrate_to_postgres(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy everything into an empty PostgreSQL database, in one transaction, counts checked on both sides."""
+    import asyncpg
+
+    from bot.storage.postgres.connection import open_postgres
+    from bot.storage.postgres.copy import copy_to_postgres
+    from bot.storage.postgres.url import describe, is_postgres_url
+
+    url = args.target or settings.database_url
+    if not url or not is_postgres_url(url):
+        raise CliError("--to must be a postgresql://user:password@host:port/database URL "
+                       "(or set AAR_DATABASE_URL)")
+    if args.source is not None:
+        settings = dataclasses.replace(settings, db_path=args.source)
+    if not settings.db_path.is_file():
+        raise CliError(f"{settings.db_path}: no such SQLite database")
+    name = describe(url)
+    try:
+        target = await open_postgres(url)
+    except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+        raise DatabaseProblem(f"{name}: can't open it ({exc})") from None
+    try:
+        async with database(settings, args) as source:
+            try:
+                report = await copy_to_postgres(source, target, target_name=name)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise DatabaseProblem(f"{name}: the copy failed and was rolled back ({exc})") from None
+    finally:
+        await target.close()
+    for table, rows in report.rows.items():
+        print(f"{rows:>9}  {table}")
+    print(f"Copied {report.total} rows in {len(report.rows)} tables from {settings.db_path} to {name}; "
+          "the counts match on both sides.")
+    return EXIT_OK
+
+
 COMMANDS = {"import": cmd_import, "chapters": cmd_chapters, "preview": cmd_preview, "backup": cmd_backup,
-            "forget": cmd_forget}
+            "forget": cmd_forget, "migrate-to-postgres": cmd_migrate_to_postgres}
 
 
 if __name__ == "__main__":

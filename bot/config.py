@@ -14,6 +14,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.sharding import ShardSpecError, parse_shard_ids
+from bot.storage.postgres.url import is_postgres_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = Path("data/aar.db")
@@ -46,6 +47,8 @@ class Settings:
 
     token: str | None = field(default=None, repr=False)
     db_path: Path = DEFAULT_DB_PATH
+    # AAR_DATABASE_URL: PostgreSQL instead of the SQLite file (None: SQLite).  May hold a password: no repr.
+    database_url: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     dev_guild_id: int | None = None
     api_base_url: str | None = None
@@ -91,11 +94,16 @@ class Settings:
         if gateway is not None and not gateway.startswith(("ws://", "wss://")):
             raise ConfigError("DISCORD_GATEWAY_URL must start with ws:// or wss://")
 
+        database_url = get("AAR_DATABASE_URL")
+        if database_url is not None and not is_postgres_url(database_url):
+            raise ConfigError("AAR_DATABASE_URL must be a postgresql://user:password@host:port/database URL"
+                              " (unset, the bot uses the SQLite file AAR_DB_PATH)")
         health = get("AAR_HEALTH_FILE")
         shard_count, shard_ids = _shards(get("AAR_SHARD_COUNT"), get("AAR_SHARD_IDS"))
         return cls(
             token=get("DISCORD_TOKEN"),
             db_path=Path(get("AAR_DB_PATH") or DEFAULT_DB_PATH),
+            database_url=database_url,
             log_level=log_level,
             dev_guild_id=int(guild) if guild else None,
             api_base_url=api_base.rstrip("/") if api_base else None,

@@ -21,6 +21,7 @@ from bot.config import SHIPPED_THREAD, Settings
 from bot.storage import open_database
 from bot.story.importer import import_file
 from tests.fakediscord import FakeDiscord, GuildSetup
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures: a throwaway PostgreSQL)
 
 BotFactory = Callable[..., Awaitable[AARBot]]
 

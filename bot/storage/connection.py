@@ -27,9 +27,11 @@ import sqlite3
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 
 from bot.storage.errors import NewerSchema, UpgradeNeeded
 from bot.storage.migrations import apply_migrations, newest_version, schema_version
+from bot.storage.postgres.connection import open_postgres
 from bot.storage.sql import execute, fetch_all
 from bot.storage.transaction import transaction
 
@@ -62,6 +64,12 @@ async def open_database(path: Path | str, *, migrate: bool = True, readonly: boo
         await conn.close()
         raise
     return conn
+
+
+async def open_postgres_database(url: str, *, migrate: bool = True) -> asyncpg.Connection:
+    """Open the PostgreSQL database at `url` (`AAR_DATABASE_URL`), migrated: the other backend's
+    `open_database`.  The storage functions don't run on it yet (see `bot.storage.postgres`)."""
+    return await open_postgres(url, migrate=migrate)
 
 
 def _readonly_uri(path: Path | str) -> str | None:

@@ -32,10 +32,15 @@ class Migration:
     sql: str
 
 
-def discover_migrations() -> list[Migration]:
-    """The shipped migrations, ordered by version; duplicate versions are a packaging bug."""
+SQLITE_MIGRATIONS = "migrations"
+POSTGRES_MIGRATIONS = "migrations_pg"  # the same versions and names, in PostgreSQL's dialect
+
+
+def discover_migrations(folder: str = SQLITE_MIGRATIONS) -> list[Migration]:
+    """The shipped migrations of one backend (`folder` of bot.storage), ordered by version; duplicate
+    versions are a packaging bug."""
     found: dict[int, Migration] = {}
-    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+    for entry in resources.files("bot.storage").joinpath(folder).iterdir():
         match = _NAME.match(entry.name)
         if not match:
             continue
@@ -46,9 +51,9 @@ def discover_migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def newest_version() -> int:
+def newest_version(folder: str = SQLITE_MIGRATIONS) -> int:
     """The version of the newest shipped migration: the schema this code reads and writes."""
-    return max((m.version for m in discover_migrations()), default=0)
+    return max((m.version for m in discover_migrations(folder)), default=0)
 
 
 async def schema_version(conn: aiosqlite.Connection) -> int:

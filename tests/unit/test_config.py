@@ -99,6 +99,8 @@ def test_shards_default_to_discords_recommendation_and_all_shards() -> None:
     ({"AAR_SHARD_COUNT": "many"}, "AAR_SHARD_COUNT must be a whole number"),
     ({"AAR_HTTP_PORT": "http"}, "AAR_HTTP_PORT must be a TCP port number"),
     ({"AAR_HTTP_PORT": "70000"}, "AAR_HTTP_PORT must be a TCP port number"),
+    ({"AAR_DATABASE_URL": "data/aar.db"}, "AAR_DATABASE_URL must be a postgresql://"),
+    ({"AAR_DATABASE_URL": "mysql://u:pw@db/aar"}, "unset, the bot uses the SQLite file AAR_DB_PATH"),
 ])
 def test_bad_shard_and_http_settings_are_one_clear_line(env: dict[str, str], problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -112,3 +114,11 @@ def test_http_endpoint_is_off_by_default_and_on_loopback() -> None:
     settings = Settings.from_env({"AAR_HTTP_PORT": "9100"})
     assert (settings.http_port, settings.http_host) == (9100, "127.0.0.1")
     assert Settings.from_env({"AAR_HTTP_PORT": "9100", "AAR_HTTP_HOST": "0.0.0.0"}).http_host == "0.0.0.0"
+
+
+def test_database_url_is_postgresql_and_kept_out_of_repr() -> None:
+    assert Settings.from_env({}).database_url is None
+    settings = Settings.from_env({"AAR_DATABASE_URL": "postgresql://aar:hunter2@db:5432/aar"})
+    assert settings.database_url == "postgresql://aar:hunter2@db:5432/aar"
+    assert "hunter2" not in repr(settings)
+    assert Settings.from_env({"AAR_DATABASE_URL": "postgres://db/aar"}).database_url == "postgres://db/aar"

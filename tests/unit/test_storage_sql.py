@@ -11,6 +11,9 @@ from bot.storage.sql import execute, execute_many, fetch_all, fetch_one, fetch_r
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE = {"bot/storage/sql.py", "bot/storage/transaction.py"}  # the only modules that call aiosqlite
+# asyncpg's connections, which need no gate (each refuses a second statement while one is in flight); the
+# package's own SQLite reads go through bot.storage.sql.
+POSTGRES = "bot/storage/postgres/"
 
 
 async def test_writes_say_how_many_rows_they_changed(db):
@@ -44,6 +47,8 @@ def test_no_code_sends_sql_except_through_bot_storage_sql():
     for folder in ("bot", "cogs"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             name = path.relative_to(ROOT).as_posix()
-            if name not in GATE and call.search(path.read_text(encoding="utf-8")):
+            if name in GATE or name.startswith(POSTGRES):
+                continue
+            if call.search(path.read_text(encoding="utf-8")):
                 offenders.append(name)
     assert offenders == []
