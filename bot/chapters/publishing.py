@@ -20,6 +20,7 @@ and an unfinished release is always finished before the next chapter is claimed.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import hashlib
 import logging
@@ -48,6 +49,7 @@ CREATE_PUBLIC_THREADS = "Create Public Threads"
 
 Payload = dict[str, Any]
 RenderFn = Callable[..., list[Payload]]
+RENDERED_KEPT = 8  # chapters whose rendering is kept: the few that servers are releasing now
 
 
 class PublishError(Exception):
@@ -144,6 +146,9 @@ class Publisher:
     # DMs, which must not hold up the release, so a listener only schedules its work and returns.
     on_released: list[Callable[[ReleaseOutcome], None]] = field(default_factory=list, repr=False)
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+    # (render, number, total) -> (the chapter as rendered, its messages): see `_render`.
+    _rendered: dict[tuple[RenderFn, int, int], tuple[Chapter, list[Payload]]] = field(
+        default_factory=dict, init=False, repr=False)
 
     def lock(self, guild_id: int) -> asyncio.Lock:
         return self._locks.setdefault(guild_id, asyncio.Lock())
@@ -290,9 +295,21 @@ class Publisher:
         return message_id
 
     def _render(self, chapter: Chapter, number: int, total: int, alert_role_id: int | None) -> list[Payload]:
-        """The plan stored with the release: mention and buttons decided now, so a resume sends the same."""
-        return release_plan(self.render(chapter, number=number, total=total), number=number,
-                            alert_role_id=alert_role_id)
+        """The plan stored with the release: mention and buttons decided now, so a resume sends the same.
+
+        Rendering is pure and costs milliseconds of the event loop's time (a long chapter, tens), so
+        when a thousand servers release the same chapter it is rendered once, not a thousand times
+        while their members wait for answers: kept while the chapter is equal (a re-import that changed
+        it renders afresh), and copied, as the plan is each release's own."""
+        key = (self.render, number, total)
+        kept = self._rendered.get(key)
+        if kept is None or kept[0] != chapter:
+            kept = (chapter, self.render(chapter, number=number, total=total))
+            self._rendered.pop(key, None)
+            while len(self._rendered) >= RENDERED_KEPT:
+                del self._rendered[next(iter(self._rendered))]  # the oldest
+            self._rendered[key] = kept
+        return release_plan(copy.deepcopy(kept[1]), number=number, alert_role_id=alert_role_id)
 
     def _now(self) -> str:
         return format_timestamp(self.clock())
