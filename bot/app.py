@@ -31,6 +31,7 @@ from bot.errors import UserError
 from bot.pacing import PacingSettings, RequestBudget, request_trace
 from bot.storage import open_database
 from bot.timestamps import format_timestamp
+from cogs.shared.ratelimits import amortize_bucket_cleanup
 from cogs.shared.sender import DiscordSender
 from cogs.shared.ui import PageButton, send_refusal
 
@@ -174,6 +175,7 @@ class AARBot(commands.Bot):
         self.request_budget = RequestBudget(self.pacing.requests_per_second)
         options.setdefault("http_trace", request_trace(self.request_budget))
         super().__init__(**options)
+        amortize_bucket_cleanup(self.http)  # a bucket scan per new route grew with the servers
         self.settings = settings
         self.clock = clock
         self.in_flight = InFlight()
