@@ -72,6 +72,8 @@ class Counter:
         self.fake, self.start = fake, start
         self.requests = self.hits = 0
         self.cpu = time.process_time()  # this process's CPU: the bot's alone when the fake has its own
+        self.lag = LoopLag()
+        self.lag_text = ""
 
     @classmethod
     async def now(cls, fake: Fake) -> Counter:
@@ -82,6 +84,7 @@ class Counter:
         self.requests = end["requests"] - self.start["requests"]
         self.hits = end["hits"] - self.start["hits"]
         self.cpu = time.process_time() - self.cpu
+        self.lag_text = self.lag.stop()
         return self
 
     def counted(self) -> int:
@@ -89,6 +92,31 @@ class Counter:
 
     def rate_limited(self) -> int:
         return self.hits
+
+
+class LoopLag:
+    """How late this event loop runs a 10 ms timer: its stalls, which delay the bot's answers and bunch
+    its requests (a request granted by the budget before a stall goes out after it, with later ones)."""
+
+    TICK = 0.01
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self.task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.TICK)
+            self.lags.append(loop.time() - before - self.TICK)
+
+    def stop(self) -> str:
+        self.task.cancel()
+        lags = sorted(self.lags) or [0.0]
+        p99 = lags[int(len(lags) * 0.99)]
+        return (f"event loop lag: max {lags[-1] * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+                f"{sum(1 for x in lags if x > 0.1)} stalls over 100 ms")
 
 
 async def checked(fake: Fake, group: str, parts: int, threads: int = 1) -> tuple[int, int]:
@@ -138,6 +166,7 @@ def report(name: str, wall: float, counter: Counter, lost: int, doubled: int) ->
     print(f"{name}: {wall:.1f} s wall, {requests} requests, {requests / wall:.1f} requests/s, "
           f"{ratio:.2f}x the physical limit ({physical:.1f} s), {counter.rate_limited()} rate-limit answers, "
           f"{lost} lost, {doubled} doubled; {counter.cpu:.1f} s CPU in the bench process")
+    print(f"    {counter.lag_text}")
     return ratio, counter.rate_limited() == 0 and lost == 0 and doubled == 0
 
 
@@ -196,6 +225,8 @@ async def manual(fake: Fake, group: str, guilds: int, parts: int
     latencies = [float("inf") if x is None else x for x in result["answered"]]
     told = [float("inf") if x is None else x for x in result["told"]]  # "going out now" / "queued: ..."
     lost, doubled = await checked(fake, group, parts)
+    if result["rate_limited_at"]:
+        print(f"    429s at (s after the first command): {result['rate_limited_at']}")
     misses = result["misses"]
     if misses:
         print(f"    estimates: {len(misses)} answers said \"queued: about N s\"; actual minus N: median "

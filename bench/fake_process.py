@@ -83,7 +83,8 @@ class FakeWorkloads:
         """Every server's moderator of `group` runs `/chapter next` at once; wait until every answer is
         edited into its outcome (or `give_up_after` seconds).  Latencies in seconds, `None` for never."""
         fake = self.fake
-        started = time.perf_counter()
+        started, hits = time.perf_counter(), len(fake.rate_limit_hits)
+        since = time.monotonic()
         records = []
         for s in self.groups[group]:
             records.append(await fake.invoke("chapter next", guild=s.guild, channel=s.story,
@@ -120,6 +121,7 @@ class FakeWorkloads:
             "released": sum(1 for r in records
                             if (r.message or {}).get("content", "").startswith("Released chapter 1")),
             "misses": misses,
+            "rate_limited_at": [round(h.at - since, 2) for h in fake.rate_limit_hits[hits:]],
         }
 
 
