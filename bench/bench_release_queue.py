@@ -48,6 +48,7 @@ import discord
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fake Discord lives in tests/
 
 from bench.fake_process import LocalFake, Place, RemoteFake
+from bench.looplag import LoopLag
 from bot.app import AARBot
 from bot.chapters import schedules as service
 from bot.chapters.publishing import Publisher, PublishError
@@ -92,31 +93,6 @@ class Counter:
 
     def rate_limited(self) -> int:
         return self.hits
-
-
-class LoopLag:
-    """How late this event loop runs a 10 ms timer: its stalls, which delay the bot's answers and bunch
-    its requests (a request granted by the budget before a stall goes out after it, with later ones)."""
-
-    TICK = 0.01
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self.task = asyncio.create_task(self._watch())
-
-    async def _watch(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(self.TICK)
-            self.lags.append(loop.time() - before - self.TICK)
-
-    def stop(self) -> str:
-        self.task.cancel()
-        lags = sorted(self.lags) or [0.0]
-        p99 = lags[int(len(lags) * 0.99)]
-        return (f"event loop lag: max {lags[-1] * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-                f"{sum(1 for x in lags if x > 0.1)} stalls over 100 ms")
 
 
 async def checked(fake: Fake, group: str, parts: int, threads: int = 1) -> tuple[int, int]:
@@ -225,6 +201,7 @@ async def manual(fake: Fake, group: str, guilds: int, parts: int
     latencies = [float("inf") if x is None else x for x in result["answered"]]
     told = [float("inf") if x is None else x for x in result["told"]]  # "going out now" / "queued: ..."
     lost, doubled = await checked(fake, group, parts)
+    print(f"    the fake Discord's {result['fake_lag']}")
     if result["rate_limited_at"]:
         print(f"    429s at (s after the first command): {result['rate_limited_at']}")
     misses = result["misses"]

@@ -8,6 +8,7 @@ what `aar-bot run` calls.  With `bot/__main__.py`, this is the only core module 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -219,6 +220,7 @@ class AARBot(commands.Bot):
             self.ws.gateway = yarl.URL(self.settings.gateway_url)
 
     async def on_ready(self) -> None:
+        gc.freeze()  # the servers' cache lives on: full collections skip it (they paused the loop 0.3 s)
         self.write_health()
         if self.settings.health_file and not self.health_loop.is_running():
             self.health_loop.start()
@@ -303,6 +305,7 @@ class AARBot(commands.Bot):
             if queue is not None:  # the rest of the grace for releases nobody waits on (schedules, resumes)
                 await queue.stop(self.shutdown_grace - (asyncio.get_running_loop().time() - started))
         await super().close()
+        gc.unfreeze()  # what `on_ready` froze may go now
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
