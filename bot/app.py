@@ -8,6 +8,7 @@ what `aar-bot run` calls.  With `bot/__main__.py`, this is the only core module 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import os
@@ -39,6 +40,7 @@ from bot.sharding import IDENTIFY_INTERVAL_SECONDS, MAX_GUILDS_PER_SHARD, Identi
 from bot.storage import open_database
 from bot.storage.connection import ping
 from bot.timestamps import format_timestamp
+from cogs.shared.ratelimits import amortize_bucket_cleanup
 from cogs.shared.sender import DiscordSender
 from cogs.shared.ui import PageButton, send_refusal
 
@@ -211,6 +213,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         trace = rate_limit_trace(self.metrics.rate_limit_wait, into=request_trace(self.request_budget))
         options.setdefault("http_trace", trace)
         super().__init__(**options)
+        amortize_bucket_cleanup(self.http)  # a bucket scan per new route grew with the servers
         self.settings = settings
         self.identify_pacer = IdentifyPacer(interval=self.identify_interval)
         self.operator_server: OperatorServer | None = None
@@ -360,6 +363,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         self.metrics.command_finished(interaction.command.qualified_name, seconds, outcome=outcome)
 
     async def on_ready(self) -> None:
+        gc.freeze()  # the servers' cache lives on: full collections skip it (they paused the loop 0.3 s)
         self.write_health()
         if self.settings.health_file and not self.health_loop.is_running():
             self.health_loop.start()
@@ -453,6 +457,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
             if queue is not None:  # the rest of the grace for releases nobody waits on (schedules, resumes)
                 await queue.stop(self.shutdown_grace - (asyncio.get_running_loop().time() - started))
         await super().close()
+        gc.unfreeze()  # what `on_ready` froze may go now
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()

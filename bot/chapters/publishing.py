@@ -34,6 +34,7 @@ and an unfinished release is always finished before the next chapter is claimed.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import hashlib
 import logging
@@ -63,6 +64,7 @@ MANAGE_WEBHOOKS = "Manage Webhooks"
 
 Payload = dict[str, Any]
 RenderFn = Callable[..., list[Payload]]
+RENDERED_KEPT = 8  # chapters whose rendering is kept: the few that servers are releasing now
 
 
 class PublishError(Exception):
@@ -259,6 +261,9 @@ class Publisher:
     # Publishes the parts released into announcement channels (None: they are only posted).
     announcer: Announcing | None = None
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+    # (render, number, total) -> (the chapter as rendered, its messages): see `_render`.
+    _rendered: dict[tuple[RenderFn, int, int], tuple[Chapter, list[Payload]]] = field(
+        default_factory=dict, init=False, repr=False)
 
     def lock(self, guild_id: int) -> asyncio.Lock:
         return self._locks.setdefault(guild_id, asyncio.Lock())
@@ -496,9 +501,23 @@ class Publisher:
     def _render(self, chapter: Chapter, number: int, total: int,
                 alert_role_id: int | None) -> tuple[list[Payload], int]:
         """The render stored (once per chapter) for the release, and how many messages its plan sends
-        with the mention decided now (the role is frozen with the claim, so a resume sends the same)."""
-        rendered = self.render(chapter, number=number, total=total)
-        return rendered, len(release_plan(rendered, number=number, alert_role_id=alert_role_id))
+        with the mention decided now (the role is frozen with the claim, so a resume sends the same).
+
+        Rendering is pure and costs milliseconds of the event loop's time (a long chapter, tens), so
+        when a thousand servers release the same chapter it is rendered once, not a thousand times
+        while their members wait for answers: kept while the chapter is equal (a re-import that changed
+        it renders afresh); the plan is built on a copy, as it is each release's own."""
+        key = (self.render, number, total)
+        kept = self._rendered.get(key)
+        if kept is None or kept[0] != chapter:
+            kept = (chapter, self.render(chapter, number=number, total=total))
+            self._rendered.pop(key, None)
+            while len(self._rendered) >= RENDERED_KEPT:
+                del self._rendered[next(iter(self._rendered))]  # the oldest
+            self._rendered[key] = kept
+        rendered = copy.deepcopy(kept[1])  # each release's own: nothing done to it reaches the kept one
+        plan = release_plan(copy.deepcopy(rendered), number=number, alert_role_id=alert_role_id)
+        return rendered, len(plan)
 
     def _now(self) -> str:
         return format_timestamp(self.clock())

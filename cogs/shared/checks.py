@@ -29,11 +29,14 @@ async def member_is_moderator(bot: AARBot, interaction: discord.Interaction) -> 
     """Manage Server / Administrator in the guild, or the moderator role from `/aar setup`."""
     if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
         return False
-    settings = await get_guild_settings(bot.db, interaction.guild_id)
     # What Discord resolved for this member here (Manage Server is guild-wide).
     perms = interaction.permissions
-    return is_moderator(manage_guild=perms.manage_guild, administrator=perms.administrator,
-                        role_ids=[role.id for role in interaction.user.roles],
+    role_ids = [role.id for role in interaction.user.roles]
+    if is_moderator(manage_guild=perms.manage_guild, administrator=perms.administrator, role_ids=role_ids,
+                    moderator_role_id=None):
+        return True  # no database read before the command answers: the check runs before its "thinking…"
+    settings = await get_guild_settings(bot.db, interaction.guild_id)
+    return is_moderator(manage_guild=False, administrator=False, role_ids=role_ids,
                         moderator_role_id=settings.moderator_role_id)
 
 

@@ -11,6 +11,7 @@ the release died with "Session is closed" and the moderator was left with "think
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import pytest
@@ -74,3 +75,12 @@ async def test_a_command_still_running_after_the_grace_period_is_stopped_quietly
         assert await released_through(conn, guild_setup.guild.id) == 0
     finally:
         await conn.close()
+
+
+async def test_the_cache_is_kept_out_of_full_collections_while_the_bot_runs(bot_factory) -> None:
+    """Ready: what is alive (the servers' cache) is frozen out of the garbage collector's full passes, which
+    otherwise paused a bot in 1,000 servers for 0.3 s; closed: it is collectable again."""
+    bot = await bot_factory()
+    assert gc.get_freeze_count() > 0
+    await bot.close()
+    assert gc.get_freeze_count() == 0

@@ -4,6 +4,7 @@ step (before and after Discord accepted it), 403s, exhaustion, concurrency, guil
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.chapters.publishing import (
     part_nonce,
     thread_name,
 )
+from bot.chapters.render import render_chapter
 from bot.config import SHIPPED_THREAD
 from bot.storage import open_database, release_log
 from bot.storage.releases import released_chapters, released_through
@@ -341,6 +343,37 @@ async def test_stored_plan_survives_a_changed_renderer(conn) -> None:
 
     await Publisher(conn, MemorySender(d), render=other_renderer).resume()
     assert d.view(10) == await uninterrupted_view(conn, 1)
+
+
+async def test_a_chapter_is_rendered_once_for_every_guild_releasing_it(conn) -> None:
+    """A thousand servers releasing chapter 1 cost one rendering, not a thousand; each posts all of it."""
+    d = MemoryDiscord()
+    rendered: list[int] = []
+
+    def counting(chapter: Chapter, *, number: int, total: int) -> list[dict[str, Any]]:
+        rendered.append(number)
+        return render_chapter(chapter, number=number, total=total)
+
+    pub = Publisher(conn, MemorySender(d), render=counting)
+    for guild in (1, 2, 3):
+        assert (await pub.release_next(guild, guild * 10)).status == "released"
+    assert rendered == [1]
+    assert d.view(10) == d.view(20) == d.view(30) == await uninterrupted_view(conn, 1)
+    assert (await pub.release_next(1, 10)).status == "released"
+    assert rendered == [1, 2]
+
+
+async def test_a_changed_chapter_is_rendered_afresh(conn) -> None:
+    """A re-import that changed a chapter is never released from the old rendering."""
+    chapter = await load_chapter(conn, 1)
+    assert chapter is not None
+    pub = publisher(conn, MemoryDiscord())
+    before, _parts = pub._render(chapter, 1, 6, None)
+    after, _parts = pub._render(dataclasses.replace(chapter, title="A title from the re-import"), 1, 6, None)
+    assert "A title from the re-import" in str(after) and "A title from the re-import" not in str(before)
+    assert pub._render(await load_chapter(conn, 1), 1, 6, None)[0] == before  # type: ignore[arg-type]
+    before[0]["content"] = "changed by one release's plan"
+    assert pub._render(chapter, 1, 6, None)[0][0]["content"] != before[0]["content"]
 
 
 def test_nonce_is_deterministic_short_and_distinct() -> None:
