@@ -8,6 +8,7 @@ naming the permission the bot lacks.  Channels are addressed by id, so no cache 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import aiohttp
@@ -119,20 +120,28 @@ class DiscordSender:
 
     async def find_sent(self, channel_id: int, payload: dict[str, Any], *, nonce: str,
                         after: int | None) -> int | None:
-        channel = self.bot.get_partial_messageable(channel_id)
         me = self.bot.user.id if self.bot.user else None
         want_content = payload.get("content") or ""
         want_embeds = len(payload.get("embeds") or [])
+
+        def sent(message: discord.Message) -> bool:
+            if message.author.id != me:
+                return False
+            if message.nonce is not None:
+                return str(message.nonce) == nonce
+            # Discord does not always echo nonces in history: the same text and embeds is the same part.
+            return message.content == want_content and len(message.embeds) == want_embeds
+
+        return await self._find_recent(channel_id, after, sent)
+
+    async def _find_recent(self, channel_id: int, after: int | None,
+                           matches: Callable[[discord.Message], bool]) -> int | None:
+        """The first of the channel's recent messages (after `after`) that `matches`, if any."""
+        channel = self.bot.get_partial_messageable(channel_id)
         try:
             async for message in channel.history(limit=HISTORY_LOOKBACK,
                                                  after=discord.Object(after) if after else None):
-                if message.author.id != me:
-                    continue
-                if message.nonce is not None and str(message.nonce) == nonce:
-                    return message.id
-                # Discord does not always echo nonces in history: the same text and embeds is the same part.
-                if message.nonce is None and message.content == want_content \
-                        and len(message.embeds) == want_embeds:
+                if matches(message):
                     return message.id
         except discord.Forbidden as exc:
             raise ReleaseForbidden("Read Message History", str(exc)) from exc
@@ -270,22 +279,11 @@ class DiscordSender:
 
     async def find_sent_as_author(self, channel_id: int, payload: dict[str, Any], *,
                                   after: int | None) -> int | None:
-        channel = self.bot.get_partial_messageable(channel_id)
         want_content = payload.get("content") or ""
         want_embeds = len(payload.get("embeds") or [])
-        try:
-            async for message in channel.history(limit=HISTORY_LOOKBACK,
-                                                 after=discord.Object(after) if after else None):
-                if message.webhook_id is not None and message.content == want_content \
-                        and len(message.embeds) == want_embeds:
-                    return message.id
-        except discord.Forbidden as exc:
-            raise ReleaseForbidden("Read Message History", str(exc)) from exc
-        except discord.NotFound as exc:
-            raise _gone_or_failed(exc) from exc
-        except discord.HTTPException as exc:
-            raise PublishError(f"could not read the channel's recent messages: {exc}") from exc
-        return None
+        return await self._find_recent(  # webhooks take no nonce: a webhook's message with the same text
+            channel_id, after, lambda message: message.webhook_id is not None
+            and message.content == want_content and len(message.embeds) == want_embeds)
 
     async def publish(self, channel_id: int, message_id: int) -> None:
         try:
