@@ -20,9 +20,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.storage import likes as store
+from bot.storage.database import Database
 from bot.storage.releases import ReleasePart, release_parts_of
 from bot.timestamps import format_timestamp, parse_timestamp
 
@@ -64,7 +63,7 @@ def plan(parts: Iterable[ReleasePart], now: datetime, limits: ReconcileLimits,
     return chosen
 
 
-async def targets(conn: aiosqlite.Connection, guild_id: int, now: datetime, limits: ReconcileLimits,
+async def targets(conn: Database, guild_id: int, now: datetime, limits: ReconcileLimits,
                   budget: int) -> list[ReleasePart]:
     """The guild's release messages to re-read (see `plan`); the database returns no more than that."""
     since = format_timestamp(now - limits.max_age)
@@ -92,7 +91,7 @@ class RoundResult:
     requests: int = 0
 
 
-async def run_round(conn: aiosqlite.Connection, guild_ids: Iterable[int], now: datetime,
+async def run_round(conn: Database, guild_ids: Iterable[int], now: datetime,
                     limits: ReconcileLimits, read: ReadPart) -> RoundResult:
     """One round: servers after the stored cursor, each its turn of up to `per_guild` messages, while
     the budget lasts; the cursor moves past a server once its turn is complete, so a turn cut short by

@@ -11,8 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one
 from bot.storage.story import chapter_titles
 
@@ -69,12 +68,12 @@ class MentionedPerson:
     chapters: frozenset[int]
 
 
-async def index_state(conn: aiosqlite.Connection) -> IndexState | None:
+async def index_state(conn: Database) -> IndexState | None:
     row = await fetch_one(conn, "SELECT cast_sha256, story_sha256, built_at FROM character_index_state")
     return IndexState(row["cast_sha256"], row["story_sha256"], row["built_at"]) if row else None
 
 
-async def replace_index(conn: aiosqlite.Connection, *, characters: Sequence[CharacterRow],
+async def replace_index(conn: Database, *, characters: Sequence[CharacterRow],
                         aliases: Sequence[AliasRow], notes: Sequence[NoteRow], mentions: Sequence[MentionRow],
                         cast_sha256: str, story_sha256: str) -> None:
     """Write the cast and its mentions in place of the previous ones (the caller holds the transaction)."""
@@ -109,7 +108,7 @@ async def replace_index(conn: aiosqlite.Connection, *, characters: Sequence[Char
     )
 
 
-async def load_snapshot(conn: aiosqlite.Connection) -> Snapshot:
+async def load_snapshot(conn: Database) -> Snapshot:
     characters = [
         StoredCharacter(r["key"], r["name"], r["side"], r["side_rank"], r["position"])
         for r in await fetch_all(
@@ -129,7 +128,7 @@ async def load_snapshot(conn: aiosqlite.Connection) -> Snapshot:
     return Snapshot(await index_state(conn), characters, aliases, notes, mentions, titles)
 
 
-async def mentioned_people(conn: aiosqlite.Connection, through: int) -> list[MentionedPerson]:
+async def mentioned_people(conn: Database, through: int) -> list[MentionedPerson]:
     """The characters the index finds in chapters 1..through, in cast order, with every spelling.
 
     Empty when no cast was indexed, or the database predates the character tables.

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, fetch_all
 
 
@@ -20,7 +19,7 @@ class ChapterProgress:
     finished: bool
 
 
-async def record_page(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+async def record_page(conn: Database, guild_id: int, user_id: int, chapter: int, *,
                       page: int, pages: int, now: str) -> None:
     """Page `page` (0-based) of the chapter's `pages` was shown to the member; the last one finishes it."""
     seen = page + 1
@@ -35,7 +34,7 @@ async def record_page(conn: aiosqlite.Connection, guild_id: int, user_id: int, c
         (guild_id, user_id, chapter, seen, finished, now))
 
 
-async def mark_finished(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+async def mark_finished(conn: Database, guild_id: int, user_id: int, chapter: int, *,
                         now: str) -> None:
     """The member says they read the chapter (✅ Read under its release)."""
     await execute(
@@ -47,7 +46,7 @@ async def mark_finished(conn: aiosqlite.Connection, guild_id: int, user_id: int,
         (guild_id, user_id, chapter, now))
 
 
-async def progress_of(conn: aiosqlite.Connection, guild_id: int, user_id: int,
+async def progress_of(conn: Database, guild_id: int, user_id: int,
                       through: int) -> dict[int, ChapterProgress]:
     """The member's progress in chapters 1..through (the released ones: nothing later is looked at)."""
     rows = await fetch_all(
