@@ -37,7 +37,7 @@ from bot.ops.ratelimits import rate_limit_trace
 from bot.pacing import PacingSettings, RequestBudget, request_trace
 from bot.sharding import IDENTIFY_INTERVAL_SECONDS, MAX_GUILDS_PER_SHARD, IdentifyPacer, ShardPlan
 from bot.storage.connection import open_storage, ping
-from bot.storage.database import Database
+from bot.storage.database import BUSY_ERRORS, Database
 from bot.timestamps import format_timestamp
 from cogs.shared.ratelimits import amortize_bucket_cleanup
 from cogs.shared.sender import DiscordSender
@@ -100,11 +100,14 @@ def make_intents() -> discord.Intents:
 
 
 def database_busy(error: BaseException) -> bool:
-    """SQLite gave up waiting for another writer (its busy timeout ran out): nothing is wrong but timing.
+    """The database gave up waiting for others (SQLite's busy timeout ran out; PostgreSQL found a deadlock,
+    a lock it may not wait for, or no free connection): nothing is wrong but timing.
 
     Another process (a backup, `aar-bot import`) may hold the write lock for longer than the busy
     timeout; the member is told to try again rather than that something went wrong.
     """
+    if isinstance(error, BUSY_ERRORS) and not isinstance(error, sqlite3.Error):
+        return True
     if not isinstance(error, sqlite3.OperationalError):
         return False
     if getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ from cachetools import LRUCache
 from bot.storage import likes as store
 from bot.storage import open_database, transaction
 from bot.storage.connection import database_file
-from bot.storage.database import Database
+from bot.storage.database import BUSY_ERRORS, Database
 from bot.storage.releases import release_message_map
 
 _log = logging.getLogger(__name__)
@@ -249,7 +248,7 @@ class ReactionIngest:
         for attempt in range(1, RETRIES + 1):
             try:
                 changed = await self._apply(batch)
-            except sqlite3.OperationalError as exc:  # locked or busy: worth another try
+            except BUSY_ERRORS as exc:  # locked or busy: worth another try
                 if attempt < RETRIES:
                     _log.warning("reaction batch failed (%s), retrying in %.2fs", exc, delay)
                     await asyncio.sleep(delay)

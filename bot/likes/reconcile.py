@@ -15,13 +15,12 @@ are not re-read at every start while the others never are.  After a start the co
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.storage import likes as store
-from bot.storage.database import Database
+from bot.storage.database import BUSY_ERRORS, Database
 from bot.storage.releases import ReleasePart, release_parts_of
 from bot.timestamps import format_timestamp, parse_timestamp
 
@@ -115,7 +114,7 @@ async def run_round(conn: Database, guild_ids: Iterable[int], now: datetime,
             result.messages += 1
         try:
             await store.save_reconcile_cursor(conn, guild_id, format_timestamp(now))
-        except sqlite3.OperationalError as exc:  # locked by another process: this server comes round again
+        except BUSY_ERRORS as exc:  # locked by another process: this server comes round again
             _log.warning("likes: could not move the reconciliation cursor past server %s: %s", guild_id, exc)
         result.covered.append(guild_id)
     return result

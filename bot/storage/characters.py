@@ -7,13 +7,14 @@ directory or quiz people, is the features' business.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from bot.storage.database import Database
+from bot.storage.database import MISSING_TABLE_ERRORS, Database
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one
 from bot.storage.story import chapter_titles
+from bot.timestamps import format_timestamp
 
 # Rows as `replace_index` writes them, in column order.
 CharacterRow = tuple[str, int, str, str, int]  # key, position, name, side, side_rank
@@ -99,12 +100,13 @@ async def replace_index(conn: Database, *, characters: Sequence[CharacterRow],
     await execute(
         conn,
         "INSERT INTO character_index_state(id, cast_sha256, story_sha256, built_at)"
-        " VALUES (1, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))"  # the format of bot.timestamps
+        " VALUES (1, ?, ?, ?)"
         " ON CONFLICT(id) DO UPDATE SET cast_sha256 = excluded.cast_sha256,"
         " story_sha256 = excluded.story_sha256, built_at = excluded.built_at"
         # same inputs, same rows: the timestamp too, so rebuilding (a re-import) changes nothing at all
-        " WHERE cast_sha256 != excluded.cast_sha256 OR story_sha256 != excluded.story_sha256",
-        (cast_sha256, story_sha256),
+        " WHERE character_index_state.cast_sha256 != excluded.cast_sha256"
+        " OR character_index_state.story_sha256 != excluded.story_sha256",
+        (cast_sha256, story_sha256, format_timestamp(datetime.now(UTC))),
     )
 
 
@@ -147,7 +149,7 @@ async def mentioned_people(conn: Database, through: int) -> list[MentionedPerson
             "SELECT DISTINCT character_key, chapter_number FROM character_mentions WHERE chapter_number <= ?",
             (through,),
         )
-    except sqlite3.OperationalError:  # a database without the character tables
+    except MISSING_TABLE_ERRORS:  # a database without the character tables
         return []
     chapters: dict[str, set[int]] = {}
     for row in mentions:

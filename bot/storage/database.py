@@ -28,6 +28,18 @@ Row: TypeAlias = sqlite3.Row | asyncpg.Record  # both read by position and by co
 Params = Sequence[Any]
 Backend = Literal["sqlite", "postgresql"]
 
+# What each driver raises, by meaning, so features catch one name whichever backend answered:
+# a constraint refused the write (a UNIQUE claim someone else holds, say);
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError,
+                                                 asyncpg.IntegrityConstraintViolationError)
+# the database was busy with others (SQLite's lock past its timeout; PostgreSQL's deadlock, lock or
+# connection limits): nothing is wrong but timing, and the same work may be tried again;
+BUSY_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, asyncpg.DeadlockDetectedError,
+                                            asyncpg.LockNotAvailableError, asyncpg.TooManyConnectionsError,
+                                            asyncpg.SerializationError)
+# a table this code expects is not there (a database of an older tool, or none of its own).
+MISSING_TABLE_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, asyncpg.UndefinedTableError)
+
 
 class NestedTransaction(RuntimeError):
     """`transaction()` inside another transaction of the same task: neither backend nests them here."""

@@ -57,7 +57,8 @@ async def merge_forum_reactions(conn: Database, number: int,
         await execute(
             conn,
             "INSERT INTO forum_reactions(chapter_number, kind, count) VALUES (?, ?, ?)"
-            " ON CONFLICT(chapter_number, kind) DO UPDATE SET count = MAX(count, excluded.count)",
+            " ON CONFLICT(chapter_number, kind)"
+            " DO UPDATE SET count = MAX(forum_reactions.count, excluded.count)",
             (number, kind, count),
         )
     await execute(

@@ -25,8 +25,8 @@ async def insert_reactions(conn: Database, rows: Sequence[ReactionRow]) -> None:
     if rows:
         await execute_many(
             conn,
-            "INSERT OR IGNORE INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
-            " VALUES (?, ?, ?, ?, ?)", rows)
+            "INSERT INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
 
 
 async def delete_reactions(conn: Database, rows: Sequence[ReactionRow]) -> None:

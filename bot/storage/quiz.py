@@ -8,12 +8,11 @@ story and the characters the quiz asks about are read from `bot.storage.story` a
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage.database import Database, Row
+from bot.storage.database import INTEGRITY_ERRORS, Database, Row
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
 from bot.timestamps import format_timestamp
@@ -66,7 +65,7 @@ async def create_game(conn: Database, *, guild_id: int, channel_id: int, starter
                 " chapters, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id",
                 (guild_id, channel_id, starter_id, mode, len(questions), chapters, format_timestamp(now)),
             )
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             raise QuizAlreadyRunning(str(exc)) from None
         await execute_many(
             conn,
@@ -126,7 +125,7 @@ async def record_answer(conn: Database, *, game_id: int, position: int, guild_id
             " answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (game_id, position, user_id, guild_id, option, int(correct), points, format_timestamp(now)),
         )
-    except sqlite3.IntegrityError:
+    except INTEGRITY_ERRORS:
         return False
     return True
 

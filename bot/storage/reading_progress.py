@@ -29,8 +29,8 @@ async def record_page(conn: Database, guild_id: int, user_id: int, chapter: int,
         "INSERT INTO reading_progress(guild_id, user_id, chapter_number, pages_seen, finished, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(guild_id, user_id, chapter_number) DO UPDATE SET"
-        " pages_seen = MAX(pages_seen, excluded.pages_seen),"
-        " finished = MAX(finished, excluded.finished), updated_at = excluded.updated_at",
+        " pages_seen = MAX(reading_progress.pages_seen, excluded.pages_seen),"
+        " finished = MAX(reading_progress.finished, excluded.finished), updated_at = excluded.updated_at",
         (guild_id, user_id, chapter, seen, finished, now))
 
 

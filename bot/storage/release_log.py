@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from bot.storage.database import Database, Row
+from bot.storage.database import INTEGRITY_ERRORS, Database, Row
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
 
@@ -141,7 +140,7 @@ async def claim_release(conn: Database, *, guild_id: int, chapter: int, channel_
                  thread_name, schedule_id, schedule_slot),
             )
             await _collect_unreferenced_renders(conn)
-    except sqlite3.IntegrityError:
+    except INTEGRITY_ERRORS:
         return False
     return True
 
@@ -176,8 +175,8 @@ async def record_intent(conn: Database, guild_id: int, chapter: int, index: int,
     """Note that part `index` is about to be sent with `nonce` (before Discord sees it)."""
     await execute(
         conn,
-        "INSERT OR IGNORE INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
-        " VALUES (?, ?, ?, ?, ?)", (guild_id, chapter, index, nonce, channel_id),
+        "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (guild_id, chapter, index, nonce, channel_id),
     )
 
 

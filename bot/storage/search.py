@@ -132,8 +132,10 @@ async def remember_query(conn: Database, guild_id: int, query: str, *, now: str,
         if key > MAX_QUERY_KEY:  # every key taken: the least recently searched one goes
             key = int(await fetch_value(conn, "SELECT id FROM search_queries ORDER BY created_at, id"
                                               " LIMIT 1"))
-        await execute(conn, "INSERT OR REPLACE INTO search_queries(id, guild_id, query, created_at)"
-                            " VALUES (?, ?, ?, ?)", (key, guild_id, query, now))
+        await execute(conn, "INSERT INTO search_queries(id, guild_id, query, created_at) VALUES (?, ?, ?, ?)"
+                            " ON CONFLICT(id) DO UPDATE SET guild_id = excluded.guild_id,"
+                            " query = excluded.query, created_at = excluded.created_at",
+                      (key, guild_id, query, now))
         return key
 
 

@@ -23,10 +23,12 @@ BACKENDS = ("sqlite", "postgresql")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_backends: run the module's `db` tests on SQLite and PostgreSQL")
+    config.addinivalue_line("markers", "sqlite_only(why): tests what only SQLite has")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "db" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+    if ("db" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends")
+            and not metafunc.definition.get_closest_marker("sqlite_only")):
         metafunc.parametrize("db", BACKENDS, indirect=True)
 
 

@@ -17,7 +17,10 @@ from bot.chapters.publishing import (
 )
 from bot.storage import release_log
 from bot.storage.database import Database
+from bot.storage.sql import execute, fetch_all
 from tests.helpers import FakeClock
+
+pytestmark = pytest.mark.both_backends
 
 GUILD, CHANNEL, OTHER = 5, 50, 60
 
@@ -40,16 +43,15 @@ class PacedDiscord:
 
 async def pending(conn: Database, chapter: int, channel: int, message_ids: list[int]) -> None:
     """A released chapter whose parts (sent, with these ids) wait to be published."""
-    await conn.raw.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+    await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash)"
                        " VALUES (?, 'T', ?, 'h')", (chapter, f"Chapter {chapter}"))
-    await conn.raw.execute("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
+    await execute(conn, "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
                        " started_at) VALUES (?, ?, ?, 'done', ?, '2026-01-01T00:00:00.000Z')",
                        (GUILD, chapter, channel, len(message_ids)))
     for index, message_id in enumerate(message_ids):
         await release_log.record_intent(conn, GUILD, chapter, index, f"n{chapter}.{index}", channel)
         await release_log.mark_to_publish(conn, GUILD, chapter, index)
         await release_log.record_sent(conn, GUILD, chapter, index, message_id, "2026-01-01T00:00:01.000Z")
-    await conn.raw.commit()
 
 
 @pytest.fixture
@@ -106,6 +108,6 @@ async def test_discords_answers_settle_or_retry_a_part(db, clock) -> None:
     clock.advance(minutes=1)
     await announcer.publish_due()
     assert discord.published[-1] == (OTHER, 4) and await release_log.pending_publishes(db) == []
-    async with db.raw.execute("SELECT message_id, publish FROM release_parts ORDER BY message_id") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == [(1, "done"), (2, "dropped"), (3, "done"),
-                                                            (4, "done")]
+    cur_rows = await fetch_all(db, "SELECT message_id, publish FROM release_parts ORDER BY message_id")
+    assert [tuple(r) for r in cur_rows] == [(1, "done"), (2, "dropped"), (3, "done"),
+                                                        (4, "done")]

@@ -11,7 +11,10 @@ from bot.likes.tally import likes_of
 from bot.storage import quiz, reading_progress
 from bot.storage.database import Database
 from bot.storage.privacy import GUILD_TABLES, MEMBER_COLUMNS, MemberData, get_departure
+from bot.storage.sql import execute, fetch_all
 from tests.helpers import mark_released
+
+pytestmark = pytest.mark.both_backends
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 A, B = 1001, 2002              # two servers
@@ -20,8 +23,8 @@ MEMBER_ID_NAMES = {"user_id", "member_id", "author_id", "starter_id", "created_b
 
 
 async def rows(conn: Database, sql: str, *params: object) -> list[tuple[object, ...]]:
-    async with conn.raw.execute(sql, params) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
+    cur_rows = await fetch_all(conn, sql, params)
+    return [tuple(r) for r in cur_rows]
 
 
 async def count(conn: Database, table: str, guild_id: int) -> int:
@@ -31,17 +34,18 @@ async def count(conn: Database, table: str, guild_id: int) -> int:
 async def seed(conn: Database) -> None:
     """Two chapters released in A and B; in each: likes, a finished quiz, a schedule, a hall-of-fame post."""
     for number in (1, 2):
-        await conn.raw.execute("INSERT OR IGNORE INTO chapters(number, threadmark, title, content_hash)"
-                           " VALUES (?, ?, ?, 'h')", (number, f"Ch {number}", f"Title {number}"))
+        await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash)"
+                           " VALUES (?, ?, ?, 'h') ON CONFLICT DO NOTHING",
+                      (number, f"Ch {number}", f"Title {number}"))
     for guild in (A, B):
-        await conn.raw.execute("INSERT INTO guild_settings(guild_id) VALUES (?)", (guild,))
+        await execute(conn, "INSERT INTO guild_settings(guild_id) VALUES (?)", (guild,))
         await mark_released(conn, guild, 2)
         parts = {r[0]: r[1] for r in await rows(conn, "SELECT chapter_number, message_id FROM release_parts"
                                                       " WHERE guild_id = ?", guild)}
         for user, emoji, chapter in [(ALICE, "👍", 1), (ALICE, "😂", 1), (ALICE, "👍", 2), (BOB, "👍", 1)]:
-            await conn.raw.execute("INSERT INTO reactions VALUES (?, ?, ?, ?, ?)",
+            await execute(conn, "INSERT INTO reactions VALUES (?, ?, ?, ?, ?)",
                                (guild, chapter, emoji, user, parts[chapter]))
-        await conn.raw.execute("INSERT INTO hall_of_fame_posts VALUES (?, 1, 77, 88, 3, 2, 'x',"
+        await execute(conn, "INSERT INTO hall_of_fame_posts VALUES (?, 1, 77, 88, 3, 2, 'x',"
                                " 'x')", (guild,))
         game = await quiz.create_game(conn, guild_id=guild, channel_id=9, starter_id=ALICE, mode="channel",
                                       questions=[("q1", 1, 0), ("q2", 2, 1)], chapters="1-2", now=T0)
@@ -50,13 +54,13 @@ async def seed(conn: Database) -> None:
                 await quiz.record_answer(conn, game_id=game, position=position, guild_id=guild, user_id=user,
                                          option=0, correct=position == 0, points=10, now=T0)
         await quiz.end_game(conn, game, "stopped", T0, ended_by=ALICE)
-        await conn.raw.execute("INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
+        await execute(conn, "INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
                            " VALUES (?, 'daily 20:00', 'UTC', ?, 'x')", (guild, ALICE))
-    await conn.raw.commit()
 
 
 # --- the schema is covered --------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_only
 async def test_every_server_table_and_member_column_is_known(db: Database) -> None:
     """A table or column added later must be added to the forgetting and the purge too: this says so."""
     tables = [r[0] for r in await rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -104,7 +108,7 @@ async def test_reading_progress_and_release_dm_requests_are_forgotten(db: Databa
         await reading_progress.record_page(db, guild, ALICE, 1, page=0, pages=3, now="2026-03-01T12:00:00Z")
         await reading_progress.mark_finished(db, guild, ALICE, 2, now="2026-03-01T12:00:00Z")
         await reading_progress.mark_finished(db, guild, BOB, 1, now="2026-03-01T12:00:00Z")
-        await db.raw.execute("INSERT INTO alert_dms(guild_id, user_id, since) VALUES (?, ?,"
+        await execute(db, "INSERT INTO alert_dms(guild_id, user_id, since) VALUES (?, ?,"
                              " 'x')", (guild, ALICE))
     assert (await privacy.stored_about(db, ALICE, A)).chapters_read == 2
     assert (await privacy.stored_about(db, ALICE, A)).alert_dms == 1

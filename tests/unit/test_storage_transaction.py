@@ -13,6 +13,8 @@ from bot.storage.database import Database
 from bot.storage.sql import execute, fetch_all, fetch_value
 from bot.storage.transaction import NestedTransaction
 
+pytestmark = pytest.mark.both_backends
+
 
 async def add_guild(conn: Database, guild_id: int) -> None:
     await execute(conn, "INSERT INTO guild_settings(guild_id) VALUES (?)", (guild_id,))
@@ -22,6 +24,7 @@ async def guilds(conn: Database) -> list[int]:
     return [r[0] for r in await fetch_all(conn, "SELECT guild_id FROM guild_settings ORDER BY guild_id")]
 
 
+@pytest.mark.sqlite_only
 async def test_the_statements_are_committed_together(db, tmp_path):
     async with transaction(db):
         await add_guild(db, 1)
@@ -34,6 +37,7 @@ async def test_the_statements_are_committed_together(db, tmp_path):
         await other.close()
 
 
+@pytest.mark.sqlite_only
 async def test_an_error_in_the_body_undoes_everything_and_is_the_error_raised(db):
     with pytest.raises(LookupError, match="the body failed"):
         async with transaction(db):
@@ -42,10 +46,11 @@ async def test_an_error_in_the_body_undoes_everything_and_is_the_error_raised(db
     assert await guilds(db) == [] and not db.raw.in_transaction
 
 
+@pytest.mark.sqlite_only
 async def test_when_sqlite_ended_the_transaction_itself_its_error_is_not_replaced(db):
     # RAISE(ROLLBACK) makes SQLite roll the whole transaction back before the error reaches us: a second
     # ROLLBACK would fail with "no transaction is active" and hide why the write failed.
-    await db.raw.execute("CREATE TEMP TRIGGER refuse BEFORE INSERT ON guild_settings WHEN NEW.guild_id = 2"
+    await execute(db, "CREATE TEMP TRIGGER refuse BEFORE INSERT ON guild_settings WHEN NEW.guild_id = 2"
                      " BEGIN SELECT RAISE(ROLLBACK, 'guild 2 refused'); END")
     with pytest.raises(sqlite3.IntegrityError, match="guild 2 refused"):
         async with transaction(db):
@@ -54,6 +59,7 @@ async def test_when_sqlite_ended_the_transaction_itself_its_error_is_not_replace
     assert await guilds(db) == [] and not db.raw.in_transaction
 
 
+@pytest.mark.sqlite_only
 async def test_a_commit_that_fails_is_rolled_back(db):
     # A deferred foreign key is checked at COMMIT; a failed COMMIT leaves the transaction open.
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
@@ -66,6 +72,7 @@ async def test_a_commit_that_fails_is_rolled_back(db):
     assert await guilds(db) == [] and await fetch_value(db, "SELECT COUNT(*) FROM blocks") == 0
 
 
+@pytest.mark.sqlite_only
 async def test_a_transaction_inside_a_transaction_is_refused_and_the_outer_one_undone(db):
     with pytest.raises(NestedTransaction):
         async with transaction(db):
