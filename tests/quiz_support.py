@@ -8,13 +8,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
 from bot.config import SHIPPED_THREAD
 from bot.quiz import source
 from bot.quiz.generate import Person, SourceChapter
 from bot.quiz.session import QuizTimer
 from bot.storage import open_database
+from bot.storage.database import Database
 from bot.story.importer import import_file
 
 
@@ -31,7 +30,7 @@ async def load_seed_source(db_path: Path) -> SeedSource:
         await import_file(conn, SHIPPED_THREAD)
         chapters = await source.source_chapters(conn, 10_000)
         people = await source.people(conn, 10_000)
-        async with conn.execute("SELECT character_key, MIN(chapter_number) FROM character_mentions"
+        async with conn.raw.execute("SELECT character_key, MIN(chapter_number) FROM character_mentions"
                                 " GROUP BY character_key") as cur:
             first = {r[0]: r[1] for r in await cur.fetchall()}
     finally:
@@ -39,9 +38,9 @@ async def load_seed_source(db_path: Path) -> SeedSource:
     return SeedSource(chapters, people, first)
 
 
-async def game_status(conn: aiosqlite.Connection, game_id: int) -> str | None:
+async def game_status(conn: Database, game_id: int) -> str | None:
     """A game's status as stored ('running', 'finished', 'stopped', 'interrupted'); None for no such game."""
-    async with conn.execute("SELECT status FROM quiz_games WHERE id = ?", (game_id,)) as cur:
+    async with conn.raw.execute("SELECT status FROM quiz_games WHERE id = ?", (game_id,)) as cur:
         row = await cur.fetchone()
     return row[0] if row else None
 

@@ -11,19 +11,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_row, fetch_value
 from bot.story.model import Chapter
 
 
-async def stored_chapters(conn: aiosqlite.Connection) -> dict[tuple[str, str], tuple[int, str]]:
+async def stored_chapters(conn: Database) -> dict[tuple[str, str], tuple[int, str]]:
     """(threadmark, title) → (number, content hash) of every chapter already imported."""
     rows = await fetch_all(conn, "SELECT number, threadmark, title, content_hash FROM chapters")
     return {(r["threadmark"], r["title"]): (r["number"], r["content_hash"]) for r in rows}
 
 
-async def story_state(conn: aiosqlite.Connection) -> str:
+async def story_state(conn: Database) -> str:
     """A fingerprint of the story as stored: every chapter's key, number and content hash, and the imports
     recorded so far.  Any import that changed the story changes it (a new or edited chapter, new comments),
     so a preview made against one state can tell, at confirmation, that another import landed since."""
@@ -34,24 +33,24 @@ async def story_state(conn: aiosqlite.Connection) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-async def known_fingerprints(conn: aiosqlite.Connection) -> set[str]:
+async def known_fingerprints(conn: Database) -> set[str]:
     """The fingerprints of every comment stored (see `bot.story.importer.comment_fingerprints`)."""
     return {r[0] for r in await fetch_all(conn, "SELECT fingerprint FROM comments")}
 
 
-async def picture_count(conn: aiosqlite.Connection, number: int) -> int:
+async def picture_count(conn: Database, number: int) -> int:
     return int(await fetch_value(
         conn, "SELECT COUNT(*) FROM blocks WHERE chapter_number = ? AND kind = 'picture'", (number,)))
 
 
-async def add_chapter(conn: aiosqlite.Connection, number: int, chapter: Chapter, content_hash: str) -> None:
+async def add_chapter(conn: Database, number: int, chapter: Chapter, content_hash: str) -> None:
     """A new chapter under `number`, with its blocks."""
     await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (?, ?, ?, ?)",
                   (number, chapter.threadmark, chapter.title, content_hash))
     await _insert_blocks(conn, number, chapter)
 
 
-async def replace_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapter,
+async def replace_blocks(conn: Database, number: int, chapter: Chapter,
                          content_hash: str) -> None:
     """A changed chapter's blocks in place of the old ones, and the hash they have now."""
     await execute(conn, "DELETE FROM blocks WHERE chapter_number = ?", (number,))
@@ -59,7 +58,7 @@ async def replace_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapt
     await execute(conn, "UPDATE chapters SET content_hash = ? WHERE number = ?", (content_hash, number))
 
 
-async def _insert_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapter) -> None:
+async def _insert_blocks(conn: Database, number: int, chapter: Chapter) -> None:
     await execute_many(
         conn,
         "INSERT INTO blocks(chapter_number, position, kind, text, image_name, image_url)"
@@ -68,7 +67,7 @@ async def _insert_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapt
     )
 
 
-async def merge_forum_reactions(conn: aiosqlite.Connection, number: int,
+async def merge_forum_reactions(conn: Database, number: int,
                                 reactions: Mapping[str, int]) -> None:
     """The forum's tally as this export shows it (a newer export may show more, never fewer), and the
     chapter's forum likes recounted from it."""
@@ -76,7 +75,8 @@ async def merge_forum_reactions(conn: aiosqlite.Connection, number: int,
         await execute(
             conn,
             "INSERT INTO forum_reactions(chapter_number, kind, count) VALUES (?, ?, ?)"
-            " ON CONFLICT(chapter_number, kind) DO UPDATE SET count = MAX(count, excluded.count)",
+            " ON CONFLICT(chapter_number, kind)"
+            " DO UPDATE SET count = MAX(forum_reactions.count, excluded.count)",
             (number, kind, count),
         )
     await execute(
@@ -87,12 +87,12 @@ async def merge_forum_reactions(conn: aiosqlite.Connection, number: int,
     )
 
 
-async def last_comment_seq(conn: aiosqlite.Connection) -> int:
+async def last_comment_seq(conn: Database) -> int:
     """The order number of the latest comment stored (0 when none)."""
     return int(await fetch_value(conn, "SELECT COALESCE(MAX(seq), 0) FROM comments"))
 
 
-async def add_comment(conn: aiosqlite.Connection, *, seq: int, chapter_number: int | None, quote: str,
+async def add_comment(conn: Database, *, seq: int, chapter_number: int | None, quote: str,
                       body: str, fingerprint: str) -> bool:
     """Store a comment under `seq`; False (nothing written) when one with this fingerprint exists."""
     added = await execute(
@@ -104,7 +104,7 @@ async def add_comment(conn: aiosqlite.Connection, *, seq: int, chapter_number: i
     return added > 0
 
 
-async def record_import(conn: aiosqlite.Connection, *, source: str, sha256: str, chapters_added: int,
+async def record_import(conn: Database, *, source: str, sha256: str, chapters_added: int,
                         pictures_added: int, comments_added: int) -> None:
     await execute(
         conn,

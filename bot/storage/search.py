@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.release_log import StoredPlan, stored_plan
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
@@ -37,7 +36,7 @@ class Hit:
     text: str
 
 
-async def match(conn: aiosqlite.Connection, expression: str, *, through: int, limit: int,
+async def match(conn: Database, expression: str, *, through: int, limit: int,
                 offset: int = 0, ranked: bool = True) -> list[Hit]:
     """Blocks of chapters 1..through matching `expression`, `limit` from `offset`: best first (bm25), or
     in story order when not `ranked`.
@@ -63,7 +62,7 @@ async def match(conn: aiosqlite.Connection, expression: str, *, through: int, li
     return hits
 
 
-async def match_count(conn: aiosqlite.Connection, expression: str, *, through: int,
+async def match_count(conn: Database, expression: str, *, through: int,
                       up_to: int | None = None) -> int:
     """How many blocks of chapters 1..through match `expression` (counting stops at `up_to`)."""
     if through < 1:
@@ -74,7 +73,7 @@ async def match_count(conn: aiosqlite.Connection, expression: str, *, through: i
               " LIMIT ?)", (expression, rowid_of(through + 1, 0), limit)))
 
 
-async def like_scan(conn: aiosqlite.Connection, words: list[str], *, through: int, limit: int) -> list[Hit]:
+async def like_scan(conn: Database, words: list[str], *, through: int, limit: int) -> list[Hit]:
     """The same question answered by scanning every block with LIKE: the benchmark's baseline only."""
     where = " AND ".join("text LIKE ?" for _ in words) or "1"
     rows = await fetch_all(
@@ -86,7 +85,7 @@ async def like_scan(conn: aiosqlite.Connection, words: list[str], *, through: in
     return [Hit(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def heading_before(conn: aiosqlite.Connection, chapter: int, position: int) -> str | None:
+async def heading_before(conn: Database, chapter: int, position: int) -> str | None:
     """The nearest section heading at or before `position` in the chapter (None: before any heading)."""
     row = await fetch_one(
         conn,
@@ -95,14 +94,14 @@ async def heading_before(conn: aiosqlite.Connection, chapter: int, position: int
     return str(row[0]) if row else None
 
 
-async def index_in_step(conn: aiosqlite.Connection) -> bool:
+async def index_in_step(conn: Database) -> bool:
     """Whether the index holds exactly one row per block (cheap: two counts, no text compared)."""
     blocks = int(await fetch_value(conn, "SELECT COUNT(*) FROM blocks"))
     indexed = int(await fetch_value(conn, "SELECT COUNT(*) FROM story_search"))
     return blocks == indexed
 
 
-async def rebuild_index(conn: aiosqlite.Connection) -> int:
+async def rebuild_index(conn: Database) -> int:
     """Refill the index from `blocks` in one transaction; the rows indexed.
 
     For a database whose index was lost or damaged (e.g. restored from a copy made with other tools):
@@ -115,7 +114,7 @@ async def rebuild_index(conn: aiosqlite.Connection) -> int:
                   " SELECT chapter_number * ? + position, text FROM blocks", (CHAPTER_SHIFT,))
 
 
-async def remember_query(conn: aiosqlite.Connection, guild_id: int, query: str, *, now: str,
+async def remember_query(conn: Database, guild_id: int, query: str, *, now: str,
                          expire_before: str) -> int:
     """A key (1..999999) for this server's query, reused when the same query was searched before.
 
@@ -133,12 +132,14 @@ async def remember_query(conn: aiosqlite.Connection, guild_id: int, query: str, 
         if key > MAX_QUERY_KEY:  # every key taken: the least recently searched one goes
             key = int(await fetch_value(conn, "SELECT id FROM search_queries ORDER BY created_at, id"
                                               " LIMIT 1"))
-        await execute(conn, "INSERT OR REPLACE INTO search_queries(id, guild_id, query, created_at)"
-                            " VALUES (?, ?, ?, ?)", (key, guild_id, query, now))
+        await execute(conn, "INSERT INTO search_queries(id, guild_id, query, created_at) VALUES (?, ?, ?, ?)"
+                            " ON CONFLICT(id) DO UPDATE SET guild_id = excluded.guild_id,"
+                            " query = excluded.query, created_at = excluded.created_at",
+                      (key, guild_id, query, now))
         return key
 
 
-async def recall_query(conn: aiosqlite.Connection, guild_id: int, key: int) -> str | None:
+async def recall_query(conn: Database, guild_id: int, key: int) -> str | None:
     """The query stored under `key` for this server (None: expired, reused, or another server's)."""
     row = await fetch_one(conn, "SELECT query FROM search_queries WHERE id = ? AND guild_id = ?",
                           (key, guild_id))
@@ -154,7 +155,7 @@ class ReleasedParts:
     messages: dict[int, int]  # part index → message id
 
 
-async def released_parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleasedParts | None:
+async def released_parts(conn: Database, guild_id: int, chapter: int) -> ReleasedParts | None:
     """The server's completed release of `chapter`, as a jump link needs it (None: not released)."""
     row = await fetch_one(conn, "SELECT r.channel_id, r.alert_role_id, c.payloads, c.planned"
                                 " FROM releases r LEFT JOIN rendered_chapters c ON c.id = r.rendered_id"

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.storage import imports
+from bot.storage.database import Database
 from bot.story.importer import comment_fingerprints
 from bot.story.model import Story
 
@@ -87,7 +86,7 @@ def diff_story(story: Story, stored: StoredChapters, known_comments: Collection[
     return StoryDiff(added, sorted(edited.values(), key=lambda ref: ref.number), missing, unchanged, fresh)
 
 
-async def preview_import(conn: aiosqlite.Connection, story: Story) -> ImportPreview:
+async def preview_import(conn: Database, story: Story) -> ImportPreview:
     """The preview of importing `story` into the database as it is now (reads only).
 
     The state is read first: an import landing between these reads leaves the preview with an older state

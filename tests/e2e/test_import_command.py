@@ -16,6 +16,7 @@ import pytest
 
 from bot.config import SHIPPED_THREAD, Settings
 from bot.storage import open_database
+from bot.storage.sql import fetch_all, fetch_value
 from bot.storage.story import list_chapters, load_chapter
 from bot.story.importer import import_story, parse_export
 from bot.story.upload import MAX_UPLOAD_BYTES
@@ -56,8 +57,8 @@ async def dump(conn) -> list[str]:
     """Every row of the story's tables and the imports log, to prove nothing was written."""
     lines = []
     for table in ("chapters", "blocks", "comments", "forum_reactions", "imports"):
-        async with conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2") as cur:
-            lines.extend(f"{table}: {tuple(r)}" for r in await cur.fetchall())
+        rows = await fetch_all(conn, f"SELECT * FROM {table} ORDER BY 1, 2")
+        lines.extend(f"{table}: {tuple(r)}" for r in rows)
     return lines
 
 
@@ -226,8 +227,7 @@ async def test_a_second_press_does_not_import_twice(fake_discord: FakeDiscord, g
     texts = sorted([await answer_text(first), await answer_text(second)])
     assert texts[0].startswith("Imported aar-thread.txt: 1 new chapter"), texts
     assert texts[1] == "This import was already confirmed; it is not imported twice."
-    async with bot.db.execute("SELECT COUNT(*) FROM imports") as cur:
-        assert (await cur.fetchone())[0] == 2  # the seed's and this one
+    assert await fetch_value(bot.db, "SELECT COUNT(*) FROM imports") == 2  # the seed's and this one
 
 
 async def test_a_preview_confirmed_after_another_import_landed_is_refused(

@@ -424,19 +424,20 @@ async def test_an_interrupted_release_in_a_deleted_channel_is_finished_in_the_ne
 
 async def _rendered_rows(conn) -> list[tuple[int, int, int]]:
     """(id, chapter, planned) of every stored render."""
-    async with conn.execute("SELECT id, chapter_number, planned FROM rendered_chapters ORDER BY id") as cur:
+    async with conn.raw.execute("SELECT id, chapter_number, planned FROM rendered_chapters ORDER BY"
+                                " id") as cur:
         return [tuple(r) for r in await cur.fetchall()]
 
 
 async def test_servers_releasing_a_chapter_share_one_stored_render(conn) -> None:
-    await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (2, 555)")
+    await conn.raw.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (2, 555)")
     d = MemoryDiscord()
     pub = publisher(conn, d)
     for guild in (1, 2, 3):
         assert (await pub.release_next(guild, 10 + guild)).status == "released"
     rows = await _rendered_rows(conn)
     assert len(rows) == 1 and rows[0][1:] == (1, 0)
-    async with conn.execute("SELECT guild_id, rendered_id, alert_role_id, payloads FROM releases"
+    async with conn.raw.execute("SELECT guild_id, rendered_id, alert_role_id, payloads FROM releases"
                             " ORDER BY guild_id") as cur:
         assert [tuple(r) for r in await cur.fetchall()] == [
             (1, rows[0][0], None, None), (2, rows[0][0], 555, None), (3, rows[0][0], None, None)]
@@ -449,12 +450,12 @@ async def test_servers_releasing_a_chapter_share_one_stored_render(conn) -> None
 
 
 async def test_a_resumed_release_keeps_the_alert_role_it_began_with(conn) -> None:
-    await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (1, 555)")
+    await conn.raw.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (1, 555)")
     d = MemoryDiscord()
     d.crash_at = (0, "after")
     with pytest.raises(Crash):
         await publisher(conn, d).release_next(1, 10)
-    await conn.execute("UPDATE guild_settings SET alert_role_id = 777 WHERE guild_id = 1")
+    await conn.raw.execute("UPDATE guild_settings SET alert_role_id = 777 WHERE guild_id = 1")
     await publisher(conn, d).resume()
     sent = [m["payload"] for m in d.history(10)]
     assert sent[0]["content"].startswith(role_mention(555)) and "777" not in str(sent)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import aiosqlite
 import pytest
 
 from bot.chapters.reading import released_choices
 from bot.storage import open_database
+from bot.storage.database import Database
 from tests.helpers import mark_released
 
 GUILD = 7
 
 
 @pytest.fixture
-async def story_of_40() -> aiosqlite.Connection:
+async def story_of_40() -> Database:
     """A story of 40 chapters (titles only), 30 of them released in GUILD."""
     conn = await open_database(":memory:")
     for number in range(1, 41):
-        await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+        await conn.raw.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
                            " VALUES (?, ?, ?, ?)",
                            (number, f"Part {number}", f"Title {'Madrid' if number % 10 == 3 else 'War'}",
                             f"hash-{number}"))

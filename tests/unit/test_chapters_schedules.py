@@ -63,7 +63,7 @@ async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> N
     again."""
     from bot.storage import release_log
 
-    await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+    await conn.raw.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
                        " VALUES (1, 't', 'T', 'h')")
     info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone="UTC", created_by=None,
                                       channel_id=77, now=NOW)

@@ -31,24 +31,24 @@ async def test_the_migration_indexes_a_story_imported_before_it(tmp_path: Path) 
 
 
 async def test_the_index_follows_inserts_updates_and_deletes_of_blocks(db) -> None:
-    await db.execute(CHAPTER, (1, "t", "T"))
-    await db.execute(BLOCK, (1, 0, "The Bukhárin faction"))
-    await db.commit()
+    await db.raw.execute(CHAPTER, (1, "t", "T"))
+    await db.raw.execute(BLOCK, (1, 0, "The Bukhárin faction"))
+    await db.raw.commit()
     assert [h.position for h in await store.match(db, '"bukharin"', through=1, limit=5)] == [0]
     assert await store.match(db, '"bukharin"', through=0, limit=5) == []  # nothing released, nothing read
-    await db.execute("UPDATE blocks SET text = 'The Zinoviev faction' WHERE chapter_number = 1")
-    await db.commit()
+    await db.raw.execute("UPDATE blocks SET text = 'The Zinoviev faction' WHERE chapter_number = 1")
+    await db.raw.commit()
     assert await store.match_count(db, '"bukharin"', through=1) == 0
     assert await store.match_count(db, '"zinoviev"', through=1) == 1
-    await db.execute("DELETE FROM blocks")
-    await db.commit()
+    await db.raw.execute("DELETE FROM blocks")
+    await db.raw.commit()
     assert await store.match_count(db, '"zinoviev"', through=1) == 0 and await store.index_in_step(db)
 
 
 async def test_story_order_when_not_ranked(db) -> None:
-    await db.executemany(CHAPTER, [(1, "t", "T"), (2, "u", "U")])
-    await db.executemany(BLOCK, [(1, 0, "war"), (1, 1, "war war war war"), (2, 0, "war and peace")])
-    await db.commit()
+    await db.raw.executemany(CHAPTER, [(1, "t", "T"), (2, "u", "U")])
+    await db.raw.executemany(BLOCK, [(1, 0, "war"), (1, 1, "war war war war"), (2, 0, "war and peace")])
+    await db.raw.commit()
     ranked = await store.match(db, '"war"', through=2, limit=5)
     assert (ranked[0].chapter, ranked[0].position) == (1, 1)  # bm25: the densest first
     ordered = await store.match(db, '"war"', through=2, limit=5, ranked=False)

@@ -36,11 +36,11 @@ async def dump(conn) -> list[str]:
     """Every row of every table, to prove a failed import left the database exactly as it was."""
     lines = []
     # A virtual table (the search index) is read through its shadow tables, which are listed as tables.
-    async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+    async with conn.raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
                             " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name") as cur:
         tables = [r[0] for r in await cur.fetchall()]
     for table in tables:
-        async with conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2") as cur:
+        async with conn.raw.execute(f"SELECT * FROM {table} ORDER BY 1, 2") as cur:
             lines.extend(f"{table}: {tuple(r)}" for r in await cur.fetchall())
     return lines
 
@@ -105,13 +105,14 @@ async def test_pictures_keep_their_captions_in_place(db):
 
 async def test_every_picture_line_of_the_seed_is_a_picture_block(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT image_name FROM blocks WHERE kind = 'picture'"
+    async with db.raw.execute("SELECT image_name FROM blocks WHERE kind = 'picture'"
                           " ORDER BY chapter_number, position") as cur:
         stored = [r[0] for r in await cur.fetchall()]
     for name in ("8a0ixvo.jpg", "Khrushchyov%2C_Beria_and_Khanjian.jpg", "cnt.jpg", "phoney+war.jpg",
                  "3347883.jpg"):
         assert name in stored
-    async with db.execute("SELECT COUNT(*) FROM blocks WHERE kind != 'picture' AND text GLOB '*.jpg'") as cur:
+    async with db.raw.execute("SELECT COUNT(*) FROM blocks WHERE kind != 'picture' AND text GLOB"
+                              " '*.jpg'") as cur:
         assert (await cur.fetchone())[0] == 0
 
 
@@ -129,7 +130,7 @@ async def test_authors_notes_are_kept_apart(db):
 
 async def test_debris_is_not_story_text(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT text FROM blocks UNION ALL SELECT body FROM comments"
+    async with db.raw.execute("SELECT text FROM blocks UNION ALL SELECT body FROM comments"
                           " UNION ALL SELECT quote FROM comments") as cur:
         texts = [r[0] for r in await cur.fetchall()]
     for debris in ("Last edited:", "Reactions:", "1Like", "Community Code of Conduct", "\u00a0"):
@@ -138,7 +139,7 @@ async def test_debris_is_not_story_text(db):
 
 async def test_comments_follow_their_chapter_and_quotes_are_recognised(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT chapter_number, quote, body FROM comments ORDER BY seq") as cur:
+    async with db.raw.execute("SELECT chapter_number, quote, body FROM comments ORDER BY seq") as cur:
         comments = [tuple(r) for r in await cur.fetchall()]
     assert len(comments) == 14
     before = [c for c in comments if c[0] is None]
@@ -215,16 +216,16 @@ async def test_truncated_then_newer_export_adds_without_touching_releases(db, tm
     first = await import_file(db, write(tmp_path, "old.txt", truncated))
     assert first.chapters_added == 4
     await mark_released(db, guild_id=42, through=2)
-    async with db.execute("SELECT * FROM releases ORDER BY chapter_number") as cur:
+    async with db.raw.execute("SELECT * FROM releases ORDER BY chapter_number") as cur:
         releases_before = [tuple(r) for r in await cur.fetchall()]
 
     newer = await import_file(db, SHIPPED_THREAD)
     assert newer.chapters_added == 2
     assert newer.chapters_updated == 1  # the fourth chapter is now complete
     assert [(c.threadmark, c.title) for c in await list_chapters(db)] == EXPECTED
-    async with db.execute("SELECT * FROM releases ORDER BY chapter_number") as cur:
+    async with db.raw.execute("SELECT * FROM releases ORDER BY chapter_number") as cur:
         assert [tuple(r) for r in await cur.fetchall()] == releases_before
-    async with db.execute("SELECT COUNT(*) FROM comments") as cur:
+    async with db.raw.execute("SELECT COUNT(*) FROM comments") as cur:
         assert (await cur.fetchone())[0] == 14
 
 

@@ -31,6 +31,8 @@ from bot.story.upload import (
 )
 from tests.helpers import FakeClock
 
+pytestmark = pytest.mark.both_backends  # the preview's reads and the state check, on either backend
+
 SEED = SHIPPED_THREAD.read_text(encoding="utf-8")
 EPILOGUE = ("\n\u00a0\nEpilogue\nThe Epilogue: After the Storm.\n\n" + "A long paragraph of story. " * 40
             + "\n\u00a0\n  • 2Like\nReactions:\nWhat an ending!\n")
