@@ -10,19 +10,21 @@ The files are the shipped thread and variants of it written here: a chapter adde
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.config import SHIPPED_THREAD, Settings
 from bot.storage import open_database
+from bot.storage.releases import released_through
 from bot.storage.sql import fetch_all, fetch_value
 from bot.storage.story import list_chapters, load_chapter
 from bot.story.importer import import_story, parse_export
 from bot.story.upload import MAX_UPLOAD_BYTES
 from cogs.shared.checks import NOT_A_MODERATOR
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, Upload
-from tests.helpers import SEED_CHAPTERS, final_answer, mark_released
+from tests.helpers import SEED_CHAPTERS, FakeClock, final_answer, mark_released, schedules_checked
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -148,6 +150,27 @@ async def test_preview_then_confirm_imports_and_chapter_next_releases_the_new_ch
                for m in fake_discord.history(guild_setup.story))
 
 
+async def test_a_schedule_that_found_nothing_releases_the_imported_chapter_at_its_next_slot(
+        fake_discord: FakeDiscord, guild_setup: GuildSetup, released_all: Settings, bot_factory):
+    clock = FakeClock(datetime(2026, 3, 25, 12, 0, tzinfo=UTC))
+    bot = await bot_factory(clock=clock)
+    added = await fake_discord.invoke("schedule add", guild=guild_setup.guild, channel=guild_setup.story,
+                                      member=guild_setup.moderator,
+                                      options={"when": "daily 13:00", "timezone": "UTC"})
+    assert "Scheduled" in (await added.wait_message())["content"]
+    clock.advance(hours=1, minutes=30)
+    [fired] = await schedules_checked(bot)
+    assert fired.outcome.status == "all_out"
+
+    preview = await preview_of(await run_import(fake_discord, guild_setup, ADDED))
+    text = await answer_text(await press(fake_discord, preview, "Confirm import", guild_setup.moderator))
+    assert text.startswith("Imported aar-thread.txt: 1 new chapter"), text
+    clock.advance(days=1)
+    [fired] = await schedules_checked(bot)
+    assert (fired.outcome.status, fired.outcome.chapter) == ("released", 7)
+    assert await released_through(bot.db, guild_setup.guild.id) == 7
+
+
 async def test_cancel_writes_nothing(fake_discord: FakeDiscord, guild_setup: GuildSetup, bot):
     before = await dump(bot.db)
     preview = await preview_of(await run_import(fake_discord, guild_setup, ADDED))
@@ -240,6 +263,16 @@ async def test_a_preview_confirmed_after_another_import_landed_is_refused(
     assert text == ("The story changed since this preview was made (another import landed): nothing was "
                     "imported. Run `/aar import` again for a fresh preview."), text
     assert await dump(bot.db) == after_other
+
+
+async def test_a_preview_the_bot_no_longer_holds_is_answered(fake_discord: FakeDiscord,
+                                                              guild_setup: GuildSetup, bot):
+    """After a restart (or long after), a press on an old preview's button says so instead of failing."""
+    button = {"type": 2, "style": 3, "label": "Confirm import", "custom_id": "aar:import:123456789:confirm"}
+    old = fake_discord.post_as(guild_setup.moderator, guild_setup.general, "old preview",
+                               components=[{"type": 1, "components": [button]}])
+    text = await answer_text(await press(fake_discord, old, "Confirm import", guild_setup.moderator))
+    assert text.startswith("This import preview is no longer available"), text
 
 
 async def test_cancelled_preview_cannot_be_confirmed(fake_discord: FakeDiscord, guild_setup: GuildSetup, bot):
