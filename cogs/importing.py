@@ -110,6 +110,7 @@ class ImportFlow:
         await interaction.response.edit_message(content=IMPORTING, view=None)
         # What the imports log records: the file, and who uploaded it where.
         source = f"{pending.filename} (uploaded in Discord by {pending.user_id} in {pending.guild_id})"
+        failed = True
         try:
             summary = await import_story(self.bot.db, pending.story, source=source, sha256=pending.sha256,
                                          expected_state=pending.preview.state)
@@ -120,6 +121,7 @@ class ImportFlow:
         except Exception as exc:  # told in place of "Importing…", logged as every command's errors
             text = self.bot.error_message(interaction, exc)
         else:
+            failed = False
             _log.info("Imported %s from Discord (guild %s, member %s): %s", pending.filename,
                       pending.guild_id, pending.user_id, summary)
             text = upload.imported_text(pending.filename, summary)
@@ -127,7 +129,7 @@ class ImportFlow:
             # caches the chapter list, but features that want to react at once can.
             self.bot.dispatch("story_imported", summary)
         finally:
-            self.pending.release(pending)
+            self.pending.release(pending, failed=failed)
         await interaction.edit_original_response(content=text)
 
 

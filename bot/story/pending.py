@@ -23,7 +23,7 @@ from bot.story.preview import ImportPreview
 
 LIFETIME = timedelta(minutes=14)
 KEPT = 2 * LIFETIME  # a settled preview is remembered this long, so a late press hears why
-State = Literal["open", "confirmed", "cancelled", "replaced"]
+State = Literal["open", "confirmed", "cancelled", "replaced", "failed"]
 Action = Literal["confirm", "cancel"]
 
 GONE = ("This import preview is no longer available (it expired, or the bot restarted): "
@@ -34,6 +34,7 @@ SETTLED = {
     "confirmed": "This import was already confirmed; it is not imported twice.",
     "cancelled": "This import was cancelled: nothing was imported. Run `/aar import` again.",
     "replaced": "A newer `/aar import` replaced this preview: answer that one instead.",
+    "failed": "This import did not go through (nothing was imported): run `/aar import` again.",
 }
 
 
@@ -88,9 +89,12 @@ class PendingImports:
         pending.state = "confirmed" if action == "confirm" else "cancelled"
         return pending
 
-    def release(self, pending: PendingImport) -> None:
-        """Drop the parsed story of a settled preview (its state stays, for late presses)."""
+    def release(self, pending: PendingImport, *, failed: bool = False) -> None:
+        """Drop the parsed story of a settled preview (its state stays, for late presses); `failed`: its
+        confirmed import did not go through, which a late press is told instead of "already confirmed"."""
         pending.story = Story([], [])
+        if failed:
+            pending.state = "failed"
 
     def _forget_old(self) -> None:
         now = self._clock()

@@ -213,6 +213,16 @@ def test_only_the_asker_answers_and_only_once():
     assert gone.value.message == GONE
 
 
+def test_a_confirmed_import_that_failed_says_so_to_a_late_press():
+    clock = FakeClock(datetime(2026, 5, 1, tzinfo=UTC))
+    registry = PendingImports(clock)
+    item = pending(registry, clock)
+    registry.answer(1, 10, "confirm")
+    registry.release(item, failed=True)
+    with pytest.raises(PreviewRefused, match="did not go through"):
+        registry.answer(1, 10, "confirm")
+
+
 def test_a_preview_expires_and_a_newer_one_replaces_it():
     clock = FakeClock(datetime(2026, 5, 1, tzinfo=UTC))
     registry = PendingImports(clock)
