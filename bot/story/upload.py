@@ -8,8 +8,8 @@ Decoding and parsing are the importer's (`read_export_bytes`'s rules apart from 
 `aar-bot import` refuse the same files with the same one-line reasons.
 
 Every text here names the file escaped (a file name is the member's input) and stays within Discord's
-limits; chapter titles come from the file the moderator uploaded, except those of stored chapters the
-file lacks, which are named only when the server has released them (spoiler safety).
+limits.  Spoiler safety: a chapter already in the database (edited, or missing from the file) is named
+only when the server has released it; a new chapter is named from the uploaded file.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def preview_text(preview: ImportPreview, *, released_through: int) -> str:
         if diff.edited:
             lines.append(f"{BULLET} update {plural(len(diff.edited), 'edited chapter')} (same chapter, "
                          "new text):")
-            lines.extend(_listed(diff.edited))
+            lines.extend(_listed(diff.edited, released_through=released_through))
         if diff.new_comments:
             lines.append(f"{BULLET} add {plural(diff.new_comments, 'new comment')}")
         if diff.unchanged:
@@ -94,7 +94,9 @@ def preview_text(preview: ImportPreview, *, released_through: int) -> str:
 
 
 def _listed(refs: list[ChapterRef], *, released_through: int | None = None) -> list[str]:
-    """A few chapters by number and title (a stored chapter's title only once released here)."""
+    """A few chapters by number and title.  A stored chapter (edited, or missing from the file) is named
+    only once released here: the preview must not be where a moderator first meets a later chapter's
+    title.  A new chapter is named: it is in no server yet, and its title is the uploaded file's."""
     shown = []
     for ref in refs[:LISTED]:
         if released_through is not None and ref.number > released_through:

@@ -137,12 +137,17 @@ def preview_of(diff: StoryDiff, stored: int = 6) -> ImportPreview:
                          diff=diff, state="s")
 
 
-def test_a_missing_chapter_is_named_only_once_released_here():
+def test_a_stored_chapter_is_named_only_once_released_here():
     missing = [ChapterRef(5, "Border War", "The Border War."), ChapterRef(6, "Chapter 3", "The Gravedigger")]
     text = preview_text(preview_of(StoryDiff([], [], missing, 4, 0)), released_through=5)
     assert "5. The Border War." in text
     assert "6. (not released in this server)" in text and "Gravedigger" not in text
     assert "keep 2 chapters the file does not have (they are not deleted)" in text
+    edited = [ChapterRef(1, "Spanish Civil War 1.", "Further Beyond."), ChapterRef(4, "SCW 3", "Workers")]
+    new = [ChapterRef(7, "Epilogue", "After the Storm.")]
+    text = preview_text(preview_of(StoryDiff(new, edited, [], 4, 0)), released_through=2)
+    assert "1. Further Beyond." in text and "4. (not released in this server)" in text
+    assert "Workers" not in text and "7. After the Storm." in text
 
 
 def test_titles_are_escaped_and_long_lists_are_cut():
