@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.storage.database import Database
-from bot.storage.sql import execute
+from bot.storage.sql import execute, fetch_all
 
 SEED_CHAPTERS = 6
 
@@ -37,6 +37,17 @@ async def mark_released(conn: Database, guild_id: int, through: int, *, channel_
             (guild_id, number, f"test-{guild_id}-{number}", first_message_id + number + guild_id % 1000 * 100,
              channel_id),
         )
+
+
+async def table_names(conn: Database) -> list[str]:
+    """Every table of the database, by name (the search index as the tables that hold it: SQLite's FTS5
+    virtual table through its shadow tables, which are listed as tables)."""
+    if conn.backend == "sqlite":
+        sql = ("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+               " ORDER BY name")
+    else:
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    return [row[0] for row in await fetch_all(conn, sql)]
 
 
 async def schedules_checked(bot: Any, within: float = 10.0) -> list[Any]:

@@ -7,10 +7,16 @@ which FTS5 applies inside the index rather than by filtering its results afterwa
 
 The expression passed to `match` must already be safe FTS5 syntax (`bot.search.query` builds it from
 quoted terms only); member input never reaches here as an expression.
+
+On PostgreSQL the index is a table of tsvectors with a GIN index (its migration V9 says how it mirrors
+FTS5), searched with the same expression rewritten as a tsquery (`tsquery_of`): phrases `'red' <-> 'army'`,
+the prefix `'rev':*`, every part ANDed.  Ranking there is `ts_rank`, not bm25: equally good hits may come
+in another order than on SQLite.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.storage.database import Database
@@ -22,8 +28,29 @@ CHAPTER_SHIFT = 1 << 32  # rowid = chapter * CHAPTER_SHIFT + position
 MAX_QUERY_KEY = 999_999  # the pager's key has room for 6 digits
 
 
+# One part of an FTS5 expression as `bot.search.query` writes it: a double-quoted phrase, maybe a prefix.
+_FTS5_PART = re.compile(r'"((?:[^"]|"")*)"(\*?)')
+_TSQUERY = "to_tsquery('aar_story', ?)"
+
+
 def rowid_of(chapter: int, position: int) -> int:
     return chapter * CHAPTER_SHIFT + position
+
+
+def tsquery_of(expression: str) -> str:
+    """The FTS5 expression `"red army" "rev"*` as PostgreSQL's tsquery `'red' <-> 'army' & 'rev':*`.
+
+    Each word is quoted as a tsquery lexeme (its quotes doubled), so nothing in it is an operator.
+    """
+    parts = []
+    for phrase, star in _FTS5_PART.findall(expression):
+        words = ["'" + word.replace("'", "''") + "'" for word in phrase.replace('""', '"').split()]
+        if not words:
+            continue
+        if star:
+            words[-1] += ":*"
+        parts.append(" <-> ".join(words))
+    return " & ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -47,11 +74,20 @@ async def match(conn: Database, expression: str, *, through: int, limit: int,
     """
     if through < 1:
         return []
-    order = "rank" if ranked else "rowid"
-    found = [int(r[0]) for r in await fetch_all(
-        conn,
-        f"SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ? ORDER BY {order}"
-        " LIMIT ? OFFSET ?", (expression, rowid_of(through + 1, 0), limit, offset))]
+    if conn.backend == "postgresql":
+        order = f"ts_rank(text, {_TSQUERY}) DESC, rowid" if ranked else "rowid"
+        query = tsquery_of(expression)
+        found = [int(r[0]) for r in await fetch_all(
+            conn,
+            f"SELECT rowid FROM story_search WHERE text @@ {_TSQUERY} AND rowid < ? ORDER BY {order}"
+            " LIMIT ? OFFSET ?",
+            (query, rowid_of(through + 1, 0), *([query] if ranked else []), limit, offset))]
+    else:
+        order = "rank" if ranked else "rowid"
+        found = [int(r[0]) for r in await fetch_all(
+            conn,
+            f"SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ? ORDER BY {order}"
+            " LIMIT ? OFFSET ?", (expression, rowid_of(through + 1, 0), limit, offset))]
     hits = []
     for rowid in found:  # a handful (a page): each one row by the primary key
         chapter, position = divmod(rowid, CHAPTER_SHIFT)
@@ -67,6 +103,11 @@ async def match_count(conn: Database, expression: str, *, through: int,
     """How many blocks of chapters 1..through match `expression` (counting stops at `up_to`)."""
     if through < 1:
         return 0
+    if conn.backend == "postgresql":
+        return int(await fetch_value(
+            conn, f"SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE text @@ {_TSQUERY}"
+                  " AND rowid < ? LIMIT ?) AS found",
+            (tsquery_of(expression), rowid_of(through + 1, 0), up_to)))
     limit = -1 if up_to is None else up_to
     return int(await fetch_value(
         conn, "SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ?"
@@ -75,7 +116,8 @@ async def match_count(conn: Database, expression: str, *, through: int,
 
 async def like_scan(conn: Database, words: list[str], *, through: int, limit: int) -> list[Hit]:
     """The same question answered by scanning every block with LIKE: the benchmark's baseline only."""
-    where = " AND ".join("text LIKE ?" for _ in words) or "1"
+    where = " AND ".join("text ILIKE ?" if conn.backend == "postgresql" else "text LIKE ?"
+                         for _ in words) or "1 = 1"
     rows = await fetch_all(
         conn,
         f"SELECT chapter_number, position, kind, text FROM blocks WHERE chapter_number <= ? AND {where}"
@@ -108,6 +150,11 @@ async def rebuild_index(conn: Database) -> int:
     the triggers keep an intact index in step, so this runs only when `index_in_step` says otherwise.
     """
     async with transaction(conn):
+        if conn.backend == "postgresql":
+            await execute(conn, "DELETE FROM story_search")
+            return await execute(
+                conn, "INSERT INTO story_search(rowid, text) SELECT chapter_number * CAST(? AS BIGINT)"
+                      " + position, to_tsvector('aar_story', text) FROM blocks", (CHAPTER_SHIFT,))
         await execute(conn, "INSERT INTO story_search(story_search) VALUES ('delete-all')")
         return await execute(
             conn, "INSERT INTO story_search(rowid, text)"

@@ -4,7 +4,6 @@ safety."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,11 @@ from bot.config import SHIPPED_THREAD
 from bot.storage import characters as store
 from bot.storage import open_database
 from bot.storage.database import Database
+from bot.storage.sql import fetch_all
 from bot.story.importer import import_file
 from tests.helpers import SEED_CHAPTERS, mark_released
+
+pytestmark = pytest.mark.both_backends
 
 # Counted by reading the seed chapters (title, text, captions and notes), whole words only.
 PINNED = {
@@ -51,25 +53,23 @@ def cast() -> Cast:
 
 
 @pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[Database]:
-    conn = await open_database(tmp_path / "seed.db")
-    await import_file(conn, SHIPPED_THREAD)
-    yield conn
-    await conn.close()
+async def seeded(db: Database) -> Database:
+    await import_file(db, SHIPPED_THREAD)
+    return db
 
 
 async def counts_by_chapter(conn: Database, key: str) -> dict[int, int]:
-    async with conn.raw.execute("SELECT chapter_number, SUM(count) FROM character_mentions"
+    cur_rows = await fetch_all(conn, "SELECT chapter_number, SUM(count) FROM character_mentions"
                             " WHERE character_key = ? GROUP BY chapter_number ORDER BY chapter_number",
-                            (key,)) as cur:
-        return {row[0]: row[1] for row in await cur.fetchall()}
+                            (key,))
+    return {row[0]: row[1] for row in cur_rows}
 
 
 async def index_rows(conn: Database) -> list[tuple]:
     rows = []
     for table in ("characters", "character_aliases", "character_notes", "character_mentions"):
-        async with conn.raw.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3") as cur:
-            rows += [(table, *r) for r in await cur.fetchall()]
+        cur_rows = await fetch_all(conn, f"SELECT * FROM {table} ORDER BY 1, 2, 3")
+        rows += [(table, *r) for r in cur_rows]
     return rows
 
 
@@ -227,9 +227,9 @@ def all_spellings(cast: Cast) -> list[str]:
 async def revealed_by_text(conn: Database, cast: Cast, released: int) -> dict[str, set[str]]:
     """Per character, the spellings a guild at `released` may see: used by a released chapter, declared
     `since` a released chapter, or a plain spelling the text never uses (shown with the character)."""
-    async with conn.raw.execute("SELECT character_key, alias_position, MIN(chapter_number)"
-                            " FROM character_mentions GROUP BY character_key, alias_position") as cur:
-        first_use = {(r[0], r[1]): r[2] for r in await cur.fetchall()}
+    cur_rows = await fetch_all(conn, "SELECT character_key, alias_position, MIN(chapter_number)"
+                            " FROM character_mentions GROUP BY character_key, alias_position")
+    first_use = {(r[0], r[1]): r[2] for r in cur_rows}
     allowed = {}
     for member in cast.members:
         allowed[member.key] = {
@@ -268,6 +268,7 @@ async def test_nothing_shown_comes_from_an_unreleased_chapter(seeded: Database,
                 assert card.first_appearance.url is not None
 
 
+@pytest.mark.sqlite_only
 async def test_an_unreleased_character_is_answered_exactly_like_one_that_does_not_exist(
         seeded: Database, cast: Cast, tmp_path: Path) -> None:
     """For each release level, the answers equal those of a cast that lacks everyone not met yet."""

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +14,6 @@ from bot.quiz.model import Question
 from bot.quiz.render import Screen, question_screen, reveal_screen, scoreboard_screen
 from bot.quiz.service import Plan, QuizService, Refusal, chapters_label, parse_chapters
 from bot.quiz.session import QuizSession, points_for
-from bot.storage import open_database
 from bot.storage import quiz as store
 from bot.storage.database import Database
 from bot.story.importer import import_file
@@ -40,11 +37,9 @@ def session(mode: str = "channel", count: int = 3, seconds: float = 20) -> QuizS
 
 
 @pytest.fixture
-async def conn(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await open_database(tmp_path / "quiz.db")
+async def conn(db: Database) -> Database:
     await import_file(db, SHIPPED_THREAD)
-    yield db
-    await db.close()
+    return db
 
 
 # --- scoring and the engine ------------------------------------------------------------------------

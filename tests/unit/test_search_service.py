@@ -15,9 +15,12 @@ from bot.search import locate
 from bot.search.service import GONE, NOTHING_RELEASED, PER_PAGE, SearchService
 from bot.storage import search as store
 from bot.storage.database import Database
+from bot.storage.sql import execute, fetch_value
 from bot.storage.story import load_chapter
 from bot.story.importer import import_file, import_story, parse_export
 from tests.helpers import SEED_CHAPTERS, mark_released
+
+pytestmark = pytest.mark.both_backends
 
 GUILD, OTHER = 11, 22
 WORD = re.compile(r"[^\W\d_]{5,}")
@@ -81,7 +84,7 @@ async def test_query_keys_ring_and_expire(db: Database) -> None:
     assert await remember("b", now + timedelta(seconds=1)) == 2
     assert await remember("a", now + timedelta(seconds=2)) == 1  # searched again: same key, fresh again
     assert await remember("c", now + timedelta(seconds=3)) == 3  # not a key in use
-    await db.raw.execute("UPDATE search_queries SET id = 999999 WHERE id = 3")
+    await execute(db, "UPDATE search_queries SET id = 999999 WHERE id = 3")
     assert await remember("d", now + timedelta(seconds=4)) == 2  # all keys taken: the least recent goes
     assert await store.recall_query(db, GUILD, 2) == "d"
     assert [await store.recall_query(db, GUILD, k) for k in (1, 999999)] == ["a", "c"]
@@ -102,10 +105,11 @@ async def test_the_index_follows_every_import_and_is_rebuilt_when_out_of_step(
     assert "Zanzibarque" in (await service.search(GUILD, "zanzibarque")).embed["description"]
     with pytest.raises(UserError, match="No passage"):
         await service.search(GUILD, late)
-    await story.raw.execute("INSERT INTO story_search(story_search) VALUES ('delete-all')")
-    await story.raw.commit()
+    lose_index = ("INSERT INTO story_search(story_search) VALUES ('delete-all')" if story.backend == "sqlite"
+                  else "DELETE FROM story_search")
+    await execute(story, lose_index)
     assert not await store.index_in_step(story)
-    blocks = (await (await story.raw.execute("SELECT COUNT(*) FROM blocks")).fetchone())[0]
+    blocks = await fetch_value(story, "SELECT COUNT(*) FROM blocks")
     assert await service.ensure_index() == blocks
     assert await store.index_in_step(story)
     assert "Zanzibarque" in (await service.search(GUILD, "zanzib")).embed["description"]
