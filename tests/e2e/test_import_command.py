@@ -1,7 +1,8 @@
 """`/aar import file:` end to end: a forum export uploaded as an attachment option, downloaded by the bot from
 the fake's CDN, previewed privately, imported on Confirm only, and refused with one clear line otherwise.
 
-The files are the shipped thread and variants of it written here: a chapter added, a chapter edited.
+The files are the shipped thread and variants of it written here: a chapter added, a chapter edited.  The
+tests marked `both_backends` run the bot on SQLite and on PostgreSQL.
 """
 
 # The fake's waits take `timeout=` by design.
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.config import SHIPPED_THREAD, Settings
-from bot.storage import open_database
+from bot.storage.connection import open_storage
 from bot.storage.releases import released_through
 from bot.storage.sql import fetch_all, fetch_value
 from bot.storage.story import list_chapters, load_chapter
@@ -42,7 +43,7 @@ FIRST_TITLE = "The Spanish Civil War: Further Beyond."
 @pytest.fixture
 async def released_all(seeded: Settings, guild_setup: GuildSetup) -> Settings:
     """The shipped story imported and all six chapters released in the standard guild."""
-    conn = await open_database(seeded.db_path)
+    conn = await open_storage(seeded.db_path, seeded.database_url)
     try:
         await mark_released(conn, guild_setup.guild.id, SEED_CHAPTERS, channel_id=guild_setup.story.id)
     finally:
@@ -113,6 +114,7 @@ async def refusal(record, timeout: float = 10.0) -> str:
 # --- preview, confirm, cancel --------------------------------------------------------------------------
 
 
+@pytest.mark.both_backends  # the preview's reads and the import's state check
 async def test_preview_then_confirm_imports_and_chapter_next_releases_the_new_chapter(
         fake_discord: FakeDiscord, guild_setup: GuildSetup, bot):
     all_out = await fake_discord.invoke("chapter next", guild=guild_setup.guild, channel=guild_setup.story,
@@ -241,6 +243,7 @@ async def test_another_moderator_cannot_confirm_the_preview(fake_discord: FakeDi
     assert text.startswith("Imported aar-thread.txt: 1 new chapter"), text
 
 
+@pytest.mark.both_backends  # the preview's reads and the import's state check
 async def test_a_second_press_does_not_import_twice(fake_discord: FakeDiscord, guild_setup: GuildSetup, bot):
     preview = await preview_of(await run_import(fake_discord, guild_setup, ADDED))
     # Two presses sent before the bot answered either (a double click): both find the buttons.
@@ -253,6 +256,7 @@ async def test_a_second_press_does_not_import_twice(fake_discord: FakeDiscord, g
     assert await fetch_value(bot.db, "SELECT COUNT(*) FROM imports") == 2  # the seed's and this one
 
 
+@pytest.mark.both_backends  # the preview's reads and the import's state check
 async def test_a_preview_confirmed_after_another_import_landed_is_refused(
         fake_discord: FakeDiscord, guild_setup: GuildSetup, bot):
     preview = await preview_of(await run_import(fake_discord, guild_setup, ADDED))
