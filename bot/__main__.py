@@ -22,12 +22,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
-
 from bot.characters.schema import CastError
 from bot.config import SHIPPED_THREAD, ConfigError, Settings
 from bot.storage import open_database
 from bot.storage.connection import DEFAULT_BUSY_TIMEOUT, backup_to, check_writable
+from bot.storage.database import Database
 from bot.storage.errors import DatabaseProblem, explain
 from bot.storage.story import chapter_count, list_chapters
 from bot.story.importer import StoryImportError, import_file
@@ -103,10 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"aar-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if settings.database_url and args.command != "migrate-to-postgres":
-        # Every command would read and write the SQLite file while the operator expects PostgreSQL.
-        print("aar-bot: AAR_DATABASE_URL is set, but PostgreSQL storage is not available yet: unset it to use"
-              " the SQLite database (AAR_DB_PATH)", file=sys.stderr)
+    if settings.database_url and args.command == "backup":
+        print("aar-bot: backup copies the SQLite file, and AAR_DATABASE_URL names a PostgreSQL database: back"
+              " that up with PostgreSQL's own pg_dump", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.database_url and "db" in args and args.command != "migrate-to-postgres":
+        print("aar-bot: --db names a SQLite file, but AAR_DATABASE_URL is set: the commands use PostgreSQL;"
+              " unset AAR_DATABASE_URL to use the file", file=sys.stderr)
         return EXIT_USAGE
     if "db" in args:
         settings = dataclasses.replace(settings, db_path=args.db)
@@ -126,9 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 @asynccontextmanager
-async def database(settings: Settings, args: argparse.Namespace, *,
-                   readonly: bool = False) -> AsyncIterator[aiosqlite.Connection]:
-    """The database, open for the body; what SQLite or the OS raise in it becomes a `DatabaseProblem`."""
+async def database(settings: Settings, args: argparse.Namespace, *, readonly: bool = False,
+                   sqlite: bool = False) -> AsyncIterator[Database]:
+    """The database, open for the body; what SQLite, PostgreSQL or the OS raise in it becomes a
+    `DatabaseProblem`.  PostgreSQL when AAR_DATABASE_URL is set, unless `sqlite` (a copy's source)."""
+    if settings.database_url and not sqlite:
+        async with _postgres(settings.database_url) as conn:
+            yield conn
+        return
     path = settings.db_path
     try:
         conn = await open_database(path, readonly=readonly, busy_timeout=args.busy_timeout)
@@ -138,6 +145,24 @@ async def database(settings: Settings, args: argparse.Namespace, *,
             await conn.close()
     except (sqlite3.Error, OSError) as exc:
         raise DatabaseProblem(explain(exc, path)) from None
+
+
+@asynccontextmanager
+async def _postgres(url: str) -> AsyncIterator[Database]:
+    """`database` on PostgreSQL; a refusal names the database without its password."""
+    import asyncpg
+
+    from bot.storage.connection import open_postgres_database
+    from bot.storage.postgres.url import describe
+
+    try:
+        conn = await open_postgres_database(url)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        raise DatabaseProblem(f"{describe(url)}: {exc}") from None
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -301,7 +326,7 @@ async def cmd_migrate_to_postgres(settings: Settings, args: argparse.Namespace) 
     except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
         raise DatabaseProblem(f"{name}: can't open it ({exc})") from None
     try:
-        async with database(settings, args) as source:
+        async with database(settings, args, sqlite=True) as source:
             try:
                 report = await copy_to_postgres(source, target, target_name=name)
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import discord
 import yarl
 from discord import app_commands
@@ -37,8 +36,8 @@ from bot.ops.metrics import Metrics, ShardStatus
 from bot.ops.ratelimits import rate_limit_trace
 from bot.pacing import PacingSettings, RequestBudget, request_trace
 from bot.sharding import IDENTIFY_INTERVAL_SECONDS, MAX_GUILDS_PER_SHARD, IdentifyPacer, ShardPlan
-from bot.storage import open_database
-from bot.storage.connection import ping
+from bot.storage.connection import open_storage, ping
+from bot.storage.database import BUSY_ERRORS, Database
 from bot.timestamps import format_timestamp
 from cogs.shared.ratelimits import amortize_bucket_cleanup
 from cogs.shared.sender import DiscordSender
@@ -101,11 +100,14 @@ def make_intents() -> discord.Intents:
 
 
 def database_busy(error: BaseException) -> bool:
-    """SQLite gave up waiting for another writer (its busy timeout ran out): nothing is wrong but timing.
+    """The database gave up waiting for others (SQLite's busy timeout ran out; PostgreSQL found a deadlock,
+    a lock it may not wait for, or no free connection): nothing is wrong but timing.
 
     Another process (a backup, `aar-bot import`) may hold the write lock for longer than the busy
     timeout; the member is told to try again rather than that something went wrong.
     """
+    if isinstance(error, BUSY_ERRORS) and not isinstance(error, sqlite3.Error):
+        return True
     if not isinstance(error, sqlite3.OperationalError):
         return False
     if getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
@@ -181,7 +183,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
     Per-server work runs only where `owns_guild(guild_id)` is true.
     """
 
-    db: aiosqlite.Connection
+    db: Database
     publisher: Publisher
     announcer: Announcer
     # Seconds between two IDENTIFYs of one concurrency bucket: Discord's 5 s (tests with the fake lower it).
@@ -222,7 +224,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         self.clock = clock
         self.in_flight = InFlight()
         self.shutdown_grace = SHUTDOWN_GRACE_SECONDS
-        self._db: aiosqlite.Connection | None = None
+        self._db: Database | None = None
         self._announcing: asyncio.Task[None] | None = None
         self.tree.error(self.on_app_command_error)
 
@@ -233,7 +235,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         await super().login(token)
 
     async def setup_hook(self) -> None:
-        self._db = await open_database(self.settings.db_path)
+        self._db = await open_storage(self.settings.db_path, self.settings.database_url)
         self.db = self._db
         sender = DiscordSender(self)
         self.announcer = Announcer(self.db, sender, clock=self.clock)

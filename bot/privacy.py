@@ -22,10 +22,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.errors import UserError
 from bot.storage import privacy as store
+from bot.storage.database import Database
 from bot.storage.privacy import MemberData
 from bot.timestamps import format_timestamp, parse_timestamp
 
@@ -46,19 +45,19 @@ class QuizStillRunning(UserError):
 
 # --- members -------------------------------------------------------------------------------------------
 
-async def stored_about(conn: aiosqlite.Connection, user_id: int, guild_id: int | None = None) -> MemberData:
+async def stored_about(conn: Database, user_id: int, guild_id: int | None = None) -> MemberData:
     """What is stored about the member in `guild_id` (None: every server)."""
     return await store.member_data(conn, user_id, guild_id)
 
 
-async def check_forgettable(conn: aiosqlite.Connection, user_id: int, guild_id: int | None = None) -> None:
+async def check_forgettable(conn: Database, user_id: int, guild_id: int | None = None) -> None:
     """Refuse (`QuizStillRunning`) while a quiz the member started runs: the game in progress still
     answers to their id.  `forget` checks again; asking first spares the member a prompt that would fail."""
     if await store.running_games_of(conn, user_id, guild_id):
         raise QuizStillRunning()
 
 
-async def forget(conn: aiosqlite.Connection, user_id: int, *, guild_id: int | None = None) -> MemberData:
+async def forget(conn: Database, user_id: int, *, guild_id: int | None = None) -> MemberData:
     """Forget the member in `guild_id` (None: in every server); returns what was deleted or anonymised.
 
     What `aar-bot forget USER_ID [--guild ID]` runs (`cli_summary` words its result) as well as
@@ -165,17 +164,17 @@ class Purged:
     rows: dict[str, int]
 
 
-async def guild_left(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> bool:
+async def guild_left(conn: Database, guild_id: int, now: datetime) -> bool:
     """The bot was removed from `guild_id`: its data is purged after `GRACE_PERIOD` from now."""
     return await store.record_departure(conn, guild_id, format_timestamp(now))
 
 
-async def guild_returned(conn: aiosqlite.Connection, guild_id: int) -> bool:
+async def guild_returned(conn: Database, guild_id: int) -> bool:
     """The bot is in `guild_id` (again): keep everything.  True if a purge was pending."""
     return await store.cancel_departure(conn, guild_id)
 
 
-async def reconcile_membership(conn: aiosqlite.Connection, present: Iterable[int], now: datetime,
+async def reconcile_membership(conn: Database, present: Iterable[int], now: datetime,
                                owns_guild: Callable[[int], bool] = lambda _guild: True) -> Membership:
     """At start: the bot may have been removed from, or re-invited to, servers while it was offline.
 
@@ -196,7 +195,7 @@ async def reconcile_membership(conn: aiosqlite.Connection, present: Iterable[int
     return Membership(left, returned)
 
 
-async def purge_due(conn: aiosqlite.Connection, now: datetime,
+async def purge_due(conn: Database, now: datetime,
                     grace: timedelta = GRACE_PERIOD) -> list[Purged]:
     """Purge every server the bot left more than `grace` before `now`; what was purged."""
     cutoff = format_timestamp(now - grace)

@@ -15,7 +15,6 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-import aiosqlite
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -27,6 +26,7 @@ from bot.quiz.render import CUSTOM_ID_PATTERN, Screen, leaderboard_embed, stats_
 from bot.quiz.service import DEFAULT_QUESTIONS, MAX_QUESTIONS, MIN_QUESTIONS, QuizService
 from bot.quiz.session import AnswerOutcome, QuizSession, QuizTimer
 from bot.storage import quiz as store
+from bot.storage.database import Database
 from bot.storage.releases import released_through
 from cogs.shared.checks import member_is_moderator
 from cogs.shared.inflight import TrackedClick
@@ -112,7 +112,7 @@ class QuizMessage:
     A solo quiz is ephemeral, which only the interaction can edit.
     """
 
-    def __init__(self, interaction: discord.Interaction, conn: aiosqlite.Connection, game_id: int,
+    def __init__(self, interaction: discord.Interaction, conn: Database, game_id: int,
                  ephemeral: bool) -> None:
         self.interaction = interaction
         self.conn = conn

@@ -6,31 +6,48 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
+from bot.storage.database import Database
+from bot.storage.sql import execute, fetch_all
 
 SEED_CHAPTERS = 6
 
 
-async def mark_released(conn: aiosqlite.Connection, guild_id: int, through: int, *, channel_id: int = 1000,
+async def mark_released(conn: Database, guild_id: int, through: int, *, channel_id: int = 1000,
                         first_message_id: int = 900_000) -> None:
     """Record chapters 1..through as released in `guild_id` without Discord, for tests of other features.
 
     Each chapter gets one part; message ids are unique per (guild, chapter): see the expression below.
     """
     for number in range(1, through + 1):
-        await conn.execute(
-            "INSERT OR REPLACE INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
+        await execute(
+            conn,
+            "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
             " started_at, completed_at)"
-            " VALUES (?, ?, ?, 'done', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            " VALUES (?, ?, ?, 'done', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+            " ON CONFLICT (guild_id, chapter_number) DO UPDATE SET channel_id = excluded.channel_id,"
+            " status = 'done', parts_total = 1, completed_at = excluded.completed_at",
             (guild_id, number, channel_id),
         )
-        await conn.execute(
-            "INSERT OR REPLACE INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
-            " channel_id, sent_at) VALUES (?, ?, 0, ?, ?, ?, '2026-01-01T00:00:00Z')",
+        await execute(
+            conn,
+            "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
+            " channel_id, sent_at) VALUES (?, ?, 0, ?, ?, ?, '2026-01-01T00:00:00Z')"
+            " ON CONFLICT (guild_id, chapter_number, part_index) DO UPDATE SET nonce = excluded.nonce,"
+            " message_id = excluded.message_id, channel_id = excluded.channel_id, sent_at = excluded.sent_at",
             (guild_id, number, f"test-{guild_id}-{number}", first_message_id + number + guild_id % 1000 * 100,
              channel_id),
         )
-    await conn.commit()
+
+
+async def table_names(conn: Database) -> list[str]:
+    """Every table of the database, by name (the search index as the tables that hold it: SQLite's FTS5
+    virtual table through its shadow tables, which are listed as tables)."""
+    if conn.backend == "sqlite":
+        sql = ("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+               " ORDER BY name")
+    else:
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    return [row[0] for row in await fetch_all(conn, sql)]
 
 
 async def schedules_checked(bot: Any, within: float = 10.0) -> list[Any]:

@@ -34,8 +34,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.storage.postgres.connection import open_postgres
+
 SERVER_USER = "postgres"  # who runs the server when the tests run as root
 SUPERUSER = "aar"  # the cluster's superuser (initdb -U)
+TEMPLATE = "aar_migrated"  # a database at this code's schema, copied for each test that needs one
 
 
 def find_binaries() -> Path | None:
@@ -64,6 +67,7 @@ class PostgresServer:
     port: int
     run_as: str | None
     _names: Iterator[int] = field(default_factory=lambda: count(1))
+    _template_ready: bool = False
 
     @property
     def data_dir(self) -> Path:
@@ -97,6 +101,27 @@ class PostgresServer:
         admin = await asyncpg.connect(self.url())
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        return self.url(name)
+
+    async def new_migrated_database(self) -> str:
+        """The URL of a new database at this code's schema: a copy of a template migrated once per session
+        (CREATE DATABASE ... TEMPLATE copies files, much faster than running every migration again)."""
+        if not self._template_ready:
+            template = self.url(TEMPLATE)
+            admin = await asyncpg.connect(self.url())
+            try:
+                await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
+            finally:
+                await admin.close()
+            conn = await open_postgres(template)
+            await conn.close()
+            self._template_ready = True
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        admin = await asyncpg.connect(self.url())
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
         finally:
             await admin.close()
         return self.url(name)

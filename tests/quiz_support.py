@@ -8,13 +8,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
 from bot.config import SHIPPED_THREAD
 from bot.quiz import source
 from bot.quiz.generate import Person, SourceChapter
 from bot.quiz.session import QuizTimer
 from bot.storage import open_database
+from bot.storage.database import Database
+from bot.storage.sql import fetch_all
 from bot.story.importer import import_file
 
 
@@ -31,18 +31,18 @@ async def load_seed_source(db_path: Path) -> SeedSource:
         await import_file(conn, SHIPPED_THREAD)
         chapters = await source.source_chapters(conn, 10_000)
         people = await source.people(conn, 10_000)
-        async with conn.execute("SELECT character_key, MIN(chapter_number) FROM character_mentions"
-                                " GROUP BY character_key") as cur:
-            first = {r[0]: r[1] for r in await cur.fetchall()}
+        cur_rows = await fetch_all(conn, "SELECT character_key, MIN(chapter_number) FROM character_mentions"
+                                " GROUP BY character_key")
+        first = {r[0]: r[1] for r in cur_rows}
     finally:
         await conn.close()
     return SeedSource(chapters, people, first)
 
 
-async def game_status(conn: aiosqlite.Connection, game_id: int) -> str | None:
+async def game_status(conn: Database, game_id: int) -> str | None:
     """A game's status as stored ('running', 'finished', 'stopped', 'interrupted'); None for no such game."""
-    async with conn.execute("SELECT status FROM quiz_games WHERE id = ?", (game_id,)) as cur:
-        row = await cur.fetchone()
+    cur_rows = await fetch_all(conn, "SELECT status FROM quiz_games WHERE id = ?", (game_id,))
+    row = (cur_rows[0] if cur_rows else None)
     return row[0] if row else None
 
 

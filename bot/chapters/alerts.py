@@ -14,10 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiosqlite
-
 from bot.errors import UserError
 from bot.storage import alerts as store
+from bot.storage.database import Database
 from bot.text import escape_markdown
 
 MANAGE_ROLES = "Manage Roles"
@@ -108,7 +107,7 @@ class DmReport:
     switched_back: list[int]  # DMs closed: their DM alerts were turned off, not retried
 
 
-async def deliver_dms(conn: aiosqlite.Connection, sender: DmSender, *, guild_id: int, chapter: int,
+async def deliver_dms(conn: Database, sender: DmSender, *, guild_id: int, chapter: int,
                       content: str, pace: float = DM_PACE_SECONDS,
                       sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> DmReport:
     """DM everyone in the guild who asked for it and has not had chapter `chapter`'s DM yet, `pace`

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
 from bot.chapters.publishing import (
     AlreadyPublished,
     ChannelGone,
@@ -32,6 +30,7 @@ from bot.chapters.publishing import (
     Sender,
 )
 from bot.storage import release_log
+from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ RETRY_FAILED = timedelta(minutes=1)
 class Announcer:
     """Works through the publish backlog of every guild; `run()` is the background task."""
 
-    conn: aiosqlite.Connection
+    conn: Database
     sender: Sender
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _not_before: dict[int, datetime] = field(default_factory=dict, init=False, repr=False)  # channel → when

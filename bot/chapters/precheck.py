@@ -8,13 +8,12 @@ Discord's 3 seconds.  The release re-checks everything when it runs (the engine 
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.chapters.publishing import ChannelPermissions, ReleaseOutcome
+from bot.storage.database import Database
 from bot.storage.releases import release_state
 
 
-async def refusal(conn: aiosqlite.Connection, guild_id: int, channel_id: int, *, threads: bool,
+async def refusal(conn: Database, guild_id: int, channel_id: int, *, threads: bool,
                   known: ChannelPermissions | None) -> ReleaseOutcome | None:
     """The outcome to answer with at once (no story, all out, a permission missing), or None to queue.
 

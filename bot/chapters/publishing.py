@@ -43,11 +43,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-import aiosqlite
-
 from bot.chapters.plan import release_plan, stored_plan
 from bot.chapters.render import RENDERER_VERSION, render_chapter
 from bot.storage import release_log
+from bot.storage.database import Database
 from bot.storage.guilds import get_guild_settings
 from bot.storage.story import chapter_count, load_chapter
 from bot.story.model import Chapter
@@ -248,7 +247,7 @@ class ReleaseOutcome:
 class Publisher:
     """Releases chapters for every guild over one database connection and one `Sender`."""
 
-    conn: aiosqlite.Connection
+    conn: Database
     sender: Sender
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     render: RenderFn = render_chapter

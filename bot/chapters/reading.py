@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.chapters.render import render_chapter
 from bot.chapters.replies import not_out_text
 from bot.errors import UserError
 from bot.likes.tally import LikeCount, chapter_likes, like_emoji_shown
 from bot.storage import reading_progress
+from bot.storage.database import Database
 from bot.storage.releases import jump_url, released_chapters, released_through
 from bot.storage.schedules import list_schedules
 from bot.storage.story import chapter_count, chapters_through, load_chapter
@@ -59,7 +58,7 @@ class NextUnread:
     page: int  # 0-based
 
 
-async def chapter_pages(conn: aiosqlite.Connection, guild_id: int, number: int) -> ChapterPages:
+async def chapter_pages(conn: Database, guild_id: int, number: int) -> ChapterPages:
     """The pages of a chapter released in this guild; `NotReadable` for anything else."""
     through = await released_through(conn, guild_id)
     if number < 1:
@@ -73,7 +72,7 @@ async def chapter_pages(conn: aiosqlite.Connection, guild_id: int, number: int) 
     return ChapterPages(number, chapter.title, total, render_chapter(chapter, number=number, total=total))
 
 
-async def released_choices(conn: aiosqlite.Connection, guild_id: int, typed: str) -> list[tuple[str, int]]:
+async def released_choices(conn: Database, guild_id: int, typed: str) -> list[tuple[str, int]]:
     """Autocomplete for every option that names a released chapter (`/chapter read`, `/likes chapter`).
 
     One rule everywhere: the released chapters matching what was typed (the number, or words of
@@ -97,7 +96,7 @@ async def released_choices(conn: aiosqlite.Connection, guild_id: int, typed: str
     return sorted([*newest, *([exact] if exact else [])], key=lambda choice: choice[1])
 
 
-async def released_list(conn: aiosqlite.Connection, guild_id: int,
+async def released_list(conn: Database, guild_id: int,
                         user_id: int | None = None) -> list[ListedChapter]:
     """The guild's released chapters with where they were posted, when, their likes, and (for `user_id`)
     whether that member has read them."""
@@ -122,13 +121,13 @@ async def released_list(conn: aiosqlite.Connection, guild_id: int,
     return listed
 
 
-async def record_shown(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+async def record_shown(conn: Database, guild_id: int, user_id: int, chapter: int, *,
                        page: int, pages: int, now: str) -> None:
     """A page of a released chapter was shown to the member: their progress moves forward to it."""
     await reading_progress.record_page(conn, guild_id, user_id, chapter, page=page, pages=pages, now=now)
 
 
-async def mark_read(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+async def mark_read(conn: Database, guild_id: int, user_id: int, chapter: int, *,
                     now: str) -> None:
     """✅ Read under a release: the member read the chapter.  Only a released chapter can be marked."""
     through = await released_through(conn, guild_id)
@@ -137,7 +136,7 @@ async def mark_read(conn: aiosqlite.Connection, guild_id: int, user_id: int, cha
     await reading_progress.mark_finished(conn, guild_id, user_id, chapter, now=now)
 
 
-async def next_unread(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> NextUnread | None:
+async def next_unread(conn: Database, guild_id: int, user_id: int) -> NextUnread | None:
     """The first released chapter the member has not finished, at the first page they have not seen;
     None when they have read everything released here."""
     through = await released_through(conn, guild_id)
@@ -151,7 +150,7 @@ async def next_unread(conn: aiosqlite.Connection, guild_id: int, user_id: int) -
     return None
 
 
-async def next_release_at(conn: aiosqlite.Connection, guild_id: int) -> datetime | None:
+async def next_release_at(conn: Database, guild_id: int) -> datetime | None:
     """When the guild's schedules release the next chapter (None: nothing scheduled, or all out)."""
     if await released_through(conn, guild_id) >= await chapter_count(conn):
         return None

@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.chapters.publishing import Publisher, ReleaseOutcome
 from bot.chapters.queue import QueueClosed, ReleaseQueue, Ticket
 from bot.chapters.when import ScheduleError, When, parse_when, resolve_zone, restore_when
 from bot.storage import release_log
 from bot.storage import schedules as store
+from bot.storage.database import Database
 from bot.storage.guilds import get_guild_settings
 from bot.timestamps import format_timestamp
 
@@ -65,7 +64,7 @@ def _info(row: store.ScheduleRow) -> ScheduleInfo:
     return ScheduleInfo(row, restore_when(row.spec, row.timezone, row.next_run_at))
 
 
-async def add_schedule(conn: aiosqlite.Connection, *, guild_id: int, when_text: str, zone: str | None,
+async def add_schedule(conn: Database, *, guild_id: int, when_text: str, zone: str | None,
                        created_by: int | None, channel_id: int | None, now: datetime) -> ScheduleInfo:
     """Parse and store a schedule; the zone defaults to the guild's (set in /aar setup), else UTC."""
     if not zone:
@@ -81,18 +80,18 @@ async def add_schedule(conn: aiosqlite.Connection, *, guild_id: int, when_text: 
     return ScheduleInfo(row, when)
 
 
-async def list_schedules(conn: aiosqlite.Connection, guild_id: int) -> list[ScheduleInfo]:
+async def list_schedules(conn: Database, guild_id: int) -> list[ScheduleInfo]:
     return [_info(row) for row in await store.list_schedules(conn, guild_id)]
 
 
-async def cancel_schedule(conn: aiosqlite.Connection, guild_id: int, schedule_id: int,
+async def cancel_schedule(conn: Database, guild_id: int, schedule_id: int,
                           now: datetime) -> ScheduleInfo:
     row = await _live(conn, guild_id, schedule_id)
     await store.cancel_schedule(conn, guild_id, schedule_id, now)
     return _info(row)
 
 
-async def pause(conn: aiosqlite.Connection, guild_id: int,
+async def pause(conn: Database, guild_id: int,
                 schedule_id: int | None = None) -> list[ScheduleInfo]:
     """Pause one schedule, or all of the guild's; returns those now paused that were running."""
     rows = [await _live(conn, guild_id, schedule_id)] if schedule_id is not None else \
@@ -103,7 +102,7 @@ async def pause(conn: aiosqlite.Connection, guild_id: int,
     return [_info(row) for row in changed]
 
 
-async def resume(conn: aiosqlite.Connection, guild_id: int, now: datetime,
+async def resume(conn: Database, guild_id: int, now: datetime,
                  schedule_id: int | None = None) -> tuple[list[ScheduleInfo], list[ScheduleInfo]]:
     """Resume paused schedules; returns (resumed, expired one-offs whose time passed while paused).
 
@@ -136,7 +135,7 @@ def every_guild(_guild_id: int) -> bool:
     return True
 
 
-async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetime,
+async def run_due(conn: Database, publisher: Publisher, now: datetime,
                   queue: ReleaseQueue | None = None,
                   owns_guild: Callable[[int], bool] = every_guild) -> list[Fired]:
     """Fire every schedule due at `now` of the guilds this process holds (`owns_guild`: its shards'; the
@@ -195,7 +194,7 @@ async def run_due(conn: aiosqlite.Connection, publisher: Publisher, now: datetim
     return fired + [r for r in results if isinstance(r, Fired)]
 
 
-async def next_due_at(conn: aiosqlite.Connection,
+async def next_due_at(conn: Database,
                       owns_guild: Callable[[int], bool] = every_guild) -> datetime | None:
     """When the soonest schedule of a guild this process holds is due: another process's overdue schedule
     must not wake this one again and again."""
@@ -203,7 +202,7 @@ async def next_due_at(conn: aiosqlite.Connection,
     return min((due for guild_id, due in due_by_guild.items() if owns_guild(guild_id)), default=None)
 
 
-async def _live(conn: aiosqlite.Connection, guild_id: int, schedule_id: int) -> store.ScheduleRow:
+async def _live(conn: Database, guild_id: int, schedule_id: int) -> store.ScheduleRow:
     row = await store.get_schedule(conn, guild_id, schedule_id)
     if row is None or not row.active:
         raise ScheduleError(f"There is no live schedule #{schedule_id} in this server; `/schedule list` "

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from bot.characters.schema import SHIPPED_CAST, Cast, load_cast
 from bot.characters.text import strip_accents
 from bot.storage import characters as store
 from bot.storage import open_database, transaction
+from bot.storage.database import Database
 from bot.storage.story import chapter_texts
 
 _WORD = re.compile(r"\w+")
@@ -100,7 +99,7 @@ class IndexSummary:
     story_sha256: str
 
 
-async def rebuild_mention_index(conn: aiosqlite.Connection, cast: Cast | None = None) -> IndexSummary:
+async def rebuild_mention_index(conn: Database, cast: Cast | None = None) -> IndexSummary:
     """Replace the stored cast and mention index with ones built from `cast` (default: the shipped file).
 
     Opens no transaction of its own: the importer calls it inside its transaction, so a story and its
@@ -126,7 +125,7 @@ async def rebuild_mention_index(conn: aiosqlite.Connection, cast: Cast | None = 
                         cast.sha256, story_sha)
 
 
-async def ensure_mention_index(conn: aiosqlite.Connection,
+async def ensure_mention_index(conn: Database,
                                cast_path: Path = SHIPPED_CAST) -> IndexSummary | None:
     """At start: rebuild (in its own transaction) when the cast file or the story changed; None if current."""
     cast = load_cast(cast_path)
@@ -148,13 +147,16 @@ def story_fingerprint(chapters: Iterable[tuple[int, str]]) -> str:
 
 
 async def refresh_index_file(db_path: Path | str, cast_path: Path = SHIPPED_CAST, *,
-                             shared: aiosqlite.Connection | None = None) -> IndexSummary | None:
+                             shared: Database | None = None) -> IndexSummary | None:
     """At bot start: `ensure_mention_index` on a connection of its own.
 
     A rebuild is a long transaction: on the shared connection every other feature's statement would
     wait for it (see `bot.storage`); on its own, only writers wait for SQLite's lock. Only an in-memory
-    database, which another connection cannot see, uses `shared`.
+    database, which another connection cannot see, uses `shared`; so does PostgreSQL, whose `shared` is a
+    pool (the rebuild borrows one connection of it, the others keep answering).
     """
+    if shared is not None and shared.backend == "postgresql":
+        return await ensure_mention_index(shared, cast_path)
     if str(db_path) == ":memory:":
         if shared is None:
             raise ValueError("an in-memory database can only be indexed through its own connection")

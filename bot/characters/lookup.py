@@ -17,11 +17,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-import aiosqlite
 from rapidfuzz import fuzz, process
 
 from bot.characters.text import search_key
 from bot.storage import characters as store
+from bot.storage.database import Database
 from bot.storage.releases import jump_url, released_chapters, released_through
 from bot.text import MAX_CHOICE_NAME, MAX_CHOICES
 
@@ -270,7 +270,7 @@ class Directory:
 class CharacterService:
     """What the cog calls: every method takes the guild and answers from its released chapters only."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Database) -> None:
         self._conn = conn
         self._directory: Directory | None = None
         self._stamp: store.IndexState | None = None

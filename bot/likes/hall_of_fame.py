@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import aiosqlite
-
 from bot.likes.tally import LikeCount, likes_of
 from bot.storage import likes as store
+from bot.storage.database import Database
 from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import jump_url, released_chapters
 from bot.storage.story import chapter_row
@@ -57,7 +56,7 @@ class HallOfFameAction:
     jump_url: str             # the chapter's first message
 
 
-async def next_action(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> HallOfFameAction | None:
+async def next_action(conn: Database, guild_id: int, chapter: int) -> HallOfFameAction | None:
     """The hall-of-fame step due for a chapter of a guild, if any."""
     settings = await get_guild_settings(conn, guild_id)
     post = await store.get_hall_of_fame_post(conn, guild_id, chapter)
@@ -79,7 +78,7 @@ async def next_action(conn: aiosqlite.Connection, guild_id: int, chapter: int) -
                             jump_url(guild_id, release.channel_id, release.first_message_id))
 
 
-async def record_shown(conn: aiosqlite.Connection, action: HallOfFameAction, message_id: int,
+async def record_shown(conn: Database, action: HallOfFameAction, message_id: int,
                        now: str) -> None:
     """The post was made (or edited) and now shows `action.likes`."""
     await store.save_hall_of_fame_post(conn, store.HallOfFamePost(
@@ -87,7 +86,7 @@ async def record_shown(conn: aiosqlite.Connection, action: HallOfFameAction, mes
         action.likes.discord), now)
 
 
-async def record_gone(conn: aiosqlite.Connection, action: HallOfFameAction, now: str) -> None:
+async def record_gone(conn: Database, action: HallOfFameAction, now: str) -> None:
     """The post was deleted in Discord: remember it so it is never made again."""
     await store.save_hall_of_fame_post(conn, store.HallOfFamePost(
         action.guild_id, action.chapter, action.channel_id, None, action.likes.total,

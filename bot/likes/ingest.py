@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
 from cachetools import LRUCache
 
 from bot.storage import likes as store
 from bot.storage import open_database, transaction
 from bot.storage.connection import database_file
+from bot.storage.database import BUSY_ERRORS, Database
 from bot.storage.releases import release_message_map
 
 _log = logging.getLogger(__name__)
@@ -91,7 +90,7 @@ class SnapshotData:
 class ReactionIngest:
     """The single writer of the `reactions` table.  Create with `await ReactionIngest.open(conn)`."""
 
-    def __init__(self, writer: aiosqlite.Connection, *, max_batch: int = 20_000,
+    def __init__(self, writer: Database, *, max_batch: int = 20_000,
                  on_change: ChangeListener | None = None, owns_connection: bool = True,
                  cache_size: int = LOCATE_CACHE_SIZE) -> None:
         self._db = writer
@@ -110,8 +109,15 @@ class ReactionIngest:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, conn: aiosqlite.Connection, **options: Any) -> ReactionIngest:
-        """An ingest writing through its own connection to the database file `conn` uses, started."""
+    async def open(cls, conn: Database, **options: Any) -> ReactionIngest:
+        """An ingest writing through its own connection to the database file `conn` uses, started.
+
+        On PostgreSQL `conn` is a pool: the ingest's transactions borrow their own connection from it.
+        """
+        if conn.backend == "postgresql":
+            ingest = cls(conn, owns_connection=False, **options)
+            await ingest.start()
+            return ingest
         path = await database_file(conn)
         if not path:
             raise ValueError("the likes ingest needs a database file"
@@ -242,7 +248,7 @@ class ReactionIngest:
         for attempt in range(1, RETRIES + 1):
             try:
                 changed = await self._apply(batch)
-            except sqlite3.OperationalError as exc:  # locked or busy: worth another try
+            except BUSY_ERRORS as exc:  # locked or busy: worth another try
                 if attempt < RETRIES:
                     _log.warning("reaction batch failed (%s), retrying in %.2fs", exc, delay)
                     await asyncio.sleep(delay)
@@ -323,7 +329,7 @@ class ReactionIngest:
                               [(REMOVE, *key) for key, is_add in last.items() if not is_add], changed)
         await self._write(store.insert_reactions, adds, changed)
 
-    async def _write(self, write: Callable[[aiosqlite.Connection, list[store.ReactionRow]], Awaitable[None]],
+    async def _write(self, write: Callable[[Database, list[store.ReactionRow]], Awaitable[None]],
                      events: list[tuple[Any, ...]], changed: set[ChapterRef]) -> None:
         """Write (op, message, user, emoji) events as rows, in key order.
 

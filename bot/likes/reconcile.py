@@ -15,14 +15,12 @@ are not re-read at every start while the others never are.  After a start the co
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.storage import likes as store
+from bot.storage.database import BUSY_ERRORS, Database
 from bot.storage.releases import ReleasePart, release_parts_of
 from bot.timestamps import format_timestamp, parse_timestamp
 
@@ -64,7 +62,7 @@ def plan(parts: Iterable[ReleasePart], now: datetime, limits: ReconcileLimits,
     return chosen
 
 
-async def targets(conn: aiosqlite.Connection, guild_id: int, now: datetime, limits: ReconcileLimits,
+async def targets(conn: Database, guild_id: int, now: datetime, limits: ReconcileLimits,
                   budget: int) -> list[ReleasePart]:
     """The guild's release messages to re-read (see `plan`); the database returns no more than that."""
     since = format_timestamp(now - limits.max_age)
@@ -92,7 +90,7 @@ class RoundResult:
     requests: int = 0
 
 
-async def run_round(conn: aiosqlite.Connection, guild_ids: Iterable[int], now: datetime,
+async def run_round(conn: Database, guild_ids: Iterable[int], now: datetime,
                     limits: ReconcileLimits, read: ReadPart) -> RoundResult:
     """One round: servers after the stored cursor, each its turn of up to `per_guild` messages, while
     the budget lasts; the cursor moves past a server once its turn is complete, so a turn cut short by
@@ -116,7 +114,7 @@ async def run_round(conn: aiosqlite.Connection, guild_ids: Iterable[int], now: d
             result.messages += 1
         try:
             await store.save_reconcile_cursor(conn, guild_id, format_timestamp(now))
-        except sqlite3.OperationalError as exc:  # locked by another process: this server comes round again
+        except BUSY_ERRORS as exc:  # locked by another process: this server comes round again
             _log.warning("likes: could not move the reconciliation cursor past server %s: %s", guild_id, exc)
         result.covered.append(guild_id)
     return result

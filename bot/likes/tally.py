@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.errors import UserError
 from bot.likes import emoji as emojis
 from bot.storage import likes as store
+from bot.storage.database import Database
 from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import released_through
 from bot.storage.story import chapter_row, chapters_through
@@ -65,7 +64,7 @@ class RankedChapter:
     likes: LikeCount
 
 
-async def _like_keys(conn: aiosqlite.Connection, guild_id: int) -> tuple[str, tuple[str, ...]]:
+async def _like_keys(conn: Database, guild_id: int) -> tuple[str, tuple[str, ...]]:
     setting = (await get_guild_settings(conn, guild_id)).like_emoji
     try:
         return setting, emojis.like_keys(setting)
@@ -73,7 +72,7 @@ async def _like_keys(conn: aiosqlite.Connection, guild_id: int) -> tuple[str, tu
         return "👍", emojis.like_keys("👍")
 
 
-async def like_emoji_shown(conn: aiosqlite.Connection, guild_id: int) -> str:
+async def like_emoji_shown(conn: Database, guild_id: int) -> str:
     """The guild's like emoji as a message shows it (the unicode, or `<:name:id>` for a custom one).
 
     Every view that labels a like count uses this, so a server that likes with ⭐ never sees a 👍 there.
@@ -82,7 +81,7 @@ async def like_emoji_shown(conn: aiosqlite.Connection, guild_id: int) -> str:
     return emojis.display(keys[0], await store.emoji_names(conn, keys[:1]))
 
 
-async def chapter_likes(conn: aiosqlite.Connection, guild_id: int) -> dict[int, LikeCount]:
+async def chapter_likes(conn: Database, guild_id: int) -> dict[int, LikeCount]:
     """Likes of every chapter released in the guild (chapter number → LikeCount).
 
     Made for `/chapter list`: chapters not yet released in the guild are absent.
@@ -96,7 +95,7 @@ async def chapter_likes(conn: aiosqlite.Connection, guild_id: int) -> dict[int, 
             for c in await chapters_through(conn, through)}
 
 
-async def likes_of(conn: aiosqlite.Connection, guild_id: int, number: int) -> LikeCount | None:
+async def likes_of(conn: Database, guild_id: int, number: int) -> LikeCount | None:
     """One released chapter's likes, or None when it is not out in the guild."""
     through = await released_through(conn, guild_id)
     if not 1 <= number <= through:
@@ -107,7 +106,7 @@ async def likes_of(conn: aiosqlite.Connection, guild_id: int, number: int) -> Li
     return LikeCount(row.forum_likes if row else 0, discord.get(number, 0))
 
 
-async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int) -> ChapterLikes:
+async def chapter_report(conn: Database, guild_id: int, number: int) -> ChapterLikes:
     """A released chapter's likes and the tally of the other emoji; `NotReleased` for any other chapter."""
     through = await released_through(conn, guild_id)
     chapter = await chapter_row(conn, number) if 1 <= number <= through else None
@@ -126,7 +125,7 @@ async def chapter_report(conn: aiosqlite.Connection, guild_id: int, number: int)
                         LikeCount(chapter.forum_likes, discord.get(number, 0)), others)
 
 
-async def top_chapters(conn: aiosqlite.Connection, guild_id: int, limit: int = 10) -> list[RankedChapter]:
+async def top_chapters(conn: Database, guild_id: int, limit: int = 10) -> list[RankedChapter]:
     """Released chapters by total likes (then Discord likes, then reading order); ties share a rank."""
     through = await released_through(conn, guild_id)
     likes = await chapter_likes(conn, guild_id)
@@ -142,7 +141,7 @@ async def top_chapters(conn: aiosqlite.Connection, guild_id: int, limit: int = 1
     return ranked[:limit]
 
 
-async def top_readers(conn: aiosqlite.Connection, guild_id: int, limit: int = 10) -> list[store.ReaderRow]:
+async def top_readers(conn: Database, guild_id: int, limit: int = 10) -> list[store.ReaderRow]:
     """The guild's most active reactors on released chapters."""
     through = await released_through(conn, guild_id)
     if through == 0:

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import aiosqlite
-
 from bot.errors import UserError
 from bot.quiz import source
 from bot.quiz.bank import applicable_questions, load_bank
@@ -28,6 +26,7 @@ from bot.quiz.schema import SHIPPED_BANK
 from bot.quiz.session import AnswerOutcome, Mode, QuizSession, QuizTimer
 from bot.storage import quiz as store
 from bot.storage import story
+from bot.storage.database import Database
 from bot.storage.releases import released_through
 from bot.text import echo_input
 
@@ -156,7 +155,7 @@ Show = Callable[[Screen], Awaitable[None]]
 class QuizService:
     """One per bot: the running games (by id), and the questions each released range supports (cached)."""
 
-    conn: aiosqlite.Connection
+    conn: Database
     clock: Callable[[], datetime]
     bank_path: Path = SHIPPED_BANK
     rng: random.Random = field(default_factory=random.Random)

@@ -6,21 +6,20 @@ Storage hands back plain rows; the generator's own types (`SourceChapter`, `Pers
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.quiz.generate import Person, SourceChapter
 from bot.storage.characters import mentioned_people
+from bot.storage.database import Database
 from bot.storage.story import chapter_titles, story_texts
 
 
-async def source_chapters(conn: aiosqlite.Connection, through: int) -> list[SourceChapter]:
+async def source_chapters(conn: Database, through: int) -> list[SourceChapter]:
     """Chapters 1..through as the generator reads them: paragraphs and captions, not headings or notes."""
     titles = await chapter_titles(conn, through)
     texts = await story_texts(conn, through)
     return [SourceChapter(n, title, tuple(texts.get(n, ()))) for n, title in titles.items()]
 
 
-async def people(conn: aiosqlite.Connection, through: int) -> list[Person]:
+async def people(conn: Database, through: int) -> list[Person]:
     """The characters the index finds in chapters 1..through, with their spellings.
 
     Empty when no cast was indexed: the generator then makes no person or "who" questions.

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.chapters.plan import stored_plan
 from bot.chapters.render import render_chapter
 from bot.errors import UserError
@@ -23,6 +21,7 @@ from bot.search import locate
 from bot.search.query import Query, parse, quoted_input
 from bot.search.snippet import first_match, snippet
 from bot.storage import search as store
+from bot.storage.database import Database
 from bot.storage.releases import jump_url, released_through
 from bot.storage.story import chapter_count, chapter_titles, load_chapter
 from bot.text import MAX_DESCRIPTION, MAX_TITLE, clip_escaped, lines_within, plural
@@ -69,7 +68,7 @@ class SearchPage:
 
 
 class SearchService:
-    def __init__(self, conn: aiosqlite.Connection, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, conn: Database, *, clock: Callable[[], datetime] | None = None) -> None:
         self.conn = conn
         self.clock = clock or (lambda: datetime.now(UTC))
 

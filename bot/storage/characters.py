@@ -7,14 +7,14 @@ directory or quiz people, is the features' business.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-import aiosqlite
-
+from bot.storage.database import MISSING_TABLE_ERRORS, Database
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one
 from bot.storage.story import chapter_titles
+from bot.timestamps import format_timestamp
 
 # Rows as `replace_index` writes them, in column order.
 CharacterRow = tuple[str, int, str, str, int]  # key, position, name, side, side_rank
@@ -69,12 +69,12 @@ class MentionedPerson:
     chapters: frozenset[int]
 
 
-async def index_state(conn: aiosqlite.Connection) -> IndexState | None:
+async def index_state(conn: Database) -> IndexState | None:
     row = await fetch_one(conn, "SELECT cast_sha256, story_sha256, built_at FROM character_index_state")
     return IndexState(row["cast_sha256"], row["story_sha256"], row["built_at"]) if row else None
 
 
-async def replace_index(conn: aiosqlite.Connection, *, characters: Sequence[CharacterRow],
+async def replace_index(conn: Database, *, characters: Sequence[CharacterRow],
                         aliases: Sequence[AliasRow], notes: Sequence[NoteRow], mentions: Sequence[MentionRow],
                         cast_sha256: str, story_sha256: str) -> None:
     """Write the cast and its mentions in place of the previous ones (the caller holds the transaction)."""
@@ -100,16 +100,17 @@ async def replace_index(conn: aiosqlite.Connection, *, characters: Sequence[Char
     await execute(
         conn,
         "INSERT INTO character_index_state(id, cast_sha256, story_sha256, built_at)"
-        " VALUES (1, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))"  # the format of bot.timestamps
+        " VALUES (1, ?, ?, ?)"
         " ON CONFLICT(id) DO UPDATE SET cast_sha256 = excluded.cast_sha256,"
         " story_sha256 = excluded.story_sha256, built_at = excluded.built_at"
         # same inputs, same rows: the timestamp too, so rebuilding (a re-import) changes nothing at all
-        " WHERE cast_sha256 != excluded.cast_sha256 OR story_sha256 != excluded.story_sha256",
-        (cast_sha256, story_sha256),
+        " WHERE character_index_state.cast_sha256 != excluded.cast_sha256"
+        " OR character_index_state.story_sha256 != excluded.story_sha256",
+        (cast_sha256, story_sha256, format_timestamp(datetime.now(UTC))),
     )
 
 
-async def load_snapshot(conn: aiosqlite.Connection) -> Snapshot:
+async def load_snapshot(conn: Database) -> Snapshot:
     characters = [
         StoredCharacter(r["key"], r["name"], r["side"], r["side_rank"], r["position"])
         for r in await fetch_all(
@@ -129,7 +130,7 @@ async def load_snapshot(conn: aiosqlite.Connection) -> Snapshot:
     return Snapshot(await index_state(conn), characters, aliases, notes, mentions, titles)
 
 
-async def mentioned_people(conn: aiosqlite.Connection, through: int) -> list[MentionedPerson]:
+async def mentioned_people(conn: Database, through: int) -> list[MentionedPerson]:
     """The characters the index finds in chapters 1..through, in cast order, with every spelling.
 
     Empty when no cast was indexed, or the database predates the character tables.
@@ -148,7 +149,7 @@ async def mentioned_people(conn: aiosqlite.Connection, through: int) -> list[Men
             "SELECT DISTINCT character_key, chapter_number FROM character_mentions WHERE chapter_number <= ?",
             (through,),
         )
-    except sqlite3.OperationalError:  # a database without the character tables
+    except MISSING_TABLE_ERRORS:  # a database without the character tables
         return []
     chapters: dict[str, set[int]] = {}
     for row in mentions:

@@ -27,19 +27,21 @@ import sqlite3
 from pathlib import Path
 
 import aiosqlite
-import asyncpg
 
+from bot.storage.database import Database
 from bot.storage.errors import NewerSchema, UpgradeNeeded
 from bot.storage.migrations import apply_migrations, newest_version, schema_version
-from bot.storage.postgres.connection import open_postgres
+from bot.storage.postgres.connection import open_postgres_pool
+from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.sql import execute, fetch_all
+from bot.storage.sqlite_database import SqliteDatabase
 from bot.storage.transaction import transaction
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 
 
 async def open_database(path: Path | str, *, migrate: bool = True, readonly: bool = False,
-                        busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> aiosqlite.Connection:
+                        busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> SqliteDatabase:
     """Open (creating if needed) the database at `path`, configured and migrated.
 
     `readonly`: never write (see the module's docstring); a file that doesn't exist yet is created as
@@ -66,10 +68,17 @@ async def open_database(path: Path | str, *, migrate: bool = True, readonly: boo
     return conn
 
 
-async def open_postgres_database(url: str, *, migrate: bool = True) -> asyncpg.Connection:
+async def open_postgres_database(url: str, *, migrate: bool = True) -> PostgresDatabase:
     """Open the PostgreSQL database at `url` (`AAR_DATABASE_URL`), migrated: the other backend's
-    `open_database`.  The storage functions don't run on it yet (see `bot.storage.postgres`)."""
-    return await open_postgres(url, migrate=migrate)
+    `open_database`, a pool of connections (`bot.storage.postgres.database`)."""
+    return await open_postgres_pool(url, migrate=migrate)
+
+
+async def open_storage(db_path: Path | str, database_url: str | None, *, migrate: bool = True) -> Database:
+    """The bot's database: PostgreSQL when `database_url` (AAR_DATABASE_URL) is set, else the SQLite file."""
+    if database_url:
+        return await open_postgres_database(database_url, migrate=migrate)
+    return await open_database(db_path, migrate=migrate)
 
 
 def _readonly_uri(path: Path | str) -> str | None:
@@ -83,7 +92,7 @@ def _has_wal(path: str) -> bool:
     return Path(path + "-wal").exists()
 
 
-async def _open_readonly(uri: str, path: str, busy_timeout: float) -> aiosqlite.Connection:
+async def _open_readonly(uri: str, path: str, busy_timeout: float) -> SqliteDatabase:
     conn = await _connect(uri, uri=True, busy_timeout=busy_timeout)
     try:
         try:
@@ -111,16 +120,16 @@ async def _open_readonly(uri: str, path: str, busy_timeout: float) -> aiosqlite.
         raise
 
 
-async def _connect(database: str, *, uri: bool, busy_timeout: float) -> aiosqlite.Connection:
+async def _connect(database: str, *, uri: bool, busy_timeout: float) -> SqliteDatabase:
     """Connect in a worker of asyncio's pool, then hand the open connection to aiosqlite (see above).
 
     `check_same_thread=False`: made in one thread, the connection is then used only by aiosqlite's.
     """
     raw = await asyncio.to_thread(sqlite3.connect, database, uri=uri, isolation_level=None,
                                   check_same_thread=False)
-    conn = await aiosqlite.Connection(lambda: raw, iter_chunk_size=64)
+    conn = SqliteDatabase(await aiosqlite.Connection(lambda: raw, iter_chunk_size=64))
     try:
-        conn.row_factory = sqlite3.Row
+        conn.raw.row_factory = sqlite3.Row
         await execute(conn, "PRAGMA foreign_keys=ON")
         await execute(conn, f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     except BaseException:
@@ -133,7 +142,7 @@ class _ProbeDone(Exception):
     """Ends the probe's transaction, so it is rolled back."""
 
 
-async def check_writable(conn: aiosqlite.Connection) -> None:
+async def check_writable(conn: Database) -> None:
     """Raise SQLite's own error now if the database can't be written (a read-only file or folder).
 
     For a process that would otherwise find out at its first write, long after starting (the bot).  It
@@ -148,17 +157,17 @@ async def check_writable(conn: aiosqlite.Connection) -> None:
         pass
 
 
-async def ping(conn: aiosqlite.Connection) -> None:
+async def ping(conn: Database) -> None:
     """Ask the database the cheapest question there is; raises if it cannot answer (closed, broken)."""
     await fetch_all(conn, "SELECT 1")
 
 
-async def database_file(conn: aiosqlite.Connection) -> str:
+async def database_file(conn: Database) -> str:
     """The file `conn` has open ("" for an in-memory database), to open a second connection on it."""
     rows = await fetch_all(conn, "PRAGMA database_list")
     return next((row[2] for row in rows if row[1] == "main"), "")
 
 
-async def backup_to(conn: aiosqlite.Connection, target: Path) -> None:
+async def backup_to(conn: Database, target: Path) -> None:
     """Write a consistent copy of the database to `target` (a new file) while others keep using it."""
     await execute(conn, "VACUUM INTO ?", (str(target),))

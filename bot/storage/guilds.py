@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, fetch_one
 from bot.storage.transaction import transaction
 
@@ -31,7 +30,7 @@ class GuildSettings:
 _COLUMNS = [f.name for f in fields(GuildSettings)]
 
 
-async def get_guild_settings(conn: aiosqlite.Connection, guild_id: int) -> GuildSettings:
+async def get_guild_settings(conn: Database, guild_id: int) -> GuildSettings:
     """The guild's settings, or the defaults for a guild that never ran `/aar setup`."""
     row = await fetch_one(conn, f"SELECT {', '.join(_COLUMNS)} FROM guild_settings WHERE guild_id = ?",
                           (guild_id,))
@@ -43,7 +42,7 @@ async def get_guild_settings(conn: aiosqlite.Connection, guild_id: int) -> Guild
     return GuildSettings(**values)
 
 
-async def update_guild_settings(conn: aiosqlite.Connection, guild_id: int,
+async def update_guild_settings(conn: Database, guild_id: int,
                                 **changes: object) -> GuildSettings:
     """Change some settings, keeping the others; returns the settings now in force.
 

@@ -9,31 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_value
 from bot.story.model import Chapter
 
 
-async def stored_chapters(conn: aiosqlite.Connection) -> dict[tuple[str, str], tuple[int, str]]:
+async def stored_chapters(conn: Database) -> dict[tuple[str, str], tuple[int, str]]:
     """(threadmark, title) → (number, content hash) of every chapter already imported."""
     rows = await fetch_all(conn, "SELECT number, threadmark, title, content_hash FROM chapters")
     return {(r["threadmark"], r["title"]): (r["number"], r["content_hash"]) for r in rows}
 
 
-async def picture_count(conn: aiosqlite.Connection, number: int) -> int:
+async def picture_count(conn: Database, number: int) -> int:
     return int(await fetch_value(
         conn, "SELECT COUNT(*) FROM blocks WHERE chapter_number = ? AND kind = 'picture'", (number,)))
 
 
-async def add_chapter(conn: aiosqlite.Connection, number: int, chapter: Chapter, content_hash: str) -> None:
+async def add_chapter(conn: Database, number: int, chapter: Chapter, content_hash: str) -> None:
     """A new chapter under `number`, with its blocks."""
     await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (?, ?, ?, ?)",
                   (number, chapter.threadmark, chapter.title, content_hash))
     await _insert_blocks(conn, number, chapter)
 
 
-async def replace_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapter,
+async def replace_blocks(conn: Database, number: int, chapter: Chapter,
                          content_hash: str) -> None:
     """A changed chapter's blocks in place of the old ones, and the hash they have now."""
     await execute(conn, "DELETE FROM blocks WHERE chapter_number = ?", (number,))
@@ -41,7 +40,7 @@ async def replace_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapt
     await execute(conn, "UPDATE chapters SET content_hash = ? WHERE number = ?", (content_hash, number))
 
 
-async def _insert_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapter) -> None:
+async def _insert_blocks(conn: Database, number: int, chapter: Chapter) -> None:
     await execute_many(
         conn,
         "INSERT INTO blocks(chapter_number, position, kind, text, image_name, image_url)"
@@ -50,7 +49,7 @@ async def _insert_blocks(conn: aiosqlite.Connection, number: int, chapter: Chapt
     )
 
 
-async def merge_forum_reactions(conn: aiosqlite.Connection, number: int,
+async def merge_forum_reactions(conn: Database, number: int,
                                 reactions: Mapping[str, int]) -> None:
     """The forum's tally as this export shows it (a newer export may show more, never fewer), and the
     chapter's forum likes recounted from it."""
@@ -58,7 +57,8 @@ async def merge_forum_reactions(conn: aiosqlite.Connection, number: int,
         await execute(
             conn,
             "INSERT INTO forum_reactions(chapter_number, kind, count) VALUES (?, ?, ?)"
-            " ON CONFLICT(chapter_number, kind) DO UPDATE SET count = MAX(count, excluded.count)",
+            " ON CONFLICT(chapter_number, kind)"
+            " DO UPDATE SET count = MAX(forum_reactions.count, excluded.count)",
             (number, kind, count),
         )
     await execute(
@@ -69,12 +69,12 @@ async def merge_forum_reactions(conn: aiosqlite.Connection, number: int,
     )
 
 
-async def last_comment_seq(conn: aiosqlite.Connection) -> int:
+async def last_comment_seq(conn: Database) -> int:
     """The order number of the latest comment stored (0 when none)."""
     return int(await fetch_value(conn, "SELECT COALESCE(MAX(seq), 0) FROM comments"))
 
 
-async def add_comment(conn: aiosqlite.Connection, *, seq: int, chapter_number: int | None, quote: str,
+async def add_comment(conn: Database, *, seq: int, chapter_number: int | None, quote: str,
                       body: str, fingerprint: str) -> bool:
     """Store a comment under `seq`; False (nothing written) when one with this fingerprint exists."""
     added = await execute(
@@ -86,7 +86,7 @@ async def add_comment(conn: aiosqlite.Connection, *, seq: int, chapter_number: i
     return added > 0
 
 
-async def record_import(conn: aiosqlite.Connection, *, source: str, sha256: str, chapters_added: int,
+async def record_import(conn: Database, *, source: str, sha256: str, chapters_added: int,
                         pictures_added: int, comments_added: int) -> None:
     await execute(
         conn,

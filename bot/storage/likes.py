@@ -12,8 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one
 
 # A reaction row in key order: (guild_id, chapter_number, emoji, user_id, message_id).
@@ -22,15 +21,15 @@ ReactionRow = tuple[int, int, str, int, int]
 
 # --- writes (inside the ingest writer's transaction) ------------------------------------------------
 
-async def insert_reactions(conn: aiosqlite.Connection, rows: Sequence[ReactionRow]) -> None:
+async def insert_reactions(conn: Database, rows: Sequence[ReactionRow]) -> None:
     if rows:
         await execute_many(
             conn,
-            "INSERT OR IGNORE INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
-            " VALUES (?, ?, ?, ?, ?)", rows)
+            "INSERT INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
 
 
-async def delete_reactions(conn: aiosqlite.Connection, rows: Sequence[ReactionRow]) -> None:
+async def delete_reactions(conn: Database, rows: Sequence[ReactionRow]) -> None:
     if rows:
         await execute_many(
             conn,
@@ -38,7 +37,7 @@ async def delete_reactions(conn: aiosqlite.Connection, rows: Sequence[ReactionRo
             " AND message_id = ?", rows)
 
 
-async def clear_message(conn: aiosqlite.Connection, guild_id: int, chapter: int, message_id: int,
+async def clear_message(conn: Database, guild_id: int, chapter: int, message_id: int,
                         emoji: str | None = None) -> None:
     """Remove every reaction on a message (or only those with `emoji`)."""
     if emoji is None:
@@ -51,7 +50,7 @@ async def clear_message(conn: aiosqlite.Connection, guild_id: int, chapter: int,
             " AND message_id = ?", (guild_id, chapter, emoji, message_id))
 
 
-async def message_reactions(conn: aiosqlite.Connection, guild_id: int, chapter: int,
+async def message_reactions(conn: Database, guild_id: int, chapter: int,
                             message_id: int) -> set[tuple[int, str]]:
     """(user_id, emoji) pairs stored for one message."""
     rows = await fetch_all(
@@ -62,7 +61,7 @@ async def message_reactions(conn: aiosqlite.Connection, guild_id: int, chapter: 
     return {(r[0], r[1]) for r in rows}
 
 
-async def save_emoji_names(conn: aiosqlite.Connection, names: dict[str, tuple[str, bool]]) -> None:
+async def save_emoji_names(conn: Database, names: dict[str, tuple[str, bool]]) -> None:
     if names:
         await execute_many(
             conn,
@@ -73,7 +72,7 @@ async def save_emoji_names(conn: aiosqlite.Connection, names: dict[str, tuple[st
 
 # --- reads -------------------------------------------------------------------------------------------
 
-async def discord_likes(conn: aiosqlite.Connection, guild_id: int, through: int,
+async def discord_likes(conn: Database, guild_id: int, through: int,
                         like_keys: Sequence[str], chapter: int | None = None) -> dict[int, int]:
     """chapter → distinct members who reacted with a like key, for chapters ≤ through (or one chapter)."""
     marks = ", ".join("?" * len(like_keys))
@@ -86,7 +85,7 @@ async def discord_likes(conn: aiosqlite.Connection, guild_id: int, through: int,
     return {r[0]: r[1] for r in await fetch_all(conn, sql + " GROUP BY chapter_number", params)}
 
 
-async def emoji_tally(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> dict[str, int]:
+async def emoji_tally(conn: Database, guild_id: int, chapter: int) -> dict[str, int]:
     """emoji → distinct members who reacted with it on any part of the chapter."""
     rows = await fetch_all(
         conn,
@@ -96,7 +95,7 @@ async def emoji_tally(conn: aiosqlite.Connection, guild_id: int, chapter: int) -
     return {r[0]: r[1] for r in rows}
 
 
-async def emoji_names(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, tuple[str, bool]]:
+async def emoji_names(conn: Database, keys: Iterable[str]) -> dict[str, tuple[str, bool]]:
     wanted = [k for k in keys if k.startswith("custom:")]
     if not wanted:
         return {}
@@ -115,7 +114,7 @@ class ReaderRow:
     reactions: int
 
 
-async def top_reactors(conn: aiosqlite.Connection, guild_id: int, through: int,
+async def top_reactors(conn: Database, guild_id: int, through: int,
                        limit: int) -> list[ReaderRow]:
     """Members by chapters reacted to, then distinct (chapter, emoji) reactions, for chapters ≤ through."""
     sql = """
@@ -139,7 +138,7 @@ class HallOfFamePost:
     shown_discord: int
 
 
-async def get_hall_of_fame_post(conn: aiosqlite.Connection, guild_id: int,
+async def get_hall_of_fame_post(conn: Database, guild_id: int,
                                 chapter: int) -> HallOfFamePost | None:
     row = await fetch_one(
         conn,
@@ -149,7 +148,7 @@ async def get_hall_of_fame_post(conn: aiosqlite.Connection, guild_id: int,
     return HallOfFamePost(*row) if row else None
 
 
-async def save_hall_of_fame_post(conn: aiosqlite.Connection, post: HallOfFamePost, now: str) -> None:
+async def save_hall_of_fame_post(conn: Database, post: HallOfFamePost, now: str) -> None:
     """Record a post just made, or the counts an edit now shows, or (message_id None) that it is gone.
 
     `now` is a `bot.timestamps` instant.
@@ -168,13 +167,13 @@ async def save_hall_of_fame_post(conn: aiosqlite.Connection, post: HallOfFamePos
 
 # --- the offline reconciliation's cursor (V12) -------------------------------------------------------
 
-async def reconcile_cursor(conn: aiosqlite.Connection) -> int | None:
+async def reconcile_cursor(conn: Database) -> int | None:
     """The server the reactions reconciliation read last (None: it never ran)."""
     row = await fetch_one(conn, "SELECT last_guild_id FROM likes_reconcile_cursor WHERE id = 1")
     return int(row[0]) if row else None
 
 
-async def save_reconcile_cursor(conn: aiosqlite.Connection, guild_id: int, now: str) -> None:
+async def save_reconcile_cursor(conn: Database, guild_id: int, now: str) -> None:
     """Remember that the reconciliation read `guild_id` last (`now`: a `bot.timestamps` instant)."""
     await execute(
         conn,

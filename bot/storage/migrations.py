@@ -16,8 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.errors import NewerSchema
 from bot.storage.sql import execute, fetch_all, fetch_value
 from bot.storage.transaction import transaction
@@ -56,7 +55,7 @@ def newest_version(folder: str = SQLITE_MIGRATIONS) -> int:
     return max((m.version for m in discover_migrations(folder)), default=0)
 
 
-async def schema_version(conn: aiosqlite.Connection) -> int:
+async def schema_version(conn: Database) -> int:
     """The newest migration applied to the database (0 for a new, empty one).  Only reads."""
     if not await fetch_value(conn, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
                                    " AND name = 'schema_migrations'"):
@@ -64,7 +63,7 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     return int(await fetch_value(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
 
 
-async def apply_migrations(conn: aiosqlite.Connection, *, through: int | None = None) -> list[int]:
+async def apply_migrations(conn: Database, *, through: int | None = None) -> list[int]:
     """Apply every migration newer than the database; return the versions applied.
 
     `through` stops at that version: how a test builds a database as an older release left it.

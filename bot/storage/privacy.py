@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
 
@@ -60,7 +59,7 @@ def _scope(guild_id: int | None) -> tuple[str, tuple[int, ...]]:
     return ("", ()) if guild_id is None else (" AND guild_id = ?", (guild_id,))
 
 
-async def member_data(conn: aiosqlite.Connection, user_id: int, guild_id: int | None) -> MemberData:
+async def member_data(conn: Database, user_id: int, guild_id: int | None) -> MemberData:
     """Count what is stored about `user_id` in `guild_id` (None: in every server)."""
     where, extra = _scope(guild_id)
 
@@ -79,7 +78,7 @@ async def member_data(conn: aiosqlite.Connection, user_id: int, guild_id: int | 
     )
 
 
-async def running_games_of(conn: aiosqlite.Connection, user_id: int, guild_id: int | None) -> int:
+async def running_games_of(conn: Database, user_id: int, guild_id: int | None) -> int:
     """Quiz games the member started that are still running (their id is still in use)."""
     where, extra = _scope(guild_id)
     return int(await fetch_value(
@@ -87,7 +86,7 @@ async def running_games_of(conn: aiosqlite.Connection, user_id: int, guild_id: i
         (user_id, *extra)))
 
 
-async def forget_member(conn: aiosqlite.Connection, user_id: int, guild_id: int | None) -> MemberData:
+async def forget_member(conn: Database, user_id: int, guild_id: int | None) -> MemberData:
     """Delete the member's rows and take their id off shared ones, in one transaction; what it changed.
 
     A running game the member started keeps their id (the game in progress answers to it, and two
@@ -119,44 +118,44 @@ class Departure:
     left_at: str  # bot.timestamps format
 
 
-async def record_departure(conn: aiosqlite.Connection, guild_id: int, left_at: str) -> bool:
+async def record_departure(conn: Database, guild_id: int, left_at: str) -> bool:
     """Note that the bot left `guild_id` at `left_at`; an earlier departure already noted is kept (its
     grace period is not extended).  True if this is a new departure."""
     return await execute(conn, "INSERT INTO guild_departures(guild_id, left_at) VALUES (?, ?)"
                          " ON CONFLICT(guild_id) DO NOTHING", (guild_id, left_at)) == 1
 
 
-async def cancel_departure(conn: aiosqlite.Connection, guild_id: int) -> bool:
+async def cancel_departure(conn: Database, guild_id: int) -> bool:
     """The bot is back in `guild_id`: nothing will be purged.  True if a departure was pending."""
     return await execute(conn, "DELETE FROM guild_departures WHERE guild_id = ?", (guild_id,)) == 1
 
 
-async def get_departure(conn: aiosqlite.Connection, guild_id: int) -> Departure | None:
+async def get_departure(conn: Database, guild_id: int) -> Departure | None:
     row = await fetch_one(conn, "SELECT guild_id, left_at FROM guild_departures WHERE guild_id = ?",
                           (guild_id,))
     return Departure(row[0], row[1]) if row else None
 
 
-async def list_departures(conn: aiosqlite.Connection) -> list[Departure]:
+async def list_departures(conn: Database) -> list[Departure]:
     rows = await fetch_all(conn, "SELECT guild_id, left_at FROM guild_departures ORDER BY guild_id")
     return [Departure(r[0], r[1]) for r in rows]
 
 
-async def departures_due(conn: aiosqlite.Connection, left_by: str) -> list[Departure]:
+async def departures_due(conn: Database, left_by: str) -> list[Departure]:
     """Departures at or before `left_by`, oldest first."""
     rows = await fetch_all(conn, "SELECT guild_id, left_at FROM guild_departures WHERE left_at <= ?"
                            " ORDER BY left_at, guild_id", (left_by,))
     return [Departure(r[0], r[1]) for r in rows]
 
 
-async def guilds_with_data(conn: aiosqlite.Connection) -> set[int]:
+async def guilds_with_data(conn: Database) -> set[int]:
     """Every server something is stored for (the departures themselves aside)."""
     union = " UNION ".join(f"SELECT guild_id FROM {table}" for table in GUILD_TABLES
                            if table != "guild_departures")
     return {row[0] for row in await fetch_all(conn, union)}
 
 
-async def purge_guild(conn: aiosqlite.Connection, guild_id: int, left_by: str) -> dict[str, int] | None:
+async def purge_guild(conn: Database, guild_id: int, left_by: str) -> dict[str, int] | None:
     """Delete everything stored for `guild_id`, if its departure is still pending and at or before
     `left_by`; the rows deleted per table, or None when there was nothing to purge.
 

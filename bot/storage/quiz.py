@@ -8,13 +8,11 @@ story and the characters the quiz asks about are read from `bot.storage.story` a
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from bot.storage.database import INTEGRITY_ERRORS, Database, Row
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
 from bot.timestamps import format_timestamp
@@ -55,7 +53,7 @@ class ScoreRow:
 
 # --- games ---------------------------------------------------------------------------------------------
 
-async def create_game(conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, starter_id: int,
+async def create_game(conn: Database, *, guild_id: int, channel_id: int, starter_id: int,
                       mode: str, questions: Sequence[QuestionRow], chapters: str, now: datetime) -> int:
     """Record a new running game and its questions, in one transaction (never a game without questions);
     QuizAlreadyRunning when the channel/member has one."""
@@ -67,7 +65,7 @@ async def create_game(conn: aiosqlite.Connection, *, guild_id: int, channel_id: 
                 " chapters, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id",
                 (guild_id, channel_id, starter_id, mode, len(questions), chapters, format_timestamp(now)),
             )
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             raise QuizAlreadyRunning(str(exc)) from None
         await execute_many(
             conn,
@@ -78,11 +76,11 @@ async def create_game(conn: aiosqlite.Connection, *, guild_id: int, channel_id: 
     return game_id
 
 
-async def set_message(conn: aiosqlite.Connection, game_id: int, message_id: int) -> None:
+async def set_message(conn: Database, game_id: int, message_id: int) -> None:
     await execute(conn, "UPDATE quiz_games SET message_id = ? WHERE id = ?", (message_id, game_id))
 
 
-async def end_game(conn: aiosqlite.Connection, game_id: int, status: str, now: datetime,
+async def end_game(conn: Database, game_id: int, status: str, now: datetime,
                    ended_by: int | None = None) -> bool:
     """Mark a running game ended ('finished', 'stopped', 'interrupted'); False if it had already ended."""
     changed = await execute(
@@ -93,7 +91,7 @@ async def end_game(conn: aiosqlite.Connection, game_id: int, status: str, now: d
     return changed == 1
 
 
-async def interrupt_running_games(conn: aiosqlite.Connection, now: datetime,
+async def interrupt_running_games(conn: Database, now: datetime,
                                   owns_guild: Callable[[int], bool] = lambda _guild: True) -> list[GameRow]:
     """At start: every game a previous process left running ends as 'interrupted' (answers and scores stay).
 
@@ -110,14 +108,14 @@ async def interrupt_running_games(conn: aiosqlite.Connection, now: datetime,
     return rows
 
 
-def _game(r: aiosqlite.Row) -> GameRow:
+def _game(r: Row) -> GameRow:
     return GameRow(r["id"], r["guild_id"], r["channel_id"], r["starter_id"], r["mode"], r["status"],
                    r["question_count"], r["chapters"], r["message_id"])
 
 
 # --- answers and scores --------------------------------------------------------------------------------
 
-async def record_answer(conn: aiosqlite.Connection, *, game_id: int, position: int, guild_id: int,
+async def record_answer(conn: Database, *, game_id: int, position: int, guild_id: int,
                         user_id: int, option: int, correct: bool, points: int, now: datetime) -> bool:
     """Store an answer (and, by trigger, its score); False if the member had already answered."""
     try:
@@ -127,12 +125,12 @@ async def record_answer(conn: aiosqlite.Connection, *, game_id: int, position: i
             " answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (game_id, position, user_id, guild_id, option, int(correct), points, format_timestamp(now)),
         )
-    except sqlite3.IntegrityError:
+    except INTEGRITY_ERRORS:
         return False
     return True
 
 
-async def leaderboard(conn: aiosqlite.Connection, guild_id: int, limit: int = 10) -> list[ScoreRow]:
+async def leaderboard(conn: Database, guild_id: int, limit: int = 10) -> list[ScoreRow]:
     rows = await fetch_all(
         conn,
         "SELECT user_id, score, answers, correct, games FROM quiz_scores WHERE guild_id = ?"
@@ -141,7 +139,7 @@ async def leaderboard(conn: aiosqlite.Connection, guild_id: int, limit: int = 10
     return [ScoreRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-async def member_score(conn: aiosqlite.Connection, guild_id: int,
+async def member_score(conn: Database, guild_id: int,
                        user_id: int) -> tuple[ScoreRow, int] | None:
     """A member's totals in a guild and their rank (1 = best), or None if they never answered."""
     row = await fetch_one(
@@ -161,7 +159,7 @@ async def member_score(conn: aiosqlite.Connection, guild_id: int,
     return score, ahead + 1
 
 
-async def member_chapter_accuracy(conn: aiosqlite.Connection, guild_id: int, user_id: int,
+async def member_chapter_accuracy(conn: Database, guild_id: int, user_id: int,
                                   through: int) -> list[tuple[int, int, int]]:
     """A member's answers per chapter in a guild, chapters 1..`through` only: (chapter, answers, right).
 

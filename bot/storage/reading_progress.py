@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import execute, fetch_all
 
 
@@ -20,7 +19,7 @@ class ChapterProgress:
     finished: bool
 
 
-async def record_page(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+async def record_page(conn: Database, guild_id: int, user_id: int, chapter: int, *,
                       page: int, pages: int, now: str) -> None:
     """Page `page` (0-based) of the chapter's `pages` was shown to the member; the last one finishes it."""
     seen = page + 1
@@ -30,12 +29,12 @@ async def record_page(conn: aiosqlite.Connection, guild_id: int, user_id: int, c
         "INSERT INTO reading_progress(guild_id, user_id, chapter_number, pages_seen, finished, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(guild_id, user_id, chapter_number) DO UPDATE SET"
-        " pages_seen = MAX(pages_seen, excluded.pages_seen),"
-        " finished = MAX(finished, excluded.finished), updated_at = excluded.updated_at",
+        " pages_seen = MAX(reading_progress.pages_seen, excluded.pages_seen),"
+        " finished = MAX(reading_progress.finished, excluded.finished), updated_at = excluded.updated_at",
         (guild_id, user_id, chapter, seen, finished, now))
 
 
-async def mark_finished(conn: aiosqlite.Connection, guild_id: int, user_id: int, chapter: int, *,
+async def mark_finished(conn: Database, guild_id: int, user_id: int, chapter: int, *,
                         now: str) -> None:
     """The member says they read the chapter (✅ Read under its release)."""
     await execute(
@@ -47,7 +46,7 @@ async def mark_finished(conn: aiosqlite.Connection, guild_id: int, user_id: int,
         (guild_id, user_id, chapter, now))
 
 
-async def progress_of(conn: aiosqlite.Connection, guild_id: int, user_id: int,
+async def progress_of(conn: Database, guild_id: int, user_id: int,
                       through: int) -> dict[int, ChapterProgress]:
     """The member's progress in chapters 1..through (the released ones: nothing later is looked at)."""
     rows = await fetch_all(

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
+from bot.storage.database import INTEGRITY_ERRORS, Database, Row
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
 
@@ -71,14 +69,14 @@ _RELEASE_COLUMNS = ("r.guild_id, r.chapter_number, r.channel_id, r.status, r.par
 _RELEASES = "releases r LEFT JOIN rendered_chapters c ON c.id = r.rendered_id"
 
 
-def stored_plan(row: aiosqlite.Row) -> StoredPlan:
+def stored_plan(row: Row) -> StoredPlan:
     """A row's plan from the columns `payloads`, `planned` (of its render) and `alert_role_id`."""
     if row["payloads"] is None:  # a release from before V6: no plan kept, nothing to send
         return StoredPlan([], True, None)
     return StoredPlan(json.loads(row["payloads"]), bool(row["planned"]), row["alert_role_id"])
 
 
-def _release(r: aiosqlite.Row) -> ReleaseRow:
+def _release(r: Row) -> ReleaseRow:
     return ReleaseRow(
         guild_id=r["guild_id"], chapter_number=r["chapter_number"], channel_id=r["channel_id"],
         status=r["status"],
@@ -88,14 +86,14 @@ def _release(r: aiosqlite.Row) -> ReleaseRow:
     )
 
 
-async def get_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleaseRow | None:
+async def get_release(conn: Database, guild_id: int, chapter: int) -> ReleaseRow | None:
     row = await fetch_one(
         conn, f"SELECT {_RELEASE_COLUMNS} FROM {_RELEASES} WHERE r.guild_id = ? AND r.chapter_number = ?",
         (guild_id, chapter))
     return _release(row) if row else None
 
 
-async def unfinished_releases(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[ReleaseRow]:
+async def unfinished_releases(conn: Database, guild_id: int | None = None) -> list[ReleaseRow]:
     """Releases started but not done (all guilds when `guild_id` is None), in guild then chapter order."""
     where, params = ("AND r.guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
     rows = await fetch_all(
@@ -105,13 +103,13 @@ async def unfinished_releases(conn: aiosqlite.Connection, guild_id: int | None =
     return [_release(r) for r in rows]
 
 
-async def last_claimed_chapter(conn: aiosqlite.Connection, guild_id: int) -> int:
+async def last_claimed_chapter(conn: Database, guild_id: int) -> int:
     """The highest chapter this guild has started releasing, done or not (0 when none)."""
     return int(await fetch_value(
         conn, "SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ?", (guild_id,)))
 
 
-async def claim_release(conn: aiosqlite.Connection, *, guild_id: int, chapter: int, channel_id: int,
+async def claim_release(conn: Database, *, guild_id: int, chapter: int, channel_id: int,
                         rendered: list[dict[str, Any]], renderer_version: int, alert_role_id: int | None,
                         parts_total: int, thread_name: str | None, started_at: str,
                         schedule_id: int | None = None, schedule_slot: str | None = None) -> bool:
@@ -142,12 +140,12 @@ async def claim_release(conn: aiosqlite.Connection, *, guild_id: int, chapter: i
                  thread_name, schedule_id, schedule_slot),
             )
             await _collect_unreferenced_renders(conn)
-    except sqlite3.IntegrityError:
+    except INTEGRITY_ERRORS:
         return False
     return True
 
 
-async def _collect_unreferenced_renders(conn: aiosqlite.Connection) -> None:
+async def _collect_unreferenced_renders(conn: Database) -> None:
     """Delete renders no release refers to (its releases were forgotten, abandoned or purged).
 
     Few rows (chapters × renderer versions × re-imports), each checked through `releases_by_rendered`.
@@ -156,14 +154,14 @@ async def _collect_unreferenced_renders(conn: aiosqlite.Connection) -> None:
                         " (SELECT 1 FROM releases r WHERE r.rendered_id = rendered_chapters.id)")
 
 
-async def slot_claimed(conn: aiosqlite.Connection, schedule_id: int, slot: str) -> bool:
+async def slot_claimed(conn: Database, schedule_id: int, slot: str) -> bool:
     """Whether a release was started for this schedule slot (a `bot.timestamps` instant)."""
     row = await fetch_one(conn, "SELECT 1 FROM releases WHERE schedule_id = ? AND schedule_slot = ?",
                           (schedule_id, slot))
     return row is not None
 
 
-async def parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> dict[int, PartRow]:
+async def parts(conn: Database, guild_id: int, chapter: int) -> dict[int, PartRow]:
     rows = await fetch_all(
         conn, "SELECT part_index, nonce, message_id, channel_id FROM release_parts"
         " WHERE guild_id = ? AND chapter_number = ? ORDER BY part_index", (guild_id, chapter),
@@ -172,17 +170,17 @@ async def parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> dict
             for r in rows}
 
 
-async def record_intent(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int, nonce: str,
+async def record_intent(conn: Database, guild_id: int, chapter: int, index: int, nonce: str,
                         channel_id: int) -> None:
     """Note that part `index` is about to be sent with `nonce` (before Discord sees it)."""
     await execute(
         conn,
-        "INSERT OR IGNORE INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
-        " VALUES (?, ?, ?, ?, ?)", (guild_id, chapter, index, nonce, channel_id),
+        "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (guild_id, chapter, index, nonce, channel_id),
     )
 
 
-async def record_sent(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int, message_id: int,
+async def record_sent(conn: Database, guild_id: int, chapter: int, index: int, message_id: int,
                       sent_at: str) -> None:
     await execute(
         conn,
@@ -191,12 +189,12 @@ async def record_sent(conn: aiosqlite.Connection, guild_id: int, chapter: int, i
     )
 
 
-async def record_thread(conn: aiosqlite.Connection, guild_id: int, chapter: int, thread_id: int) -> None:
+async def record_thread(conn: Database, guild_id: int, chapter: int, thread_id: int) -> None:
     await execute(conn, "UPDATE releases SET thread_id = ? WHERE guild_id = ? AND chapter_number = ?",
                   (thread_id, guild_id, chapter))
 
 
-async def complete_release(conn: aiosqlite.Connection, guild_id: int, chapter: int,
+async def complete_release(conn: Database, guild_id: int, chapter: int,
                            completed_at: str) -> None:
     await execute(
         conn,
@@ -205,7 +203,7 @@ async def complete_release(conn: aiosqlite.Connection, guild_id: int, chapter: i
     )
 
 
-async def forget_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
+async def forget_release(conn: Database, guild_id: int, chapter: int) -> None:
     """Forget an unfinished release whose channel was deleted, sent parts included (they were deleted too).
 
     One transaction, parts first (the release row is what they reference).
@@ -218,7 +216,7 @@ async def forget_release(conn: aiosqlite.Connection, guild_id: int, chapter: int
         await _collect_unreferenced_renders(conn)
 
 
-async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> None:
+async def abandon_release(conn: Database, guild_id: int, chapter: int) -> None:
     """Forget a release none of whose parts reached Discord, so the chapter is simply still unreleased.
 
     One transaction: the unsent part rows go, then the release if no part is left (a part Discord has
@@ -238,14 +236,14 @@ async def abandon_release(conn: aiosqlite.Connection, guild_id: int, chapter: in
 
 # --- delivery (V11): how a release reaches its channel, and the announcement channel's publish backlog ---
 
-async def get_delivery(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> dict[str, Any] | None:
+async def get_delivery(conn: Database, guild_id: int, chapter: int) -> dict[str, Any] | None:
     """The delivery fixed for this release (None: not decided yet, e.g. a release from before V11)."""
     value = await fetch_value(conn, "SELECT delivery FROM releases WHERE guild_id = ? AND chapter_number = ?",
                               (guild_id, chapter))
     return json.loads(value) if value else None
 
 
-async def record_delivery(conn: aiosqlite.Connection, guild_id: int, chapter: int,
+async def record_delivery(conn: Database, guild_id: int, chapter: int,
                           delivery: dict[str, Any]) -> None:
     """Fix the delivery before the first part goes out; a delivery already fixed is kept."""
     await execute(conn, "UPDATE releases SET delivery = ? WHERE guild_id = ? AND chapter_number = ?"
@@ -261,7 +259,7 @@ class PublishRow:
     message_id: int
 
 
-async def mark_to_publish(conn: aiosqlite.Connection, guild_id: int, chapter: int, index: int) -> None:
+async def mark_to_publish(conn: Database, guild_id: int, chapter: int, index: int) -> None:
     """Part `index` goes to an announcement channel: publish it once it is sent (before it is sent, so a
     crash in between cannot leave a posted part that is never published)."""
     await execute(conn, "UPDATE release_parts SET publish = 'pending' WHERE guild_id = ?"
@@ -269,7 +267,7 @@ async def mark_to_publish(conn: aiosqlite.Connection, guild_id: int, chapter: in
                   (guild_id, chapter, index))
 
 
-async def pending_publishes(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[PublishRow]:
+async def pending_publishes(conn: Database, guild_id: int | None = None) -> list[PublishRow]:
     """Sent parts still to publish, oldest release and part first (all guilds when `guild_id` is None)."""
     where, params = ("AND guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
     rows = await fetch_all(
@@ -280,14 +278,14 @@ async def pending_publishes(conn: aiosqlite.Connection, guild_id: int | None = N
             for r in rows]
 
 
-async def record_published(conn: aiosqlite.Connection, row: PublishRow, state: str = "done") -> None:
+async def record_published(conn: Database, row: PublishRow, state: str = "done") -> None:
     """The part was published ('done'), or can never be ('dropped': its message is gone)."""
     await execute(conn, "UPDATE release_parts SET publish = ? WHERE guild_id = ? AND chapter_number = ?"
                   " AND part_index = ? AND publish = 'pending'",
                   (state, row.guild_id, row.chapter_number, row.part_index))
 
 
-async def record_post_sent(conn: aiosqlite.Connection, guild_id: int, chapter: int, post_id: int,
+async def record_post_sent(conn: Database, guild_id: int, chapter: int, post_id: int,
                            sent_at: str) -> None:
     """A forum release's part 0 is its post: the post's first message, which lives in the post and has its
     id (one statement, so the part is never recorded as in the forum itself)."""
@@ -298,7 +296,7 @@ async def record_post_sent(conn: aiosqlite.Connection, guild_id: int, chapter: i
     )
 
 
-async def message_recorded(conn: aiosqlite.Connection, message_id: int) -> bool:
+async def message_recorded(conn: Database, message_id: int) -> bool:
     """Whether some release already recorded this message (or forum post) as one of its parts."""
     row = await fetch_one(conn, "SELECT 1 FROM release_parts WHERE message_id = ?", (message_id,))
     return row is not None

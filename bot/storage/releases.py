@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import fetch_all, fetch_row, fetch_value
 
 _MAX_PARAMS = 900  # below SQLite's default limit of 999 host parameters on old builds
@@ -39,7 +38,7 @@ class ReleasePart:
     completed_at: str | None
 
 
-async def released_through(conn: aiosqlite.Connection, guild_id: int) -> int:
+async def released_through(conn: Database, guild_id: int) -> int:
     """The highest chapter number this guild has fully released (0 when none)."""
     return int(await fetch_value(
         conn, "SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ? AND status = 'done'",
@@ -47,7 +46,7 @@ async def released_through(conn: aiosqlite.Connection, guild_id: int) -> int:
     ))
 
 
-async def released_chapters(conn: aiosqlite.Connection, guild_id: int) -> list[ReleasedChapter]:
+async def released_chapters(conn: Database, guild_id: int) -> list[ReleasedChapter]:
     """The guild's completed releases in chapter order, with where their first message was posted."""
     sql = """
         SELECT r.chapter_number, r.thread_id, r.completed_at,
@@ -67,7 +66,7 @@ async def released_chapters(conn: aiosqlite.Connection, guild_id: int) -> list[R
     ]
 
 
-async def release_message_map(conn: aiosqlite.Connection,
+async def release_message_map(conn: Database,
                               message_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """message id → (guild_id, chapter_number) for those of these messages that are posted release parts.
 
@@ -83,7 +82,7 @@ async def release_message_map(conn: aiosqlite.Connection,
     return found
 
 
-async def release_parts_of(conn: aiosqlite.Connection, guild_id: int, *, completed_since: str | None = None,
+async def release_parts_of(conn: Database, guild_id: int, *, completed_since: str | None = None,
                            limit: int = -1) -> list[ReleasePart]:
     """The guild's posted parts of completed releases, newest chapter first.
 
@@ -111,7 +110,7 @@ class ReleaseState:
     unfinished: int  # releases started and not done
 
 
-async def release_state(conn: aiosqlite.Connection, guild_id: int) -> ReleaseState:
+async def release_state(conn: Database, guild_id: int) -> ReleaseState:
     row = await fetch_row(
         conn, "SELECT (SELECT COUNT(*) FROM chapters),"
         " (SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ?),"

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from bot.storage.database import Database, Row
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
 from bot.timestamps import format_timestamp, parse_timestamp
 
@@ -41,7 +40,7 @@ _COLUMNS = ("id, guild_id, spec, timezone, next_run_at, paused, created_by, crea
             "channel_id, last_run_at")
 
 
-def _row(r: aiosqlite.Row) -> ScheduleRow:
+def _row(r: Row) -> ScheduleRow:
     return ScheduleRow(
         id=r["id"], guild_id=r["guild_id"], spec=r["spec"], timezone=r["timezone"],
         next_run_at=parse_timestamp(r["next_run_at"]) if r["next_run_at"] else None, paused=bool(r["paused"]),
@@ -51,7 +50,7 @@ def _row(r: aiosqlite.Row) -> ScheduleRow:
     )
 
 
-async def add_schedule(conn: aiosqlite.Connection, *, guild_id: int, spec: str, timezone: str,
+async def add_schedule(conn: Database, *, guild_id: int, spec: str, timezone: str,
                        next_run_at: datetime, created_by: int | None, channel_id: int | None,
                        now: datetime) -> ScheduleRow:
     schedule_id = await fetch_value(
@@ -66,14 +65,14 @@ async def add_schedule(conn: aiosqlite.Connection, *, guild_id: int, spec: str, 
     return row
 
 
-async def get_schedule(conn: aiosqlite.Connection, guild_id: int, schedule_id: int) -> ScheduleRow | None:
+async def get_schedule(conn: Database, guild_id: int, schedule_id: int) -> ScheduleRow | None:
     """A schedule of this guild (another guild's id is as good as unknown)."""
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM schedules WHERE id = ? AND guild_id = ?",
                           (schedule_id, guild_id))
     return _row(row) if row else None
 
 
-async def list_schedules(conn: aiosqlite.Connection, guild_id: int) -> list[ScheduleRow]:
+async def list_schedules(conn: Database, guild_id: int) -> list[ScheduleRow]:
     """The guild's live schedules (not cancelled, not finished), soonest first."""
     rows = await fetch_all(
         conn,
@@ -83,7 +82,7 @@ async def list_schedules(conn: aiosqlite.Connection, guild_id: int) -> list[Sche
     return [_row(r) for r in rows]
 
 
-async def cancel_schedule(conn: aiosqlite.Connection, guild_id: int, schedule_id: int, now: datetime) -> bool:
+async def cancel_schedule(conn: Database, guild_id: int, schedule_id: int, now: datetime) -> bool:
     changed = await execute(
         conn,
         "UPDATE schedules SET cancelled_at = ? WHERE id = ? AND guild_id = ? AND cancelled_at IS NULL"
@@ -92,11 +91,11 @@ async def cancel_schedule(conn: aiosqlite.Connection, guild_id: int, schedule_id
     return changed > 0
 
 
-async def set_paused(conn: aiosqlite.Connection, schedule_id: int, paused: bool) -> None:
+async def set_paused(conn: Database, schedule_id: int, paused: bool) -> None:
     await execute(conn, "UPDATE schedules SET paused = ? WHERE id = ?", (int(paused), schedule_id))
 
 
-async def set_next_run(conn: aiosqlite.Connection, schedule_id: int, next_run_at: datetime | None, *,
+async def set_next_run(conn: Database, schedule_id: int, next_run_at: datetime | None, *,
                        expected: datetime | None, last_run_at: datetime | None = None) -> bool:
     """Move a schedule on, only if it is still at `expected` (so two movers never both win)."""
     sql = ("UPDATE schedules SET next_run_at = ?, last_run_at = COALESCE(?, last_run_at) WHERE id = ? AND "
@@ -108,7 +107,7 @@ async def set_next_run(conn: aiosqlite.Connection, schedule_id: int, next_run_at
     return await execute(conn, sql, params) > 0
 
 
-async def due_schedules(conn: aiosqlite.Connection, now: datetime) -> list[ScheduleRow]:
+async def due_schedules(conn: Database, now: datetime) -> list[ScheduleRow]:
     """Live, unpaused schedules whose next run is at or before `now`, oldest slot first."""
     rows = await fetch_all(
         conn,
@@ -119,7 +118,7 @@ async def due_schedules(conn: aiosqlite.Connection, now: datetime) -> list[Sched
     return [_row(r) for r in rows]
 
 
-async def next_due_by_guild(conn: aiosqlite.Connection) -> dict[int, datetime]:
+async def next_due_by_guild(conn: Database) -> dict[int, datetime]:
     """When each guild's soonest live, unpaused schedule is due (for the loop to sleep until the first of
     the guilds its process holds)."""
     rows = await fetch_all(

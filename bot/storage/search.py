@@ -7,14 +7,19 @@ which FTS5 applies inside the index rather than by filtering its results afterwa
 
 The expression passed to `match` must already be safe FTS5 syntax (`bot.search.query` builds it from
 quoted terms only); member input never reaches here as an expression.
+
+On PostgreSQL the index is a table of tsvectors with a GIN index (its migration V9 says how it mirrors
+FTS5), searched with the same expression rewritten as a tsquery (`tsquery_of`): phrases `'red' <-> 'army'`,
+the prefix `'rev':*`, every part ANDed.  Ranking there is `ts_rank`, not bm25: equally good hits may come
+in another order than on SQLite.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.release_log import StoredPlan, stored_plan
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
 from bot.storage.transaction import transaction
@@ -23,8 +28,29 @@ CHAPTER_SHIFT = 1 << 32  # rowid = chapter * CHAPTER_SHIFT + position
 MAX_QUERY_KEY = 999_999  # the pager's key has room for 6 digits
 
 
+# One part of an FTS5 expression as `bot.search.query` writes it: a double-quoted phrase, maybe a prefix.
+_FTS5_PART = re.compile(r'"((?:[^"]|"")*)"(\*?)')
+_TSQUERY = "to_tsquery('aar_story', ?)"
+
+
 def rowid_of(chapter: int, position: int) -> int:
     return chapter * CHAPTER_SHIFT + position
+
+
+def tsquery_of(expression: str) -> str:
+    """The FTS5 expression `"red army" "rev"*` as PostgreSQL's tsquery `'red' <-> 'army' & 'rev':*`.
+
+    Each word is quoted as a tsquery lexeme (its quotes doubled), so nothing in it is an operator.
+    """
+    parts = []
+    for phrase, star in _FTS5_PART.findall(expression):
+        words = ["'" + word.replace("'", "''") + "'" for word in phrase.replace('""', '"').split()]
+        if not words:
+            continue
+        if star:
+            words[-1] += ":*"
+        parts.append(" <-> ".join(words))
+    return " & ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -37,7 +63,7 @@ class Hit:
     text: str
 
 
-async def match(conn: aiosqlite.Connection, expression: str, *, through: int, limit: int,
+async def match(conn: Database, expression: str, *, through: int, limit: int,
                 offset: int = 0, ranked: bool = True) -> list[Hit]:
     """Blocks of chapters 1..through matching `expression`, `limit` from `offset`: best first (bm25), or
     in story order when not `ranked`.
@@ -48,11 +74,20 @@ async def match(conn: aiosqlite.Connection, expression: str, *, through: int, li
     """
     if through < 1:
         return []
-    order = "rank" if ranked else "rowid"
-    found = [int(r[0]) for r in await fetch_all(
-        conn,
-        f"SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ? ORDER BY {order}"
-        " LIMIT ? OFFSET ?", (expression, rowid_of(through + 1, 0), limit, offset))]
+    if conn.backend == "postgresql":
+        order = f"ts_rank(text, {_TSQUERY}) DESC, rowid" if ranked else "rowid"
+        query = tsquery_of(expression)
+        found = [int(r[0]) for r in await fetch_all(
+            conn,
+            f"SELECT rowid FROM story_search WHERE text @@ {_TSQUERY} AND rowid < ? ORDER BY {order}"
+            " LIMIT ? OFFSET ?",
+            (query, rowid_of(through + 1, 0), *([query] if ranked else []), limit, offset))]
+    else:
+        order = "rank" if ranked else "rowid"
+        found = [int(r[0]) for r in await fetch_all(
+            conn,
+            f"SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ? ORDER BY {order}"
+            " LIMIT ? OFFSET ?", (expression, rowid_of(through + 1, 0), limit, offset))]
     hits = []
     for rowid in found:  # a handful (a page): each one row by the primary key
         chapter, position = divmod(rowid, CHAPTER_SHIFT)
@@ -63,20 +98,26 @@ async def match(conn: aiosqlite.Connection, expression: str, *, through: int, li
     return hits
 
 
-async def match_count(conn: aiosqlite.Connection, expression: str, *, through: int,
+async def match_count(conn: Database, expression: str, *, through: int,
                       up_to: int | None = None) -> int:
     """How many blocks of chapters 1..through match `expression` (counting stops at `up_to`)."""
     if through < 1:
         return 0
+    if conn.backend == "postgresql":
+        return int(await fetch_value(
+            conn, f"SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE text @@ {_TSQUERY}"
+                  " AND rowid < ? LIMIT ?) AS found",
+            (tsquery_of(expression), rowid_of(through + 1, 0), up_to)))
     limit = -1 if up_to is None else up_to
     return int(await fetch_value(
         conn, "SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ?"
               " LIMIT ?)", (expression, rowid_of(through + 1, 0), limit)))
 
 
-async def like_scan(conn: aiosqlite.Connection, words: list[str], *, through: int, limit: int) -> list[Hit]:
+async def like_scan(conn: Database, words: list[str], *, through: int, limit: int) -> list[Hit]:
     """The same question answered by scanning every block with LIKE: the benchmark's baseline only."""
-    where = " AND ".join("text LIKE ?" for _ in words) or "1"
+    where = " AND ".join("text ILIKE ?" if conn.backend == "postgresql" else "text LIKE ?"
+                         for _ in words) or "1 = 1"
     rows = await fetch_all(
         conn,
         f"SELECT chapter_number, position, kind, text FROM blocks WHERE chapter_number <= ? AND {where}"
@@ -86,7 +127,7 @@ async def like_scan(conn: aiosqlite.Connection, words: list[str], *, through: in
     return [Hit(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def heading_before(conn: aiosqlite.Connection, chapter: int, position: int) -> str | None:
+async def heading_before(conn: Database, chapter: int, position: int) -> str | None:
     """The nearest section heading at or before `position` in the chapter (None: before any heading)."""
     row = await fetch_one(
         conn,
@@ -95,27 +136,32 @@ async def heading_before(conn: aiosqlite.Connection, chapter: int, position: int
     return str(row[0]) if row else None
 
 
-async def index_in_step(conn: aiosqlite.Connection) -> bool:
+async def index_in_step(conn: Database) -> bool:
     """Whether the index holds exactly one row per block (cheap: two counts, no text compared)."""
     blocks = int(await fetch_value(conn, "SELECT COUNT(*) FROM blocks"))
     indexed = int(await fetch_value(conn, "SELECT COUNT(*) FROM story_search"))
     return blocks == indexed
 
 
-async def rebuild_index(conn: aiosqlite.Connection) -> int:
+async def rebuild_index(conn: Database) -> int:
     """Refill the index from `blocks` in one transaction; the rows indexed.
 
     For a database whose index was lost or damaged (e.g. restored from a copy made with other tools):
     the triggers keep an intact index in step, so this runs only when `index_in_step` says otherwise.
     """
     async with transaction(conn):
+        if conn.backend == "postgresql":
+            await execute(conn, "DELETE FROM story_search")
+            return await execute(
+                conn, "INSERT INTO story_search(rowid, text) SELECT chapter_number * CAST(? AS BIGINT)"
+                      " + position, to_tsvector('aar_story', text) FROM blocks", (CHAPTER_SHIFT,))
         await execute(conn, "INSERT INTO story_search(story_search) VALUES ('delete-all')")
         return await execute(
             conn, "INSERT INTO story_search(rowid, text)"
                   " SELECT chapter_number * ? + position, text FROM blocks", (CHAPTER_SHIFT,))
 
 
-async def remember_query(conn: aiosqlite.Connection, guild_id: int, query: str, *, now: str,
+async def remember_query(conn: Database, guild_id: int, query: str, *, now: str,
                          expire_before: str) -> int:
     """A key (1..999999) for this server's query, reused when the same query was searched before.
 
@@ -133,12 +179,14 @@ async def remember_query(conn: aiosqlite.Connection, guild_id: int, query: str, 
         if key > MAX_QUERY_KEY:  # every key taken: the least recently searched one goes
             key = int(await fetch_value(conn, "SELECT id FROM search_queries ORDER BY created_at, id"
                                               " LIMIT 1"))
-        await execute(conn, "INSERT OR REPLACE INTO search_queries(id, guild_id, query, created_at)"
-                            " VALUES (?, ?, ?, ?)", (key, guild_id, query, now))
+        await execute(conn, "INSERT INTO search_queries(id, guild_id, query, created_at) VALUES (?, ?, ?, ?)"
+                            " ON CONFLICT(id) DO UPDATE SET guild_id = excluded.guild_id,"
+                            " query = excluded.query, created_at = excluded.created_at",
+                      (key, guild_id, query, now))
         return key
 
 
-async def recall_query(conn: aiosqlite.Connection, guild_id: int, key: int) -> str | None:
+async def recall_query(conn: Database, guild_id: int, key: int) -> str | None:
     """The query stored under `key` for this server (None: expired, reused, or another server's)."""
     row = await fetch_one(conn, "SELECT query FROM search_queries WHERE id = ? AND guild_id = ?",
                           (key, guild_id))
@@ -154,7 +202,7 @@ class ReleasedParts:
     messages: dict[int, int]  # part index → message id
 
 
-async def released_parts(conn: aiosqlite.Connection, guild_id: int, chapter: int) -> ReleasedParts | None:
+async def released_parts(conn: Database, guild_id: int, chapter: int) -> ReleasedParts | None:
     """The server's completed release of `chapter`, as a jump link needs it (None: not released)."""
     row = await fetch_one(conn, "SELECT r.channel_id, r.alert_role_id, c.payloads, c.planned"
                                 " FROM releases r LEFT JOIN rendered_chapters c ON c.id = r.rendered_id"

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
+from bot.storage.database import Database
 from bot.storage.sql import fetch_all, fetch_one, fetch_row, fetch_value
 from bot.story.model import Block, Chapter
 
@@ -36,17 +35,17 @@ class ChapterRow:
     threadmark: str = ""
 
 
-async def chapter_count(conn: aiosqlite.Connection) -> int:
+async def chapter_count(conn: Database) -> int:
     return int(await fetch_value(conn, "SELECT COUNT(*) FROM chapters"))
 
 
-async def import_marker(conn: aiosqlite.Connection) -> tuple[int, int]:
+async def import_marker(conn: Database) -> tuple[int, int]:
     """(imports so far, the latest import's id): changes whenever an import changed the story."""
     row = await fetch_row(conn, "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM imports")
     return row[0], row[1]
 
 
-async def list_chapters(conn: aiosqlite.Connection) -> list[ChapterSummary]:
+async def list_chapters(conn: Database) -> list[ChapterSummary]:
     """Every imported chapter in reading order, with its statistics."""
     sql = """
         SELECT c.number, c.threadmark, c.title, c.forum_likes,
@@ -64,7 +63,7 @@ async def list_chapters(conn: aiosqlite.Connection) -> list[ChapterSummary]:
     ]
 
 
-async def chapters_through(conn: aiosqlite.Connection, through: int) -> list[ChapterRow]:
+async def chapters_through(conn: Database, through: int) -> list[ChapterRow]:
     """Chapters 1..through (titles, threadmarks and forum likes), in order.
 
     One row each from the chapters table alone: cheap enough for every autocomplete keystroke, unlike
@@ -77,14 +76,14 @@ async def chapters_through(conn: aiosqlite.Connection, through: int) -> list[Cha
     return [ChapterRow(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def chapter_row(conn: aiosqlite.Connection, number: int) -> ChapterRow | None:
+async def chapter_row(conn: Database, number: int) -> ChapterRow | None:
     """One chapter's title and forum likes (None if the story has no such chapter)."""
     row = await fetch_one(
         conn, "SELECT number, title, forum_likes, threadmark FROM chapters WHERE number = ?", (number,))
     return ChapterRow(row[0], row[1], row[2], row[3]) if row else None
 
 
-async def chapter_titles(conn: aiosqlite.Connection, through: int | None = None) -> dict[int, str]:
+async def chapter_titles(conn: Database, through: int | None = None) -> dict[int, str]:
     """number → title of chapters 1..through (every chapter when `through` is None), in order."""
     if through is None:
         rows = await fetch_all(conn, "SELECT number, title FROM chapters ORDER BY number")
@@ -94,7 +93,7 @@ async def chapter_titles(conn: aiosqlite.Connection, through: int | None = None)
     return {r["number"]: r["title"] for r in rows}
 
 
-async def load_chapter(conn: aiosqlite.Connection, number: int) -> Chapter | None:
+async def load_chapter(conn: Database, number: int) -> Chapter | None:
     """A chapter with its blocks and forum reactions, or None when there is no such chapter."""
     row = await fetch_one(conn, "SELECT threadmark, title FROM chapters WHERE number = ?", (number,))
     if row is None:
@@ -109,7 +108,7 @@ async def load_chapter(conn: aiosqlite.Connection, number: int) -> Chapter | Non
     return Chapter(row["threadmark"], row["title"], blocks, reactions)
 
 
-async def chapter_texts(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
+async def chapter_texts(conn: Database) -> list[tuple[int, str]]:
     """Each chapter's readable text in order: its title, then every block (captions and notes included).
 
     What the character index searches for names.
@@ -122,7 +121,7 @@ async def chapter_texts(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
     return [(number, "\n".join(parts[number])) for number in titles]
 
 
-async def story_texts(conn: aiosqlite.Connection, through: int) -> dict[int, list[str]]:
+async def story_texts(conn: Database, through: int) -> dict[int, list[str]]:
     """number → the non-empty paragraphs and captions of chapters 1..through, in order (no headings or
     notes; a chapter with none has no entry).  What the quiz makes questions from."""
     texts: dict[int, list[str]] = {}

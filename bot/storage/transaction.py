@@ -1,6 +1,8 @@
-"""`transaction(conn)`: the only way storage groups statements into one atomic write.
+"""`transaction(db)`: the only way storage groups statements into one atomic write.
 
-A connection opened by `open_database` is in autocommit mode: every statement commits on its own.  A
+Each backend keeps the promise its own way (`Database.transaction`); this module holds SQLite's, below.
+
+A SQLite connection opened by `open_database` is in autocommit mode: every statement commits on its own.  A
 write that needs several statements to be all-or-nothing runs them inside `transaction(conn)`, which
 sends `BEGIN IMMEDIATE` (take the write lock now, so the transaction can't fail half-way on a lock held
 by another connection), then `COMMIT`, or `ROLLBACK` when the body raises.
@@ -25,12 +27,16 @@ import logging
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiosqlite
 
+from bot.storage.database import Database, NestedTransaction
+
 _log = logging.getLogger(__name__)
+
+__all__ = ["NestedTransaction", "sqlite_transaction", "transaction", "wait_turn"]
 
 
 @dataclass
@@ -44,13 +50,14 @@ class _Gate:
 _gates: weakref.WeakKeyDictionary[aiosqlite.Connection, _Gate] = weakref.WeakKeyDictionary()
 
 
-class NestedTransaction(RuntimeError):
-    """`transaction()` inside another transaction on the same connection: SQLite has no nesting."""
+def transaction(db: Database) -> AbstractAsyncContextManager[None]:
+    """Run the body's statements as one transaction: committed together, or (on any error) not at all."""
+    return db.transaction()
 
 
 @asynccontextmanager
-async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """Run the body's statements as one transaction: committed together, or (on any error) not at all."""
+async def sqlite_transaction(conn: aiosqlite.Connection) -> AsyncIterator[None]:
+    """SQLite's transaction on one connection: BEGIN IMMEDIATE behind the connection's gate."""
     gate = _gates.setdefault(conn, _Gate())
     task = asyncio.current_task()
     if task is not None and gate.owner is task:
@@ -60,7 +67,7 @@ async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Con
         try:
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                yield
                 await conn.execute("COMMIT")
             except BaseException:
                 if _active(conn):

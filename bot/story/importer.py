@@ -17,10 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
 from bot.characters.index import rebuild_mention_index
 from bot.storage import imports, transaction
+from bot.storage.database import Database
 from bot.storage.story import chapter_count
 from bot.story.limits import MAX_CHAPTERS, MAX_FILE_BYTES
 from bot.story.model import Story
@@ -114,14 +113,14 @@ def parse_export(text: str, source: str) -> Story:
         raise StoryImportError(f"{source}: {exc}") from None
 
 
-async def import_file(conn: aiosqlite.Connection, path: Path) -> ImportSummary:
+async def import_file(conn: Database, path: Path) -> ImportSummary:
     """Validate, parse and import `path`; on any error the database is left exactly as it was."""
     data = read_export_bytes(path)
     story = parse_export(decode_export(data, str(path)), str(path))
     return await import_story(conn, story, source=str(path), sha256=hashlib.sha256(data).hexdigest())
 
 
-async def import_story(conn: aiosqlite.Connection, story: Story, *, source: str,
+async def import_story(conn: Database, story: Story, *, source: str,
                        sha256: str) -> ImportSummary:
     """Write `story` in one transaction: new chapters appended, changed ones updated, new comments added.
 
@@ -142,7 +141,7 @@ async def import_story(conn: aiosqlite.Connection, story: Story, *, source: str,
     return summary
 
 
-async def _write(conn: aiosqlite.Connection, story: Story) -> ImportSummary:
+async def _write(conn: Database, story: Story) -> ImportSummary:
     existing = await imports.stored_chapters(conn)
     next_number = max((n for n, _ in existing.values()), default=0) + 1
     numbers: list[int] = []
@@ -170,7 +169,7 @@ async def _write(conn: aiosqlite.Connection, story: Story) -> ImportSummary:
     return ImportSummary(added, updated, pictures_added, comments_added, await chapter_count(conn))
 
 
-async def _write_comments(conn: aiosqlite.Connection, story: Story, numbers: list[int]) -> int:
+async def _write_comments(conn: Database, story: Story, numbers: list[int]) -> int:
     """New comments, in order of appearance; one seen in an earlier import is recognised by its fingerprint.
 
     The fingerprint is the comment's chapter, quote and body, and which occurrence of that text it is, so

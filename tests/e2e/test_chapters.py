@@ -442,7 +442,7 @@ async def test_list_counts_discord_likes_through_the_likes_seam(bot, fake_discor
 async def test_a_locked_database_during_next_says_busy_not_went_wrong(
         bot, fake_discord: FakeDiscord, guild_setup: GuildSetup, bot_settings: Settings,
         caplog: pytest.LogCaptureFixture) -> None:
-    await bot.db.execute("PRAGMA busy_timeout=100")  # give up on the lock at once, not after 5 s
+    await bot.db.raw.execute("PRAGMA busy_timeout=100")  # give up on the lock at once, not after 5 s
     holder = sqlite3.connect(bot_settings.db_path, isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock

@@ -163,7 +163,7 @@ async def test_autocomplete_is_capped_best_first_and_only_released(bot, fake_dis
 async def test_no_answer_or_suggestion_leaks_an_unreleased_chapter(bot, fake_discord: FakeDiscord,
                                                                    guild_setup: GuildSetup) -> None:
     await mark_released(bot.db, guild_setup.guild.id, 2)
-    async with bot.db.execute("SELECT character_key FROM character_mentions GROUP BY character_key"
+    async with bot.db.raw.execute("SELECT character_key FROM character_mentions GROUP BY character_key"
                               " HAVING MIN(chapter_number) > 2") as cur:
         later = {row[0] for row in await cur.fetchall()}
     unreleased = [m for m in CAST.members if m.key in later]

@@ -69,7 +69,7 @@ async def test_likes_top_attaches_a_chart_of_the_released_chapters_only(
         record = await fake_discord.invoke("chapter next", guild=guild_setup.guild, channel=guild_setup.story,
                                            member=guild_setup.moderator)
         await final_answer(record)
-    async with bot.db.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND part_index = 0"
+    async with bot.db.raw.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND part_index = 0"
                               " ORDER BY chapter_number", (guild_setup.guild.id,)) as cursor:
         first = (await cursor.fetchone())[0]
     await fake_discord.add_reaction(guild_setup.member, first, LIKE)

@@ -82,7 +82,7 @@ class Community:
         await asyncio.wait_for(self.bot.get_cog("Likes").settle(self.reactions_seen), 5)
 
     async def parts(self, chapter: int) -> list[int]:
-        async with self.bot.db.execute("SELECT message_id FROM release_parts WHERE guild_id = ?"
+        async with self.bot.db.raw.execute("SELECT message_id FROM release_parts WHERE guild_id = ?"
                                        " AND chapter_number = ? ORDER BY part_index",
                                        (self.setup.guild.id, chapter)) as cursor:
             return [row[0] for row in await cursor.fetchall()]

@@ -64,12 +64,12 @@ async def post_release(bot, guild_id: int, channel_id: int, chapter: int, parts:
     channel = bot.get_channel(channel_id)
     ids = [(await channel.send(f"Chapter {chapter}, part {i + 1}")).id for i in range(parts)]
     done = (completed_at or datetime.now(UTC)).isoformat()
-    await bot.db.execute(
+    await bot.db.raw.execute(
         "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
         " completed_at) VALUES (?, ?, ?, 'done', ?, ?, ?)",
         (guild_id, chapter, channel_id, parts, done, done))
     for index, message_id in enumerate(ids):
-        await bot.db.execute(
+        await bot.db.raw.execute(
             "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id,"
             " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (guild_id, chapter, index, f"n-{message_id}", message_id, channel_id, done))
@@ -388,7 +388,7 @@ async def test_chapter_titles_are_escaped(seeded, bot_factory, fake_discord: Fak
                                           guild_setup: GuildSetup):
     bot = await bot_factory()
     await mark_released(bot.db, guild_setup.guild.id, 1)
-    await bot.db.execute("UPDATE chapters SET title = '**Not bold** and _not italic_' WHERE number = 1")
+    await bot.db.raw.execute("UPDATE chapters SET title = '**Not bold** and _not italic_' WHERE number = 1")
     message = await run(fake_discord, "likes chapter", guild_setup.member, chapter=1)
     assert message["embeds"][0]["title"] == "Chapter 1: \\*\\*Not bold\\*\\* and \\_not italic\\_"
 
@@ -406,7 +406,7 @@ async def test_shutdown_writes_pending_reactions(world: World):
     assert ingest.stats.applied == ingest.stats.submitted == 20
     conn = await open_database(path)
     try:
-        async with conn.execute("SELECT COUNT(DISTINCT user_id) FROM reactions"
+        async with conn.raw.execute("SELECT COUNT(DISTINCT user_id) FROM reactions"
                                 " WHERE chapter_number = 1") as cur:
             assert (await cur.fetchone())[0] == 20
     finally:

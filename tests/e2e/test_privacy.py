@@ -14,12 +14,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from bot.config import Settings
 from bot.likes.tally import likes_of
 from bot.storage import quiz
+from bot.storage.database import Database
 from bot.storage.guilds import update_guild_settings
 from bot.storage.privacy import GUILD_TABLES, get_departure
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
@@ -53,26 +53,26 @@ async def departures_checked(bot: Any, within: float = 10.0) -> list[int]:
     return [p.guild_id for p in purged]
 
 
-async def guild_rows(db: aiosqlite.Connection, guild_id: int) -> dict[str, int]:
+async def guild_rows(db: Database, guild_id: int) -> dict[str, int]:
     counts = {}
     for table in GUILD_TABLES:
-        async with db.execute(f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", (guild_id,)) as cur:
+        async with db.raw.execute(f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", (guild_id,)) as cur:
             counts[table] = (await cur.fetchone())[0]
     return {table: n for table, n in counts.items() if n}
 
 
-async def seed_guild(db: aiosqlite.Connection, guild_id: int) -> None:
+async def seed_guild(db: Database, guild_id: int) -> None:
     """What a server that used the bot has: settings, two releases, a schedule, a finished quiz."""
     await update_guild_settings(db, guild_id, timezone="Europe/Paris")
     await mark_released(db, guild_id, 2, first_message_id=guild_id % 100_000 * 10)
-    await db.execute("INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
+    await db.raw.execute("INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
                      " VALUES (?, 'daily 20:00', 'UTC', 5, 'x')", (guild_id,))
     game = await quiz.create_game(db, guild_id=guild_id, channel_id=9, starter_id=5, mode="solo",
                                   questions=[("q", 1, 0)], chapters="1", now=START)
     await quiz.record_answer(db, game_id=game, position=0, guild_id=guild_id, user_id=5, option=0,
                              correct=True, points=10, now=START)
     await quiz.end_game(db, game, "finished", START)
-    await db.commit()
+    await db.raw.commit()
 
 
 # --- /aar forget-me ------------------------------------------------------------------------------------
@@ -82,9 +82,10 @@ async def post_release(bot: Any, setup: GuildSetup, chapter: int) -> int:
     does); its id."""
     message = await bot.get_channel(setup.story.id).send(f"Chapter {chapter}")
     await mark_released(bot.db, setup.guild.id, chapter)
-    await bot.db.execute("UPDATE release_parts SET message_id = ? WHERE guild_id = ? AND chapter_number = ?",
+    await bot.db.raw.execute("UPDATE release_parts SET message_id = ? WHERE guild_id = ? AND"
+                             " chapter_number = ?",
                          (message.id, setup.guild.id, chapter))
-    await bot.db.commit()
+    await bot.db.raw.commit()
     return message.id
 
 
@@ -147,7 +148,7 @@ async def test_forget_me_asks_then_deletes_the_members_data_and_their_likes_stop
     again = await fake.invoke("aar forget-me", guild=setup.guild, member=setup.member)
     assert (await again.wait_message())["content"] == "AAR Bot stores nothing about you in this server."
     # the moderator's data is untouched
-    assert [tuple(r) for r in await bot.db.execute_fetchall("SELECT user_id FROM reactions")] == [
+    assert [tuple(r) for r in await bot.db.raw.execute_fetchall("SELECT user_id FROM reactions")] == [
         (setup.moderator.id,)]
 
 
@@ -313,5 +314,6 @@ async def test_after_a_purge_reactions_on_the_servers_old_release_messages_count
     await joined
     await fake.add_reaction(setup.moderator, message_id, "👍")
     await asyncio.wait_for(likes.settle(2), 5)
-    async with bot.db.execute("SELECT COUNT(*) FROM reactions WHERE guild_id = ?", (setup.guild.id,)) as cur:
+    async with bot.db.raw.execute("SELECT COUNT(*) FROM reactions WHERE guild_id ="
+                                  " ?", (setup.guild.id,)) as cur:
         assert (await cur.fetchone())[0] == 0

@@ -61,7 +61,7 @@ async def tick(bot) -> None:
 
 async def scheduled_slots(bot) -> list[datetime]:
     """The schedule slots releases were claimed for, from the database (each fires at most once)."""
-    async with bot.db.execute("SELECT schedule_slot FROM releases WHERE schedule_slot IS NOT NULL"
+    async with bot.db.raw.execute("SELECT schedule_slot FROM releases WHERE schedule_slot IS NOT NULL"
                               " ORDER BY schedule_slot") as cur:
         return [datetime.fromisoformat(row[0]).astimezone(UTC) for row in await cur.fetchall()]
 

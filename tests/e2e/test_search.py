@@ -87,7 +87,7 @@ async def test_jump_links_open_the_release_message_that_shows_the_passage(
             assert int(message_id) in posted, message_id
             assert query.casefold() in visible_text(posted[int(message_id)]).casefold()
             linked.add(int(message_id))
-    async with bot.db.execute("SELECT message_id FROM release_parts WHERE part_index = 0") as cursor:
+    async with bot.db.raw.execute("SELECT message_id FROM release_parts WHERE part_index = 0") as cursor:
         firsts = {row[0] for row in await cursor.fetchall()}
     assert linked - firsts, "no passage after a chapter's first message was linked to its own part"
 

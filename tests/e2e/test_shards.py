@@ -77,7 +77,7 @@ async def test_quiz_recovery_at_start_ends_only_the_games_of_this_process_shards
 
     bot = await bot_factory(shard_count=2, shard_ids=(1,))
 
-    rows = await bot.db.execute_fetchall("SELECT guild_id, status FROM quiz_games ORDER BY id")
+    rows = await bot.db.raw.execute_fetchall("SELECT guild_id, status FROM quiz_games ORDER BY id")
     status = {guild_id: state for guild_id, state in rows}
     assert status == {zero.guild.id: "running", one.guild.id: "interrupted"}  # shard 0's is not ours
 
@@ -198,7 +198,7 @@ async def test_a_schedule_due_in_each_servers_fires_exactly_once_in_the_process_
         posted = [m for m in fake_discord.history(setup.story)
                   if m["author"]["id"] == str(fake_discord.bot_user.id)]
         assert posted and len({m["id"] for m in posted}) == len(posted)
-        rows = await first.db.execute_fetchall(
+        rows = await first.db.raw.execute_fetchall(
             "SELECT chapter_number, status FROM releases WHERE guild_id = ?", (setup.guild.id,))
         assert [tuple(r) for r in rows] == [(1, "done")]
     assert await schedules.next_due_at(first.db, first.owns_guild) is None

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 import bot as bot_package
 import cogs as cogs_package
 from bot.config import SHIPPED_QUIZ, Settings
+from bot.storage.database import Database
 from bot.storage.releases import released_through
 from bot.storage.story import load_chapter
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, RecordedRequest
@@ -75,7 +75,7 @@ def _bot_vocabulary(released: int) -> set[str]:
     return words
 
 
-async def spoiler_markers(conn: aiosqlite.Connection, released: int) -> dict[str, str]:
+async def spoiler_markers(conn: Database, released: int) -> dict[str, str]:
     """Marker → why it gives away a later chapter, for a server that has released chapters 1..released.
 
     - the titles (and distinctive threadmarks) of the later chapters;
@@ -107,7 +107,7 @@ async def spoiler_markers(conn: aiosqlite.Connection, released: int) -> dict[str
             folded = word.casefold()
             if folded not in early and folded not in lower_anywhere and folded not in vocabulary:
                 markers.setdefault(word, f"a word first used in chapter {number}")
-    async with conn.execute(
+    async with conn.raw.execute(
             "SELECT a.text, m.first FROM character_aliases a"
             " JOIN (SELECT character_key, MIN(chapter_number) AS first"
             " FROM character_mentions GROUP BY character_key) m ON m.character_key = a.character_key"
@@ -400,7 +400,7 @@ async def prepare(fake: FakeDiscord, bot, setup: GuildSetup, reactions: list[int
                                options={"hall_of_fame_channel": hall, "hall_of_fame_threshold": 1})
     await record.wait_message()
     likes = bot.get_cog("Likes")
-    async with bot.db.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND part_index = 0"
+    async with bot.db.raw.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND part_index = 0"
                               " ORDER BY chapter_number", (setup.guild.id,)) as cursor:
         firsts = [row[0] for row in await cursor.fetchall()]
     for message_id in firsts:
@@ -410,9 +410,9 @@ async def prepare(fake: FakeDiscord, bot, setup: GuildSetup, reactions: list[int
     await asyncio.wait_for(likes.settle(reactions[0]), 5)
 
 
-async def later_characters(conn: aiosqlite.Connection, released: int) -> list[str]:
+async def later_characters(conn: Database, released: int) -> list[str]:
     """Every name and spelling in the cast, those of people first named after chapter `released` first."""
-    async with conn.execute(
+    async with conn.raw.execute(
             "SELECT a.text FROM character_aliases a JOIN characters c ON c.key = a.character_key"
             " LEFT JOIN (SELECT character_key, MIN(chapter_number) AS first FROM character_mentions"
             " GROUP BY character_key) m ON m.character_key = c.key"

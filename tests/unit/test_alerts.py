@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import aiosqlite
+import pytest
 
 from bot.chapters.alerts import (
     HIERARCHY,
@@ -17,6 +17,9 @@ from bot.chapters.alerts import (
 )
 from bot.guild_setup import setup_changes
 from bot.storage import alerts as store
+from bot.storage.database import Database
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_manage_roles_is_named_before_the_role_order() -> None:
@@ -56,7 +59,7 @@ class Inbox:
 
 
 async def test_dms_are_paced_sent_once_per_chapter_and_closed_inboxes_switched_back(
-        db: aiosqlite.Connection) -> None:
+        db: Database) -> None:
     for user in (1, 2, 3):
         await store.subscribe_dm(db, 10, user, after_chapter=0, since=f"2026-01-0{user}T00:00:00Z")
     await store.subscribe_dm(db, 10, 4, after_chapter=1, since="2026-01-04T00:00:00Z")  # joined after 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
 import pytest
 
 from bot.chapters.announcing import Announcer
@@ -17,7 +16,11 @@ from bot.chapters.publishing import (
     ReleaseForbidden,
 )
 from bot.storage import release_log
+from bot.storage.database import Database
+from bot.storage.sql import execute, fetch_all
 from tests.helpers import FakeClock
+
+pytestmark = pytest.mark.both_backends
 
 GUILD, CHANNEL, OTHER = 5, 50, 60
 
@@ -38,18 +41,17 @@ class PacedDiscord:
         self.published.append((channel_id, message_id))
 
 
-async def pending(conn: aiosqlite.Connection, chapter: int, channel: int, message_ids: list[int]) -> None:
+async def pending(conn: Database, chapter: int, channel: int, message_ids: list[int]) -> None:
     """A released chapter whose parts (sent, with these ids) wait to be published."""
-    await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+    await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash)"
                        " VALUES (?, 'T', ?, 'h')", (chapter, f"Chapter {chapter}"))
-    await conn.execute("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
+    await execute(conn, "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
                        " started_at) VALUES (?, ?, ?, 'done', ?, '2026-01-01T00:00:00.000Z')",
                        (GUILD, chapter, channel, len(message_ids)))
     for index, message_id in enumerate(message_ids):
         await release_log.record_intent(conn, GUILD, chapter, index, f"n{chapter}.{index}", channel)
         await release_log.mark_to_publish(conn, GUILD, chapter, index)
         await release_log.record_sent(conn, GUILD, chapter, index, message_id, "2026-01-01T00:00:01.000Z")
-    await conn.commit()
 
 
 @pytest.fixture
@@ -106,6 +108,6 @@ async def test_discords_answers_settle_or_retry_a_part(db, clock) -> None:
     clock.advance(minutes=1)
     await announcer.publish_due()
     assert discord.published[-1] == (OTHER, 4) and await release_log.pending_publishes(db) == []
-    async with db.execute("SELECT message_id, publish FROM release_parts ORDER BY message_id") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == [(1, "done"), (2, "dropped"), (3, "done"),
-                                                            (4, "done")]
+    cur_rows = await fetch_all(db, "SELECT message_id, publish FROM release_parts ORDER BY message_id")
+    assert [tuple(r) for r in cur_rows] == [(1, "done"), (2, "dropped"), (3, "done"),
+                                                        (4, "done")]

@@ -27,9 +27,12 @@ from bot.chapters.render import render_chapter
 from bot.config import SHIPPED_THREAD
 from bot.storage import open_database, release_log
 from bot.storage.releases import released_chapters, released_through
+from bot.storage.sql import execute, fetch_all
 from bot.storage.story import load_chapter
 from bot.story.importer import import_file
 from bot.story.model import Chapter
+
+pytestmark = pytest.mark.both_backends
 
 
 class Crash(BaseException):
@@ -118,11 +121,9 @@ class MemorySender:
 
 
 @pytest.fixture
-async def conn():
-    connection = await open_database(":memory:")
-    await import_file(connection, SHIPPED_THREAD)
-    yield connection
-    await connection.close()
+async def conn(db):
+    await import_file(db, SHIPPED_THREAD)
+    return db
 
 
 def publisher(conn, discord: MemoryDiscord) -> Publisher:
@@ -424,22 +425,23 @@ async def test_an_interrupted_release_in_a_deleted_channel_is_finished_in_the_ne
 
 async def _rendered_rows(conn) -> list[tuple[int, int, int]]:
     """(id, chapter, planned) of every stored render."""
-    async with conn.execute("SELECT id, chapter_number, planned FROM rendered_chapters ORDER BY id") as cur:
-        return [tuple(r) for r in await cur.fetchall()]
+    cur_rows = await fetch_all(conn, "SELECT id, chapter_number, planned FROM rendered_chapters ORDER BY"
+                                " id")
+    return [tuple(r) for r in cur_rows]
 
 
 async def test_servers_releasing_a_chapter_share_one_stored_render(conn) -> None:
-    await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (2, 555)")
+    await execute(conn, "INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (2, 555)")
     d = MemoryDiscord()
     pub = publisher(conn, d)
     for guild in (1, 2, 3):
         assert (await pub.release_next(guild, 10 + guild)).status == "released"
     rows = await _rendered_rows(conn)
     assert len(rows) == 1 and rows[0][1:] == (1, 0)
-    async with conn.execute("SELECT guild_id, rendered_id, alert_role_id, payloads FROM releases"
-                            " ORDER BY guild_id") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == [
-            (1, rows[0][0], None, None), (2, rows[0][0], 555, None), (3, rows[0][0], None, None)]
+    cur_rows = await fetch_all(conn, "SELECT guild_id, rendered_id, alert_role_id, payloads FROM releases"
+                            " ORDER BY guild_id")
+    assert [tuple(r) for r in cur_rows] == [
+        (1, rows[0][0], None, None), (2, rows[0][0], 555, None), (3, rows[0][0], None, None)]
     # What went out is each server's own plan: the alert role's mention only where one is set.
     assert d.history(11)[0]["payload"]["content"] == d.history(13)[0]["payload"]["content"]
     assert d.history(12)[0]["payload"]["content"].startswith(role_mention(555))
@@ -449,12 +451,12 @@ async def test_servers_releasing_a_chapter_share_one_stored_render(conn) -> None
 
 
 async def test_a_resumed_release_keeps_the_alert_role_it_began_with(conn) -> None:
-    await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (1, 555)")
+    await execute(conn, "INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (1, 555)")
     d = MemoryDiscord()
     d.crash_at = (0, "after")
     with pytest.raises(Crash):
         await publisher(conn, d).release_next(1, 10)
-    await conn.execute("UPDATE guild_settings SET alert_role_id = 777 WHERE guild_id = 1")
+    await execute(conn, "UPDATE guild_settings SET alert_role_id = 777 WHERE guild_id = 1")
     await publisher(conn, d).resume()
     sent = [m["payload"] for m in d.history(10)]
     assert sent[0]["content"].startswith(role_mention(555)) and "777" not in str(sent)

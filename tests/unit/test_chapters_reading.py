@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import aiosqlite
 import pytest
 
 from bot.chapters.reading import released_choices
-from bot.storage import open_database
+from bot.storage.database import Database
+from bot.storage.sql import execute
 from tests.helpers import mark_released
+
+pytestmark = pytest.mark.both_backends
 
 GUILD = 7
 
 
 @pytest.fixture
-async def story_of_40() -> aiosqlite.Connection:
+async def story_of_40(db: Database) -> Database:
     """A story of 40 chapters (titles only), 30 of them released in GUILD."""
-    conn = await open_database(":memory:")
+    conn = db
     for number in range(1, 41):
-        await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+        await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash)"
                            " VALUES (?, ?, ?, ?)",
                            (number, f"Part {number}", f"Title {'Madrid' if number % 10 == 3 else 'War'}",
                             f"hash-{number}"))
     await mark_released(conn, GUILD, 30)
-    yield conn
-    await conn.close()
+    return conn
 
 
 async def test_past_25_the_newest_released_chapters_are_offered_in_chapter_order(story_of_40) -> None:

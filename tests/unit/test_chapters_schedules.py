@@ -12,9 +12,11 @@ from bot.chapters import schedules as service
 from bot.chapters.publishing import ReleaseOutcome
 from bot.chapters.queue import ReleaseQueue
 from bot.chapters.when import ScheduleError
-from bot.storage import open_database
 from bot.storage.guilds import update_guild_settings
+from bot.storage.sql import execute
 from bot.timestamps import format_timestamp
+
+pytestmark = pytest.mark.both_backends
 
 NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # a Wednesday, the week Europe springs forward
 
@@ -33,10 +35,8 @@ class RecordingPublisher:
 
 
 @pytest.fixture
-async def conn():
-    connection = await open_database(":memory:")
-    yield connection
-    await connection.close()
+async def conn(db):
+    return db
 
 
 async def test_service_defaults_to_the_guild_zone_and_fires_once_after_downtime(conn) -> None:
@@ -63,7 +63,7 @@ async def test_service_skips_a_slot_whose_release_was_already_claimed(conn) -> N
     again."""
     from bot.storage import release_log
 
-    await conn.execute("INSERT INTO chapters(number, threadmark, title, content_hash)"
+    await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash)"
                        " VALUES (1, 't', 'T', 'h')")
     info = await service.add_schedule(conn, guild_id=1, when_text="daily 20:00", zone="UTC", created_by=None,
                                       channel_id=77, now=NOW)

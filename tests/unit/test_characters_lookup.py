@@ -4,10 +4,8 @@ safety."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.characters.index import MentionMatcher, ensure_mention_index, rebuild_mention_index
@@ -17,8 +15,12 @@ from bot.characters.text import search_key
 from bot.config import SHIPPED_THREAD
 from bot.storage import characters as store
 from bot.storage import open_database
+from bot.storage.database import Database
+from bot.storage.sql import fetch_all
 from bot.story.importer import import_file
 from tests.helpers import SEED_CHAPTERS, mark_released
+
+pytestmark = pytest.mark.both_backends
 
 # Counted by reading the seed chapters (title, text, captions and notes), whole words only.
 PINNED = {
@@ -51,25 +53,23 @@ def cast() -> Cast:
 
 
 @pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    conn = await open_database(tmp_path / "seed.db")
-    await import_file(conn, SHIPPED_THREAD)
-    yield conn
-    await conn.close()
+async def seeded(db: Database) -> Database:
+    await import_file(db, SHIPPED_THREAD)
+    return db
 
 
-async def counts_by_chapter(conn: aiosqlite.Connection, key: str) -> dict[int, int]:
-    async with conn.execute("SELECT chapter_number, SUM(count) FROM character_mentions"
+async def counts_by_chapter(conn: Database, key: str) -> dict[int, int]:
+    cur_rows = await fetch_all(conn, "SELECT chapter_number, SUM(count) FROM character_mentions"
                             " WHERE character_key = ? GROUP BY chapter_number ORDER BY chapter_number",
-                            (key,)) as cur:
-        return {row[0]: row[1] for row in await cur.fetchall()}
+                            (key,))
+    return {row[0]: row[1] for row in cur_rows}
 
 
-async def index_rows(conn: aiosqlite.Connection) -> list[tuple]:
+async def index_rows(conn: Database) -> list[tuple]:
     rows = []
     for table in ("characters", "character_aliases", "character_notes", "character_mentions"):
-        async with conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3") as cur:
-            rows += [(table, *r) for r in await cur.fetchall()]
+        cur_rows = await fetch_all(conn, f"SELECT * FROM {table} ORDER BY 1, 2, 3")
+        rows += [(table, *r) for r in cur_rows]
     return rows
 
 
@@ -161,18 +161,18 @@ def test_the_matcher_records_which_spelling_was_used() -> None:
 
 # --- the seed's index ----------------------------------------------------------------------------
 
-async def test_seed_mentions_are_pinned_per_chapter(seeded: aiosqlite.Connection) -> None:
+async def test_seed_mentions_are_pinned_per_chapter(seeded: Database) -> None:
     for key, expected in PINNED.items():
         assert await counts_by_chapter(seeded, key) == expected, key
 
 
-async def test_every_seed_note_belongs_to_a_chapter_that_names_them(seeded: aiosqlite.Connection,
+async def test_every_seed_note_belongs_to_a_chapter_that_names_them(seeded: Database,
                                                                    cast: Cast) -> None:
     for member in cast.members:
         assert set(member.notes) == set(await counts_by_chapter(seeded, member.key)), member.key
 
 
-async def test_rebuilding_is_idempotent_and_reimport_changes_nothing(seeded: aiosqlite.Connection) -> None:
+async def test_rebuilding_is_idempotent_and_reimport_changes_nothing(seeded: Database) -> None:
     before = await index_rows(seeded)
     assert before
     await seeded.execute("BEGIN")
@@ -186,7 +186,7 @@ async def test_rebuilding_is_idempotent_and_reimport_changes_nothing(seeded: aio
     assert await index_rows(seeded) == before
 
 
-async def test_start_rebuilds_only_when_the_cast_or_story_changed(seeded: aiosqlite.Connection,
+async def test_start_rebuilds_only_when_the_cast_or_story_changed(seeded: Database,
                                                                   tmp_path: Path) -> None:
     assert await ensure_mention_index(seeded) is None  # the import just built it
     changed = tmp_path / "cast.toml"
@@ -207,7 +207,7 @@ side = "France"
     assert await counts_by_chapter(seeded, "marianne") == {1: 1, 2: 1}
 
 
-async def test_a_failed_import_leaves_the_index_as_it_was(seeded: aiosqlite.Connection,
+async def test_a_failed_import_leaves_the_index_as_it_was(seeded: Database,
                                                           tmp_path: Path) -> None:
     before = await index_rows(seeded)
     broken = tmp_path / "broken.txt"
@@ -224,12 +224,12 @@ def all_spellings(cast: Cast) -> list[str]:
                                                                    "Generalissimo", "the Caudillo", "jose"]
 
 
-async def revealed_by_text(conn: aiosqlite.Connection, cast: Cast, released: int) -> dict[str, set[str]]:
+async def revealed_by_text(conn: Database, cast: Cast, released: int) -> dict[str, set[str]]:
     """Per character, the spellings a guild at `released` may see: used by a released chapter, declared
     `since` a released chapter, or a plain spelling the text never uses (shown with the character)."""
-    async with conn.execute("SELECT character_key, alias_position, MIN(chapter_number)"
-                            " FROM character_mentions GROUP BY character_key, alias_position") as cur:
-        first_use = {(r[0], r[1]): r[2] for r in await cur.fetchall()}
+    cur_rows = await fetch_all(conn, "SELECT character_key, alias_position, MIN(chapter_number)"
+                            " FROM character_mentions GROUP BY character_key, alias_position")
+    first_use = {(r[0], r[1]): r[2] for r in cur_rows}
     allowed = {}
     for member in cast.members:
         allowed[member.key] = {
@@ -240,7 +240,7 @@ async def revealed_by_text(conn: aiosqlite.Connection, cast: Cast, released: int
     return allowed
 
 
-async def test_nothing_shown_comes_from_an_unreleased_chapter(seeded: aiosqlite.Connection,
+async def test_nothing_shown_comes_from_an_unreleased_chapter(seeded: Database,
                                                               cast: Cast) -> None:
     service = CharacterService(seeded)
     firsts = {m.key: min((await counts_by_chapter(seeded, m.key)) or {99: 0}) for m in cast.members}
@@ -268,8 +268,9 @@ async def test_nothing_shown_comes_from_an_unreleased_chapter(seeded: aiosqlite.
                 assert card.first_appearance.url is not None
 
 
+@pytest.mark.sqlite_only
 async def test_an_unreleased_character_is_answered_exactly_like_one_that_does_not_exist(
-        seeded: aiosqlite.Connection, cast: Cast, tmp_path: Path) -> None:
+        seeded: Database, cast: Cast, tmp_path: Path) -> None:
     """For each release level, the answers equal those of a cast that lacks everyone not met yet."""
     firsts = {m.key: min((await counts_by_chapter(seeded, m.key)) or {99: 0}) for m in cast.members}
     queries = all_spellings(cast)
@@ -297,7 +298,7 @@ async def test_an_unreleased_character_is_answered_exactly_like_one_that_does_no
 
 
 async def test_aliases_revealed_later_are_hidden_and_unsearchable_until_then(
-        seeded: aiosqlite.Connection) -> None:
+        seeded: Database) -> None:
     service = CharacterService(seeded)
     await mark_released(seeded, 1, 1)
     await mark_released(seeded, 2, 2)
@@ -312,7 +313,7 @@ async def test_aliases_revealed_later_are_hidden_and_unsearchable_until_then(
     assert [ref.number for ref, _ in franco_2.notes] == [1, 2] and franco_2.total_mentions == 12
 
 
-async def test_the_service_notices_a_rebuild(seeded: aiosqlite.Connection) -> None:
+async def test_the_service_notices_a_rebuild(seeded: Database) -> None:
     service = CharacterService(seeded)
     await mark_released(seeded, 9, SEED_CHAPTERS)
     assert (await service.look_up(9, "Marianne")).kind == "not_found"
@@ -326,7 +327,7 @@ async def test_the_service_notices_a_rebuild(seeded: aiosqlite.Connection) -> No
     assert (await service.look_up(9, "Marianne")).kind == "found"
 
 
-async def test_views_rank_prefixes_first_and_cap_at_25(seeded: aiosqlite.Connection) -> None:
+async def test_views_rank_prefixes_first_and_cap_at_25(seeded: Database) -> None:
     directory = Directory.from_snapshot(await store.load_snapshot(seeded))
     view: CastView = directory.view(SEED_CHAPTERS)
     assert len(view.rank("")) == 25 and view.rank("")[0].character.key == "stalin"  # most mentioned first

@@ -18,8 +18,11 @@ from bot.storage import likes as store
 from bot.storage import open_database
 from bot.storage.guilds import update_guild_settings
 from bot.storage.releases import ReleasePart
+from bot.storage.sql import execute, fetch_all
 from bot.story.importer import import_file
 from tests.helpers import mark_released
+
+pytestmark = pytest.mark.both_backends
 
 G1, G2 = 111, 222
 ALICE, BOB, CAROL = 1001, 1002, 1003
@@ -44,13 +47,15 @@ async def ingest(db):
 
 
 async def parts(conn, guild_id: int, chapter: int) -> list[int]:
-    async with conn.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND chapter_number = ?"
-                            " ORDER BY part_index", (guild_id, chapter)) as cur:
-        return [r[0] for r in await cur.fetchall()]
+    cur_rows = await fetch_all(conn, "SELECT message_id FROM release_parts WHERE guild_id = ? AND"
+                                " chapter_number = ?"
+                            " ORDER BY part_index", (guild_id, chapter))
+    return [r[0] for r in cur_rows]
 
 
 async def add_part(conn, guild_id: int, chapter: int, index: int, message_id: int) -> None:
-    await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
+    await execute(conn, "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce,"
+                           " message_id,"
                        " channel_id) VALUES (?, ?, ?, ?, ?, 1000)",
                        (guild_id, chapter, index, f"n{message_id}", message_id))
 
@@ -362,7 +367,7 @@ async def test_seed_forum_likes_rank_before_any_reaction(db):
 
 async def test_only_released_chapters_are_counted_or_named(db, ingest):
     await release(db, G1, 3)
-    await db.execute("INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
+    await execute(db, "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
                      " started_at) VALUES (?, 4, 1000, 'in_progress', 2, '2026-01-01')", (G1,))
     await add_part(db, G1, 4, 0, 4_000_000)
     ingest.add(4_000_000, ALICE, LIKE)  # a reaction on a part of a release still being posted
@@ -375,7 +380,7 @@ async def test_only_released_chapters_are_counted_or_named(db, ingest):
         assert refused.value.number == number
     assert [r.number for r in await tally.top_chapters(db, G1)] == [2, 3, 1]
     assert await tally.top_readers(db, G1) == []  # Alice only reacted on the unreleased chapter
-    await db.execute("UPDATE releases SET status = 'done', completed_at = '2026-01-02'"
+    await execute(db, "UPDATE releases SET status = 'done', completed_at = '2026-01-02'"
                      " WHERE chapter_number = 4")
     assert (await likes(db, G1))[4] == (1, 1)
 
@@ -535,10 +540,12 @@ async def test_the_ingest_looks_messages_up_through_a_bounded_cache(db):
         await ing.close()
 
 
+@pytest.mark.sqlite_only
 async def test_the_message_lookup_uses_the_index_on_message_id(db):
-    async with db.execute("EXPLAIN QUERY PLAN SELECT message_id, guild_id, chapter_number FROM release_parts"
-                          " WHERE message_id IN (?, ?, ?)", (1, 2, 3)) as cur:
-        steps = " ".join(str(r[3]) for r in await cur.fetchall())
+    cur_rows = await fetch_all(db, "EXPLAIN QUERY PLAN SELECT message_id, guild_id, chapter_number FROM"
+                              " release_parts"
+                          " WHERE message_id IN (?, ?, ?)", (1, 2, 3))
+    steps = " ".join(str(r[3]) for r in cur_rows)
     assert "USING INDEX release_parts_by_message" in steps, steps
 
 
@@ -560,8 +567,8 @@ async def test_a_purged_servers_messages_are_forgotten_by_the_ingest(db, ingest)
     ingest.add(p1, BOB, LIKE)
     ingest.add(q1, BOB, LIKE)
     await ingest.flush()
-    async with db.execute("SELECT guild_id, user_id FROM reactions ORDER BY guild_id, user_id") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == [(G2, ALICE), (G2, BOB)]
+    cur_rows = await fetch_all(db, "SELECT guild_id, user_id FROM reactions ORDER BY guild_id, user_id")
+    assert [tuple(r) for r in cur_rows] == [(G2, ALICE), (G2, BOB)]
     assert ingest.stats.ignored == 1
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
 import pytest
 
 from bot import privacy
 from bot.likes.tally import likes_of
 from bot.storage import quiz, reading_progress
+from bot.storage.database import Database
 from bot.storage.privacy import GUILD_TABLES, MEMBER_COLUMNS, MemberData, get_departure
+from bot.storage.sql import execute, fetch_all
 from tests.helpers import mark_released
+
+pytestmark = pytest.mark.both_backends
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 A, B = 1001, 2002              # two servers
@@ -19,29 +22,31 @@ ALICE, BOB = 501, 502          # two members, in both
 MEMBER_ID_NAMES = {"user_id", "member_id", "author_id", "starter_id", "created_by", "ended_by"}
 
 
-async def rows(conn: aiosqlite.Connection, sql: str, *params: object) -> list[tuple[object, ...]]:
-    async with conn.execute(sql, params) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
+async def rows(conn: Database, sql: str, *params: object) -> list[tuple[object, ...]]:
+    cur_rows = await fetch_all(conn, sql, params)
+    return [tuple(r) for r in cur_rows]
 
 
-async def count(conn: aiosqlite.Connection, table: str, guild_id: int) -> int:
+async def count(conn: Database, table: str, guild_id: int) -> int:
     return (await rows(conn, f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", guild_id))[0][0]
 
 
-async def seed(conn: aiosqlite.Connection) -> None:
+async def seed(conn: Database) -> None:
     """Two chapters released in A and B; in each: likes, a finished quiz, a schedule, a hall-of-fame post."""
     for number in (1, 2):
-        await conn.execute("INSERT OR IGNORE INTO chapters(number, threadmark, title, content_hash)"
-                           " VALUES (?, ?, ?, 'h')", (number, f"Ch {number}", f"Title {number}"))
+        await execute(conn, "INSERT INTO chapters(number, threadmark, title, content_hash)"
+                           " VALUES (?, ?, ?, 'h') ON CONFLICT DO NOTHING",
+                      (number, f"Ch {number}", f"Title {number}"))
     for guild in (A, B):
-        await conn.execute("INSERT INTO guild_settings(guild_id) VALUES (?)", (guild,))
+        await execute(conn, "INSERT INTO guild_settings(guild_id) VALUES (?)", (guild,))
         await mark_released(conn, guild, 2)
         parts = {r[0]: r[1] for r in await rows(conn, "SELECT chapter_number, message_id FROM release_parts"
                                                       " WHERE guild_id = ?", guild)}
         for user, emoji, chapter in [(ALICE, "👍", 1), (ALICE, "😂", 1), (ALICE, "👍", 2), (BOB, "👍", 1)]:
-            await conn.execute("INSERT INTO reactions VALUES (?, ?, ?, ?, ?)",
+            await execute(conn, "INSERT INTO reactions VALUES (?, ?, ?, ?, ?)",
                                (guild, chapter, emoji, user, parts[chapter]))
-        await conn.execute("INSERT INTO hall_of_fame_posts VALUES (?, 1, 77, 88, 3, 2, 'x', 'x')", (guild,))
+        await execute(conn, "INSERT INTO hall_of_fame_posts VALUES (?, 1, 77, 88, 3, 2, 'x',"
+                               " 'x')", (guild,))
         game = await quiz.create_game(conn, guild_id=guild, channel_id=9, starter_id=ALICE, mode="channel",
                                       questions=[("q1", 1, 0), ("q2", 2, 1)], chapters="1-2", now=T0)
         for user in (ALICE, BOB):
@@ -49,14 +54,14 @@ async def seed(conn: aiosqlite.Connection) -> None:
                 await quiz.record_answer(conn, game_id=game, position=position, guild_id=guild, user_id=user,
                                          option=0, correct=position == 0, points=10, now=T0)
         await quiz.end_game(conn, game, "stopped", T0, ended_by=ALICE)
-        await conn.execute("INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
+        await execute(conn, "INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
                            " VALUES (?, 'daily 20:00', 'UTC', ?, 'x')", (guild, ALICE))
-    await conn.commit()
 
 
 # --- the schema is covered --------------------------------------------------------------------------------
 
-async def test_every_server_table_and_member_column_is_known(db: aiosqlite.Connection) -> None:
+@pytest.mark.sqlite_only
+async def test_every_server_table_and_member_column_is_known(db: Database) -> None:
     """A table or column added later must be added to the forgetting and the purge too: this says so."""
     tables = [r[0] for r in await rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")]
     with_guild, member_columns = set(), set()
@@ -72,7 +77,7 @@ async def test_every_server_table_and_member_column_is_known(db: aiosqlite.Conne
 
 # --- forgetting a member ------------------------------------------------------------------------------------
 
-async def test_forget_in_one_server_deletes_the_members_rows_there_only(db: aiosqlite.Connection) -> None:
+async def test_forget_in_one_server_deletes_the_members_rows_there_only(db: Database) -> None:
     await seed(db)
     assert (await likes_of(db, A, 1)).discord == 2  # type: ignore[union-attr]
     stored = await privacy.stored_about(db, ALICE, A)
@@ -97,13 +102,14 @@ async def test_forget_in_one_server_deletes_the_members_rows_there_only(db: aios
     assert await privacy.forget(db, ALICE, guild_id=A) == MemberData()  # again: nothing left
 
 
-async def test_reading_progress_and_release_dm_requests_are_forgotten(db: aiosqlite.Connection) -> None:
+async def test_reading_progress_and_release_dm_requests_are_forgotten(db: Database) -> None:
     await seed(db)
     for guild in (A, B):
         await reading_progress.record_page(db, guild, ALICE, 1, page=0, pages=3, now="2026-03-01T12:00:00Z")
         await reading_progress.mark_finished(db, guild, ALICE, 2, now="2026-03-01T12:00:00Z")
         await reading_progress.mark_finished(db, guild, BOB, 1, now="2026-03-01T12:00:00Z")
-        await db.execute("INSERT INTO alert_dms(guild_id, user_id, since) VALUES (?, ?, 'x')", (guild, ALICE))
+        await execute(db, "INSERT INTO alert_dms(guild_id, user_id, since) VALUES (?, ?,"
+                             " 'x')", (guild, ALICE))
     assert (await privacy.stored_about(db, ALICE, A)).chapters_read == 2
     assert (await privacy.stored_about(db, ALICE, A)).alert_dms == 1
     assert "your reading progress in 2 chapters" in privacy.describe(await privacy.stored_about(db, ALICE, A))
@@ -115,7 +121,7 @@ async def test_reading_progress_and_release_dm_requests_are_forgotten(db: aiosql
     assert (await privacy.stored_about(db, ALICE, B)).alert_dms == 1
 
 
-async def test_forget_everywhere(db: aiosqlite.Connection) -> None:
+async def test_forget_everywhere(db: Database) -> None:
     await seed(db)
     done = await privacy.forget(db, ALICE)
     assert done == MemberData(reactions=6, quiz_answers=4, quiz_scores=2, quiz_games_started=2,
@@ -124,7 +130,7 @@ async def test_forget_everywhere(db: aiosqlite.Connection) -> None:
     assert (await privacy.stored_about(db, BOB)).reactions == 2
 
 
-async def test_forget_is_refused_while_a_quiz_the_member_started_runs(db: aiosqlite.Connection) -> None:
+async def test_forget_is_refused_while_a_quiz_the_member_started_runs(db: Database) -> None:
     await seed(db)
     await quiz.create_game(db, guild_id=A, channel_id=9, starter_id=BOB, mode="solo",
                            questions=[("q1", 1, 0)], chapters="1", now=T0)
@@ -160,7 +166,7 @@ def test_what_the_operator_is_told() -> None:
 # --- servers the bot left --------------------------------------------------------------------------------
 
 async def test_a_server_left_is_purged_after_the_grace_period_and_the_others_are_kept(
-        db: aiosqlite.Connection) -> None:
+        db: Database) -> None:
     await seed(db)
     before_b = {table: await count(db, table, B) for table in GUILD_TABLES}
     assert await privacy.guild_left(db, A, T0)
@@ -178,7 +184,7 @@ async def test_a_server_left_is_purged_after_the_grace_period_and_the_others_are
     assert await privacy.purge_due(db, T0 + timedelta(days=400)) == []
 
 
-async def test_a_return_within_the_grace_period_keeps_everything(db: aiosqlite.Connection) -> None:
+async def test_a_return_within_the_grace_period_keeps_everything(db: Database) -> None:
     await seed(db)
     await privacy.guild_left(db, A, T0)
     assert await privacy.guild_returned(db, A)
@@ -188,7 +194,7 @@ async def test_a_return_within_the_grace_period_keeps_everything(db: aiosqlite.C
 
 
 async def test_membership_at_start_notes_departures_and_returns_made_while_offline(
-        db: aiosqlite.Connection) -> None:
+        db: Database) -> None:
     await seed(db)
     await privacy.guild_left(db, B, T0)  # left before; the bot was re-invited while offline
     changed = await privacy.reconcile_membership(db, present=[B, 3003], now=T0 + timedelta(days=1))
@@ -203,7 +209,7 @@ async def test_membership_at_start_notes_departures_and_returns_made_while_offli
 
 
 async def test_reconciling_one_process_of_a_sharded_bot_leaves_other_shards_servers_alone(
-        db: aiosqlite.Connection) -> None:
+        db: Database) -> None:
     # Servers held by another process are absent from this one's guild list: they were not left.
     await seed(db)
     changed = await privacy.reconcile_membership(db, present=[], now=T0, owns_guild=lambda guild: guild == A)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.config import SHIPPED_THREAD
@@ -17,11 +14,13 @@ from bot.quiz.model import Question
 from bot.quiz.render import Screen, question_screen, reveal_screen, scoreboard_screen
 from bot.quiz.service import Plan, QuizService, Refusal, chapters_label, parse_chapters
 from bot.quiz.session import QuizSession, points_for
-from bot.storage import open_database
 from bot.storage import quiz as store
+from bot.storage.database import Database
 from bot.story.importer import import_file
 from tests.helpers import mark_released
 from tests.quiz_support import FiredTimer, ManualClock, game_status
+
+pytestmark = pytest.mark.both_backends
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GUILD, OTHER_GUILD, CHANNEL = 111, 222, 333
@@ -38,11 +37,9 @@ def session(mode: str = "channel", count: int = 3, seconds: float = 20) -> QuizS
 
 
 @pytest.fixture
-async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    db = await open_database(tmp_path / "quiz.db")
+async def conn(db: Database) -> Database:
     await import_file(db, SHIPPED_THREAD)
-    yield db
-    await db.close()
+    return db
 
 
 # --- scoring and the engine ------------------------------------------------------------------------
@@ -149,14 +146,14 @@ def test_chapters_option_parses_and_never_goes_past_what_is_released() -> None:
 
 # --- the service on the seed -----------------------------------------------------------------------
 
-async def test_nothing_to_quiz_on_before_the_first_release(conn: aiosqlite.Connection) -> None:
+async def test_nothing_to_quiz_on_before_the_first_release(conn: Database) -> None:
     service = QuizService(conn, lambda: T0)
     with pytest.raises(Refusal) as refusal:
         await service.plan(GUILD, 10, None)
     assert "nothing to quiz on yet" in refusal.value.message
 
 
-async def test_plans_only_ever_draw_on_released_chapters(conn: aiosqlite.Connection) -> None:
+async def test_plans_only_ever_draw_on_released_chapters(conn: Database) -> None:
     await mark_released(conn, GUILD, 2)
     await mark_released(conn, OTHER_GUILD, 6)
     service = QuizService(conn, lambda: T0, rng=random.Random(5))
@@ -191,7 +188,7 @@ async def _play(service: QuizService, game: QuizSession, timer: FiredTimer, scre
     return runner
 
 
-async def test_a_game_keeps_score_in_the_database(conn: aiosqlite.Connection) -> None:
+async def test_a_game_keeps_score_in_the_database(conn: Database) -> None:
     await mark_released(conn, GUILD, 6)
     clock = ManualClock(T0)
     service = QuizService(conn, clock, rng=random.Random(1))
@@ -217,7 +214,7 @@ async def test_a_game_keeps_score_in_the_database(conn: aiosqlite.Connection) ->
 
 
 async def test_stop_keeps_the_points_earned_and_a_restart_interrupts_running_games(
-        conn: aiosqlite.Connection) -> None:
+        conn: Database) -> None:
     await mark_released(conn, GUILD, 2)
     service = QuizService(conn, lambda: T0)
     plan = await service.plan(GUILD, 5, None)
@@ -253,7 +250,7 @@ async def test_stop_keeps_the_points_earned_and_a_restart_interrupts_running_gam
 
 
 async def test_one_running_channel_quiz_per_channel_is_enforced_by_the_database(
-        conn: aiosqlite.Connection) -> None:
+        conn: Database) -> None:
     plan = Plan([question(0)], [1], 1)
     service = QuizService(conn, lambda: T0)
     await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=ALICE, mode="channel",
@@ -269,7 +266,7 @@ async def test_one_running_channel_quiz_per_channel_is_enforced_by_the_database(
 
 
 async def test_the_database_refuses_a_second_answer_even_if_the_engine_were_bypassed(
-        conn: aiosqlite.Connection) -> None:
+        conn: Database) -> None:
     plan = Plan([question(0)], [1], 1)
     service = QuizService(conn, lambda: T0)
     game = await service.start(plan, guild_id=GUILD, channel_id=CHANNEL, starter_id=ALICE, mode="channel",
@@ -286,7 +283,7 @@ def _embed_size(embed: dict) -> int:
             + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", [])))
 
 
-async def test_every_screen_fits_discords_limits(conn: aiosqlite.Connection) -> None:
+async def test_every_screen_fits_discords_limits(conn: Database) -> None:
     await mark_released(conn, GUILD, 6)
     service = QuizService(conn, lambda: T0, rng=random.Random(3))
     generator = await service._generator(6)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
 import pytest
 
 from bot.chapters.render import render_chapter
@@ -15,21 +14,25 @@ from bot.errors import UserError
 from bot.search import locate
 from bot.search.service import GONE, NOTHING_RELEASED, PER_PAGE, SearchService
 from bot.storage import search as store
+from bot.storage.database import Database
+from bot.storage.sql import execute, fetch_value
 from bot.storage.story import load_chapter
 from bot.story.importer import import_file, import_story, parse_export
 from tests.helpers import SEED_CHAPTERS, mark_released
+
+pytestmark = pytest.mark.both_backends
 
 GUILD, OTHER = 11, 22
 WORD = re.compile(r"[^\W\d_]{5,}")
 
 
 @pytest.fixture
-async def story(db: aiosqlite.Connection) -> aiosqlite.Connection:
+async def story(db: Database) -> Database:
     await import_file(db, SHIPPED_THREAD)
     return db
 
 
-async def only_in(conn: aiosqlite.Connection, number: int) -> str:
+async def only_in(conn: Database, number: int) -> str:
     """A word of chapter `number` that no other chapter has (in any case)."""
     words: dict[int, set[str]] = {}
     for n in range(1, SEED_CHAPTERS + 1):
@@ -40,7 +43,7 @@ async def only_in(conn: aiosqlite.Connection, number: int) -> str:
     return sorted(words[number] - others)[0]
 
 
-async def test_only_released_chapters_are_searched(story: aiosqlite.Connection) -> None:
+async def test_only_released_chapters_are_searched(story: Database) -> None:
     service = SearchService(story)
     late = await only_in(story, 5)
     with pytest.raises(UserError, match=NOTHING_RELEASED):
@@ -54,7 +57,7 @@ async def test_only_released_chapters_are_searched(story: aiosqlite.Connection) 
 
 
 async def test_results_are_from_chapters_released_only_best_first_in_pages(
-        story: aiosqlite.Connection) -> None:
+        story: Database) -> None:
     await mark_released(story, GUILD, 2)
     service = SearchService(story)
     first = await service.search(GUILD, "Madrid")
@@ -70,7 +73,7 @@ async def test_results_are_from_chapters_released_only_best_first_in_pages(
     assert (await service.search(GUILD, "Madrid")).key == first.key  # the same query reuses its key
 
 
-async def test_query_keys_ring_and_expire(db: aiosqlite.Connection) -> None:
+async def test_query_keys_ring_and_expire(db: Database) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
 
     async def remember(query: str, at: datetime) -> int:
@@ -81,7 +84,7 @@ async def test_query_keys_ring_and_expire(db: aiosqlite.Connection) -> None:
     assert await remember("b", now + timedelta(seconds=1)) == 2
     assert await remember("a", now + timedelta(seconds=2)) == 1  # searched again: same key, fresh again
     assert await remember("c", now + timedelta(seconds=3)) == 3  # not a key in use
-    await db.execute("UPDATE search_queries SET id = 999999 WHERE id = 3")
+    await execute(db, "UPDATE search_queries SET id = 999999 WHERE id = 3")
     assert await remember("d", now + timedelta(seconds=4)) == 2  # all keys taken: the least recent goes
     assert await store.recall_query(db, GUILD, 2) == "d"
     assert [await store.recall_query(db, GUILD, k) for k in (1, 999999)] == ["a", "c"]
@@ -90,7 +93,7 @@ async def test_query_keys_ring_and_expire(db: aiosqlite.Connection) -> None:
 
 
 async def test_the_index_follows_every_import_and_is_rebuilt_when_out_of_step(
-        story: aiosqlite.Connection) -> None:
+        story: Database) -> None:
     await mark_released(story, GUILD, SEED_CHAPTERS)
     service = SearchService(story)
     assert await service.ensure_index() is None
@@ -102,16 +105,17 @@ async def test_the_index_follows_every_import_and_is_rebuilt_when_out_of_step(
     assert "Zanzibarque" in (await service.search(GUILD, "zanzibarque")).embed["description"]
     with pytest.raises(UserError, match="No passage"):
         await service.search(GUILD, late)
-    await story.execute("INSERT INTO story_search(story_search) VALUES ('delete-all')")
-    await story.commit()
+    lose_index = ("INSERT INTO story_search(story_search) VALUES ('delete-all')" if story.backend == "sqlite"
+                  else "DELETE FROM story_search")
+    await execute(story, lose_index)
     assert not await store.index_in_step(story)
-    blocks = (await (await story.execute("SELECT COUNT(*) FROM blocks")).fetchone())[0]
+    blocks = await fetch_value(story, "SELECT COUNT(*) FROM blocks")
     assert await service.ensure_index() == blocks
     assert await store.index_in_step(story)
     assert "Zanzibarque" in (await service.search(GUILD, "zanzib")).embed["description"]
 
 
-async def test_every_block_is_found_in_the_part_that_shows_it(story: aiosqlite.Connection) -> None:
+async def test_every_block_is_found_in_the_part_that_shows_it(story: Database) -> None:
     for number in range(1, SEED_CHAPTERS + 1):
         chapter = await load_chapter(story, number)
         assert chapter is not None

@@ -101,7 +101,7 @@ async def test_a_full_disk_during_an_import_keeps_nothing_and_says_so(tmp_path):
         with pytest.raises(sqlite3.OperationalError) as full:
             await import_file(conn, SHIPPED_THREAD)
         assert full.value.sqlite_errorname == "SQLITE_FULL"
-        assert not conn.in_transaction  # SQLite rolled it back; transaction() raised SQLite's error
+        assert not conn.raw.in_transaction  # SQLite rolled it back; transaction() raised SQLite's error
         assert await fetch_value(conn, "SELECT COUNT(*) FROM chapters") == 0
         assert explain(full.value, path) == (f"{path}: disk full (database or disk is full); nothing was "
                                              "changed, free some space and retry")

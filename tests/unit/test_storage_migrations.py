@@ -12,11 +12,13 @@ import aiosqlite
 import pytest
 
 from bot.storage import open_database
+from bot.storage.database import Database
 from bot.storage.errors import NewerSchema
 from bot.storage.guilds import get_guild_settings
 from bot.storage.migrations import apply_migrations, discover_migrations, newest_version, schema_version
 from bot.storage.release_log import get_delivery, parts, pending_publishes, slot_claimed
 from bot.storage.schedules import due_schedules, get_schedule
+from bot.storage.sqlite_database import SqliteDatabase
 from bot.timestamps import format_timestamp, parse_timestamp
 from tests.fixtures.schemas import generate
 
@@ -24,11 +26,11 @@ from tests.fixtures.schemas import generate
 async def test_pragmas_and_migrations(tmp_path):
     conn = await open_database(tmp_path / "aar.db")
     try:
-        async with conn.execute("PRAGMA journal_mode") as cur:
+        async with conn.raw.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone())[0] == "wal"
-        async with conn.execute("PRAGMA foreign_keys") as cur:
+        async with conn.raw.execute("PRAGMA foreign_keys") as cur:
             assert (await cur.fetchone())[0] == 1
-        async with conn.execute("SELECT version FROM schema_migrations ORDER BY version") as cur:
+        async with conn.raw.execute("SELECT version FROM schema_migrations ORDER BY version") as cur:
             versions = [r[0] for r in await cur.fetchall()]
         assert versions == [m.version for m in discover_migrations()]
         assert versions[:2] == [1, 2]
@@ -47,11 +49,11 @@ def test_migrations_never_drop_data():
 async def test_reopening_keeps_data(tmp_path):
     path = tmp_path / "aar.db"
     conn = await open_database(path)
-    await conn.execute("INSERT INTO guild_settings(guild_id) VALUES (7)")
+    await conn.raw.execute("INSERT INTO guild_settings(guild_id) VALUES (7)")
     await conn.close()
     conn = await open_database(path)
     try:
-        async with conn.execute("SELECT guild_id FROM guild_settings") as cur:
+        async with conn.raw.execute("SELECT guild_id FROM guild_settings") as cur:
             assert [r[0] for r in await cur.fetchall()] == [7]
     finally:
         await conn.close()
@@ -92,7 +94,7 @@ OLD_TIMESTAMPS = [
 ]
 
 
-async def _v6_database(path: Path) -> aiosqlite.Connection:
+async def _v6_database(path: Path) -> Database:
     """A database as the release before V7 left it, holding rows in each old timestamp form."""
     conn = await open_database(path, migrate=False)
     assert await apply_migrations(conn, through=6) == [1, 2, 3, 4, 5, 6]
@@ -128,18 +130,18 @@ async def _v6_database(path: Path) -> aiosqlite.Connection:
          (old["hall_of_fame_posts", "posted_at"], old["hall_of_fame_posts", "updated_at"])),
     ]
     for sql, params in statements:
-        await conn.execute(sql, params)
+        await conn.raw.execute(sql, params)
     return conn
 
 
-async def _tables(conn: aiosqlite.Connection) -> dict[str, list[dict[str, object]]]:
+async def _tables(conn: Database) -> dict[str, list[dict[str, object]]]:
     """Every row of every table (schema_migrations aside), in a stable order."""
-    async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+    async with conn.raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
                             " AND name NOT IN ('schema_migrations') AND name NOT LIKE 'sqlite_%'") as cur:
         names = [r[0] for r in await cur.fetchall()]
     tables = {}
     for name in names:
-        async with conn.execute(f"SELECT * FROM {name} ORDER BY 1, 2") as cur:
+        async with conn.raw.execute(f"SELECT * FROM {name} ORDER BY 1, 2") as cur:
             tables[name] = [dict(r) for r in await cur.fetchall()]
     return tables
 
@@ -281,7 +283,8 @@ async def test_a_database_newer_than_the_code_is_refused_before_anything_is_writ
     path = tmp_path / "aar.db"
     conn = await open_database(path)
     newer = newest_version() + 1
-    await conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, 'from_the_future')", (newer,))
+    await conn.raw.execute("INSERT INTO schema_migrations(version, name) VALUES (?,"
+                           " 'from_the_future')", (newer,))
     await conn.close()
     written = path.read_bytes()
     for readonly in (False, True):
@@ -322,12 +325,12 @@ async def test_v12_moves_every_stored_plan_to_the_shared_table_and_a_half_sent_r
     ]
     for guild, status, payloads in releases:
         parts = len(plain) if payloads is None else len(json.loads(payloads))
-        await conn.execute(
+        await conn.raw.execute(
             "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
             " completed_at, payloads) VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
             (guild, guild * 10, status, parts, started, started if status == "done" else None, payloads))
         for index in range(parts if status == "done" else 0):
-            await conn.execute(
+            await conn.raw.execute(
                 "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
                 " channel_id, sent_at) VALUES (?, 1, ?, ?, ?, ?, ?)",
                 (guild, index, f"n{guild}-{index}", guild * 10**9 + index, guild * 10, started))
@@ -336,29 +339,31 @@ async def test_v12_moves_every_stored_plan_to_the_shared_table_and_a_half_sent_r
     nonces = [part_nonce(3, 1, index, started) for index in range(2)]
     discord.channels[30] = [{"id": 3 * 10**9 + index, "payload": with_role[index], "nonce": nonces[index]}
                             for index in range(2)]
-    await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
+    await conn.raw.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce,"
+                           " message_id,"
                        " channel_id, sent_at) VALUES (3, 1, 0, ?, 3000000000, 30, ?)", (nonces[0], started))
-    await conn.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, channel_id)"
+    await conn.raw.execute("INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce,"
+                           " channel_id)"
                        " VALUES (3, 1, 1, ?, 30)", (nonces[1],))
-    await conn.commit()
+    await conn.raw.commit()
     await conn.close()
 
     conn = await open_database(path)
     try:
-        async with conn.execute("SELECT id, chapter_number, renderer_version, planned, payloads"
+        async with conn.raw.execute("SELECT id, chapter_number, renderer_version, planned, payloads"
                                 " FROM rendered_chapters ORDER BY id") as cur:
             renders = [tuple(r) for r in await cur.fetchall()]
         assert sorted(r[4] for r in renders) == sorted([releases[0][2], releases[2][2]])
         assert all(r[1:4] == (1, 0, 1) for r in renders)
         by_text = {r[4]: r[0] for r in renders}
-        async with conn.execute("SELECT guild_id, rendered_id, payloads, status FROM releases"
+        async with conn.raw.execute("SELECT guild_id, rendered_id, payloads, status FROM releases"
                                 " ORDER BY guild_id") as cur:
             assert [tuple(r) for r in await cur.fetchall()] == [
                 (1, by_text[releases[0][2]], None, "done"), (2, by_text[releases[0][2]], None, "done"),
                 (3, by_text[releases[2][2]], None, "in_progress"), (4, None, None, "done")]
 
         # A changed renderer and a changed alert role since: the resumed release still sends its plan.
-        await conn.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (3, 777)")
+        await conn.raw.execute("INSERT INTO guild_settings(guild_id, alert_role_id) VALUES (3, 777)")
 
         def other_renderer(chapter: object, *, number: int, total: int) -> list[dict[str, object]]:
             return [{"content": "something else entirely"}]
@@ -376,7 +381,7 @@ async def test_v11_upgrades_a_v10_database_keeping_releases_and_settings(tmp_pat
     """A V10 database with a guild's settings and a half-sent release: V11 adds the channel-kind settings
     (defaults) and the delivery/publish columns (NULL: a text-channel release, nothing to publish)."""
     path = tmp_path / "v10.db"
-    conn = await aiosqlite.connect(path)
+    conn = SqliteDatabase(await aiosqlite.connect(path))
     try:
         await apply_migrations(conn, through=10)
         for sql in (
@@ -387,8 +392,8 @@ async def test_v11_upgrades_a_v10_database_keeping_releases_and_settings(tmp_pat
             "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id)"
             " VALUES (5, 1, 0, 'n0', 99, 10)",
         ):
-            await conn.execute(sql)
-        await conn.commit()
+            await conn.raw.execute(sql)
+        await conn.raw.commit()
     finally:
         await conn.close()
     conn = await open_database(path)

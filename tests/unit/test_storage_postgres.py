@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-import aiosqlite
 import asyncpg
 import pytest
 
@@ -19,6 +18,7 @@ from bot.storage.migrations import POSTGRES_MIGRATIONS, discover_migrations, new
 from bot.storage.postgres.connection import open_postgres
 from bot.storage.postgres.migrations import apply_migrations, newest_postgres_version, schema_version
 from bot.storage.postgres.url import describe, is_postgres_url
+from bot.storage.sqlite_database import SqliteDatabase
 from bot.timestamps import format_timestamp, parse_timestamp
 
 SNOWFLAKE = 1_234_567_890_123_456_789  # a Discord id: more than 32 bits
@@ -40,14 +40,15 @@ def test_postgres_migrations_never_drop_data():
             assert dropping not in outside_functions, migration.name
 
 
-async def _sqlite_schema(conn: aiosqlite.Connection) -> dict[str, object]:
-    async with conn.execute("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+async def _sqlite_schema(conn: SqliteDatabase) -> dict[str, object]:
+    async with conn.raw.execute("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE"
+                                " 'sqlite_%'"
                             " AND (type != 'index' OR sql IS NOT NULL)") as cur:
         objects = [tuple(row) for row in await cur.fetchall()]
     columns = {}
     for kind, name, _ in objects:
         if kind == "table" and name not in FTS5_SHADOWS:
-            async with conn.execute(f"PRAGMA table_info({name})") as cur:
+            async with conn.raw.execute(f"PRAGMA table_info({name})") as cur:
                 columns[name] = [row[1] for row in await cur.fetchall()]
     return {"columns": columns,
             "indexes": {name for kind, name, _ in objects if kind == "index"},
@@ -138,8 +139,8 @@ async def test_quiz_score_trigger_scores_as_sqlite_does(postgres_url, tmp_path):
     sqlite = await open_database(tmp_path / "aar.db")
     try:
         for statement in statements:
-            await sqlite.execute(statement)
-        async with sqlite.execute(query) as cur:
+            await sqlite.raw.execute(statement)
+        async with sqlite.raw.execute(query) as cur:
             expected = [tuple(row) for row in await cur.fetchall()]
     finally:
         await sqlite.close()

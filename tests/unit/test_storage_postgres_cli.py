@@ -18,15 +18,26 @@ from bot.story.importer import import_file
 
 
 @pytest.mark.parametrize("argv", [["run"], ["chapters"], ["import", "thread.txt"]])
-def test_commands_refuse_to_use_sqlite_when_postgres_is_asked_for(argv, monkeypatch, tmp_path, capsys):
+def test_commands_use_postgres_when_asked_and_say_so_in_one_line_when_it_is_down(argv, monkeypatch, tmp_path,
+                                                                                capsys):
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setenv("AAR_DATABASE_URL", "postgresql://aar:hunter2@127.0.0.1:1/aar")
+    monkeypatch.setenv("AAR_DB_PATH", str(tmp_path / "aar.db"))
     monkeypatch.setenv("DISCORD_TOKEN", "token")
-    assert main([*argv, "--db", str(tmp_path / "aar.db")]) == EXIT_USAGE
+    assert main(argv) == EXIT_ERROR
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "PostgreSQL storage is not available yet" in err
+    assert err.count("\n") == 1 and err.startswith("aar-bot: postgresql://aar@127.0.0.1:1/aar: ")
     assert "hunter2" not in err
-    assert not (tmp_path / "aar.db").exists()  # nothing was written to SQLite either
+    assert not (tmp_path / "aar.db").exists()  # nothing was written to SQLite instead
+
+
+@pytest.mark.parametrize("argv", [["chapters", "--db", "x.db"], ["backup", "copy.db"]])
+def test_what_only_a_sqlite_file_has_is_refused_on_postgres(argv, monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AAR_DATABASE_URL", "postgresql://aar:hunter2@127.0.0.1:1/aar")
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "AAR_DATABASE_URL" in err and "hunter2" not in err
 
 
 def test_a_url_of_another_database_is_a_configuration_error(monkeypatch, tmp_path, capsys):
@@ -76,7 +87,7 @@ async def sqlite_db(tmp_path):
     try:
         await import_file(conn, SHIPPED_THREAD)
         for statement in SEED:
-            await conn.execute(statement)
+            await conn.raw.execute(statement)
     finally:
         await conn.close()
     return path
@@ -85,7 +96,7 @@ async def sqlite_db(tmp_path):
 async def _sqlite_rows(path, table: str, columns: list[str]) -> list[tuple]:
     conn = await open_database(path, readonly=True)
     try:
-        async with conn.execute(f"SELECT {', '.join(columns)} FROM {table}") as cursor:
+        async with conn.raw.execute(f"SELECT {', '.join(columns)} FROM {table}") as cursor:
             return sorted(tuple(row) for row in await cursor.fetchall())
     finally:
         await conn.close()
@@ -156,7 +167,7 @@ async def test_a_failed_copy_leaves_the_target_empty(sqlite_db, postgres_url, mo
     monkeypatch.chdir(tmp_path)
     conn = await open_database(sqlite_db)
     try:  # SQLite keeps text in an INTEGER column; PostgreSQL won't take it, late in the copy
-        await conn.execute(f"INSERT INTO reading_progress VALUES ({GUILD}, 9, 2, 'many', 0, 'x')")
+        await conn.raw.execute(f"INSERT INTO reading_progress VALUES ({GUILD}, 9, 2, 'many', 0, 'x')")
     finally:
         await conn.close()
     assert await migrate(sqlite_db, postgres_url) == EXIT_ERROR

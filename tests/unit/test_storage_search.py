@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.config import SHIPPED_THREAD
 from bot.search.query import parse
 from bot.storage import open_database
 from bot.storage import search as store
 from bot.storage.migrations import apply_migrations
+from bot.storage.sql import execute, execute_many
 from bot.story.importer import import_file
+
+pytestmark = pytest.mark.both_backends
 
 CHAPTER = "INSERT INTO chapters(number, threadmark, title, content_hash) VALUES (?, ?, ?, 'h')"
 BLOCK = "INSERT INTO blocks(chapter_number, position, kind, text) VALUES (?, ?, 'paragraph', ?)"
@@ -31,26 +36,22 @@ async def test_the_migration_indexes_a_story_imported_before_it(tmp_path: Path) 
 
 
 async def test_the_index_follows_inserts_updates_and_deletes_of_blocks(db) -> None:
-    await db.execute(CHAPTER, (1, "t", "T"))
-    await db.execute(BLOCK, (1, 0, "The Bukhárin faction"))
-    await db.commit()
+    await execute(db, CHAPTER, (1, "t", "T"))
+    await execute(db, BLOCK, (1, 0, "The Bukhárin faction"))
     assert [h.position for h in await store.match(db, '"bukharin"', through=1, limit=5)] == [0]
     assert await store.match(db, '"bukharin"', through=0, limit=5) == []  # nothing released, nothing read
-    await db.execute("UPDATE blocks SET text = 'The Zinoviev faction' WHERE chapter_number = 1")
-    await db.commit()
+    await execute(db, "UPDATE blocks SET text = 'The Zinoviev faction' WHERE chapter_number = 1")
     assert await store.match_count(db, '"bukharin"', through=1) == 0
     assert await store.match_count(db, '"zinoviev"', through=1) == 1
-    await db.execute("DELETE FROM blocks")
-    await db.commit()
+    await execute(db, "DELETE FROM blocks")
     assert await store.match_count(db, '"zinoviev"', through=1) == 0 and await store.index_in_step(db)
 
 
 async def test_story_order_when_not_ranked(db) -> None:
-    await db.executemany(CHAPTER, [(1, "t", "T"), (2, "u", "U")])
-    await db.executemany(BLOCK, [(1, 0, "war"), (1, 1, "war war war war"), (2, 0, "war and peace")])
-    await db.commit()
+    await execute_many(db, CHAPTER, [(1, "t", "T"), (2, "u", "U")])
+    await execute_many(db, BLOCK, [(1, 0, "war"), (1, 1, "war war war war"), (2, 0, "war and peace")])
     ranked = await store.match(db, '"war"', through=2, limit=5)
-    assert (ranked[0].chapter, ranked[0].position) == (1, 1)  # bm25: the densest first
+    assert (ranked[0].chapter, ranked[0].position) == (1, 1)  # bm25 or ts_rank: the densest first
     ordered = await store.match(db, '"war"', through=2, limit=5, ranked=False)
     assert [(h.chapter, h.position) for h in ordered] == [(1, 0), (1, 1), (2, 0)]
     assert [(h.chapter, h.position) for h in await store.match(db, '"war"', through=1, limit=5,

@@ -9,10 +9,12 @@ import pytest
 
 from bot.storage.sql import execute, execute_many, fetch_all, fetch_one, fetch_row, fetch_value
 
+pytestmark = pytest.mark.both_backends
+
 ROOT = Path(__file__).resolve().parents[2]
-GATE = {"bot/storage/sql.py", "bot/storage/transaction.py"}  # the only modules that call aiosqlite
-# asyncpg's connections, which need no gate (each refuses a second statement while one is in flight); the
-# package's own SQLite reads go through bot.storage.sql.
+# The backends: the only modules that call aiosqlite (behind the transaction gate) or asyncpg (the pool, and
+# the PostgreSQL package's migration runner and copy, whose SQLite reads go through bot.storage.sql).
+GATE = {"bot/storage/sql.py", "bot/storage/transaction.py", "bot/storage/sqlite_database.py"}
 POSTGRES = "bot/storage/postgres/"
 
 

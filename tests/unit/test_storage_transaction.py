@@ -6,27 +6,30 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-import aiosqlite
 import pytest
 
 from bot.storage import open_database, transaction
+from bot.storage.database import Database
 from bot.storage.sql import execute, fetch_all, fetch_value
 from bot.storage.transaction import NestedTransaction
 
+pytestmark = pytest.mark.both_backends
 
-async def add_guild(conn: aiosqlite.Connection, guild_id: int) -> None:
+
+async def add_guild(conn: Database, guild_id: int) -> None:
     await execute(conn, "INSERT INTO guild_settings(guild_id) VALUES (?)", (guild_id,))
 
 
-async def guilds(conn: aiosqlite.Connection) -> list[int]:
+async def guilds(conn: Database) -> list[int]:
     return [r[0] for r in await fetch_all(conn, "SELECT guild_id FROM guild_settings ORDER BY guild_id")]
 
 
+@pytest.mark.sqlite_only
 async def test_the_statements_are_committed_together(db, tmp_path):
     async with transaction(db):
         await add_guild(db, 1)
         await add_guild(db, 2)
-    assert not db.in_transaction
+    assert not db.raw.in_transaction
     other = await open_database(tmp_path / "aar.db")  # committed: another connection sees them
     try:
         assert await guilds(other) == [1, 2]
@@ -34,26 +37,29 @@ async def test_the_statements_are_committed_together(db, tmp_path):
         await other.close()
 
 
+@pytest.mark.sqlite_only
 async def test_an_error_in_the_body_undoes_everything_and_is_the_error_raised(db):
     with pytest.raises(LookupError, match="the body failed"):
         async with transaction(db):
             await add_guild(db, 1)
             raise LookupError("the body failed")
-    assert await guilds(db) == [] and not db.in_transaction
+    assert await guilds(db) == [] and not db.raw.in_transaction
 
 
+@pytest.mark.sqlite_only
 async def test_when_sqlite_ended_the_transaction_itself_its_error_is_not_replaced(db):
     # RAISE(ROLLBACK) makes SQLite roll the whole transaction back before the error reaches us: a second
     # ROLLBACK would fail with "no transaction is active" and hide why the write failed.
-    await db.execute("CREATE TEMP TRIGGER refuse BEFORE INSERT ON guild_settings WHEN NEW.guild_id = 2"
+    await execute(db, "CREATE TEMP TRIGGER refuse BEFORE INSERT ON guild_settings WHEN NEW.guild_id = 2"
                      " BEGIN SELECT RAISE(ROLLBACK, 'guild 2 refused'); END")
     with pytest.raises(sqlite3.IntegrityError, match="guild 2 refused"):
         async with transaction(db):
             await add_guild(db, 1)
             await add_guild(db, 2)
-    assert await guilds(db) == [] and not db.in_transaction
+    assert await guilds(db) == [] and not db.raw.in_transaction
 
 
+@pytest.mark.sqlite_only
 async def test_a_commit_that_fails_is_rolled_back(db):
     # A deferred foreign key is checked at COMMIT; a failed COMMIT leaves the transaction open.
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
@@ -62,17 +68,18 @@ async def test_a_commit_that_fails_is_rolled_back(db):
             await add_guild(db, 1)
             await execute(db, "INSERT INTO blocks(chapter_number, position, kind)"
                               " VALUES (99, 0, 'paragraph')")
-    assert not db.in_transaction
+    assert not db.raw.in_transaction
     assert await guilds(db) == [] and await fetch_value(db, "SELECT COUNT(*) FROM blocks") == 0
 
 
+@pytest.mark.sqlite_only
 async def test_a_transaction_inside_a_transaction_is_refused_and_the_outer_one_undone(db):
     with pytest.raises(NestedTransaction):
         async with transaction(db):
             await add_guild(db, 1)
             async with transaction(db):
                 await add_guild(db, 2)
-    assert await guilds(db) == [] and not db.in_transaction
+    assert await guilds(db) == [] and not db.raw.in_transaction
 
 
 async def test_another_tasks_statement_waits_for_the_transaction_and_survives_its_rollback(db):

@@ -8,10 +8,13 @@ import pytest
 
 from bot.config import SHIPPED_THREAD
 from bot.storage import open_database
+from bot.storage.sql import fetch_all
 from bot.storage.story import list_chapters, load_chapter
 from bot.story.importer import StoryImportError, import_file
 from bot.story.parser import parse_thread
-from tests.helpers import mark_released
+from tests.helpers import mark_released, table_names
+
+pytestmark = pytest.mark.both_backends
 
 SEED = SHIPPED_THREAD.read_text(encoding="utf-8")
 
@@ -25,23 +28,12 @@ EXPECTED = [
 ]
 
 
-@pytest.fixture
-async def db(tmp_path: Path):
-    conn = await open_database(tmp_path / "aar.db")
-    yield conn
-    await conn.close()
-
-
 async def dump(conn) -> list[str]:
     """Every row of every table, to prove a failed import left the database exactly as it was."""
     lines = []
-    # A virtual table (the search index) is read through its shadow tables, which are listed as tables.
-    async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
-                            " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name") as cur:
-        tables = [r[0] for r in await cur.fetchall()]
-    for table in tables:
-        async with conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2") as cur:
-            lines.extend(f"{table}: {tuple(r)}" for r in await cur.fetchall())
+    for table in await table_names(conn):
+        cur_rows = await fetch_all(conn, f"SELECT * FROM {table} ORDER BY 1, 2")
+        lines.extend(f"{table}: {tuple(r)}" for r in cur_rows)
     return lines
 
 
@@ -103,16 +95,18 @@ async def test_pictures_keep_their_captions_in_place(db):
     assert last.blocks[-1].image_name == "images" and last.blocks[-1].text == ""
 
 
+@pytest.mark.sqlite_only
 async def test_every_picture_line_of_the_seed_is_a_picture_block(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT image_name FROM blocks WHERE kind = 'picture'"
-                          " ORDER BY chapter_number, position") as cur:
-        stored = [r[0] for r in await cur.fetchall()]
+    cur_rows = await fetch_all(db, "SELECT image_name FROM blocks WHERE kind = 'picture'"
+                          " ORDER BY chapter_number, position")
+    stored = [r[0] for r in cur_rows]
     for name in ("8a0ixvo.jpg", "Khrushchyov%2C_Beria_and_Khanjian.jpg", "cnt.jpg", "phoney+war.jpg",
                  "3347883.jpg"):
         assert name in stored
-    async with db.execute("SELECT COUNT(*) FROM blocks WHERE kind != 'picture' AND text GLOB '*.jpg'") as cur:
-        assert (await cur.fetchone())[0] == 0
+    cur_rows = await fetch_all(db, "SELECT COUNT(*) FROM blocks WHERE kind != 'picture' AND text GLOB"
+                              " '*.jpg'")
+    assert cur_rows[0][0] == 0
 
 
 async def test_authors_notes_are_kept_apart(db):
@@ -129,17 +123,17 @@ async def test_authors_notes_are_kept_apart(db):
 
 async def test_debris_is_not_story_text(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT text FROM blocks UNION ALL SELECT body FROM comments"
-                          " UNION ALL SELECT quote FROM comments") as cur:
-        texts = [r[0] for r in await cur.fetchall()]
+    cur_rows = await fetch_all(db, "SELECT text FROM blocks UNION ALL SELECT body FROM comments"
+                          " UNION ALL SELECT quote FROM comments")
+    texts = [r[0] for r in cur_rows]
     for debris in ("Last edited:", "Reactions:", "1Like", "Community Code of Conduct", "\u00a0"):
         assert not any(debris in t for t in texts), debris
 
 
 async def test_comments_follow_their_chapter_and_quotes_are_recognised(db):
     await import_file(db, SHIPPED_THREAD)
-    async with db.execute("SELECT chapter_number, quote, body FROM comments ORDER BY seq") as cur:
-        comments = [tuple(r) for r in await cur.fetchall()]
+    cur_rows = await fetch_all(db, "SELECT chapter_number, quote, body FROM comments ORDER BY seq")
+    comments = [tuple(r) for r in cur_rows]
     assert len(comments) == 14
     before = [c for c in comments if c[0] is None]
     assert len(before) == 1  # the export lost the separators: kept whole, as one
@@ -184,6 +178,7 @@ async def test_importing_twice_changes_nothing(db):
     assert await dump(db) == before
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("variant", ["crlf", "bom", "bom+crlf"])
 async def test_line_ends_and_bom_parse_the_same(tmp_path, variant):
     text = SEED
@@ -215,17 +210,17 @@ async def test_truncated_then_newer_export_adds_without_touching_releases(db, tm
     first = await import_file(db, write(tmp_path, "old.txt", truncated))
     assert first.chapters_added == 4
     await mark_released(db, guild_id=42, through=2)
-    async with db.execute("SELECT * FROM releases ORDER BY chapter_number") as cur:
-        releases_before = [tuple(r) for r in await cur.fetchall()]
+    cur_rows = await fetch_all(db, "SELECT * FROM releases ORDER BY chapter_number")
+    releases_before = [tuple(r) for r in cur_rows]
 
     newer = await import_file(db, SHIPPED_THREAD)
     assert newer.chapters_added == 2
     assert newer.chapters_updated == 1  # the fourth chapter is now complete
     assert [(c.threadmark, c.title) for c in await list_chapters(db)] == EXPECTED
-    async with db.execute("SELECT * FROM releases ORDER BY chapter_number") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == releases_before
-    async with db.execute("SELECT COUNT(*) FROM comments") as cur:
-        assert (await cur.fetchone())[0] == 14
+    cur_rows = await fetch_all(db, "SELECT * FROM releases ORDER BY chapter_number")
+    assert [tuple(r) for r in cur_rows] == releases_before
+    cur_rows = await fetch_all(db, "SELECT COUNT(*) FROM comments")
+    assert cur_rows[0][0] == 14
 
 
 async def test_fewer_and_more_posts(db, tmp_path):

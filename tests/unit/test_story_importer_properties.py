@@ -102,7 +102,7 @@ def check_import(template: Template, data: bytes) -> None:
                 try:
                     await import_file(conn, export)
                 except StoryImportError as exc:
-                    return exc, conn.in_transaction
+                    return exc, conn.raw.in_transaction
                 return None, False
             finally:
                 await conn.close()

@@ -24,9 +24,9 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 
-import aiosqlite
 import asyncpg
 
+from bot.storage.database import Database
 from bot.storage.errors import DatabaseProblem
 from bot.storage.migrations import schema_version as sqlite_schema_version
 from bot.storage.postgres.migrations import schema_version as postgres_schema_version
@@ -55,7 +55,7 @@ class CopyRefused(DatabaseProblem):
     """The copy can't be made as asked (a non-empty target, schemas that differ, counts that differ)."""
 
 
-async def copy_to_postgres(source: aiosqlite.Connection, target: asyncpg.Connection, *,
+async def copy_to_postgres(source: Database, target: asyncpg.Connection, *,
                            target_name: str) -> CopyReport:
     """Copy every table of `source` (migrated) into `target` (migrated, empty) in one transaction."""
     async with transaction(source):
@@ -100,7 +100,7 @@ async def _tables_parents_first(target: asyncpg.Connection) -> list[str]:
     return [name for name in sorter.static_order() if name not in NOT_COPIED]
 
 
-async def _check_same_tables(source: aiosqlite.Connection, tables: list[str], target_name: str) -> None:
+async def _check_same_tables(source: Database, tables: list[str], target_name: str) -> None:
     found = {row[0] for row in await fetch_all(source, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     missing = sorted(set(tables) - found)
     if missing:
@@ -113,13 +113,13 @@ async def _columns(target: asyncpg.Connection, table: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def _primary_key(source: aiosqlite.Connection, table: str) -> list[str]:
+async def _primary_key(source: Database, table: str) -> list[str]:
     """The table's primary-key columns (every table has one), or its rowid."""
     info = await fetch_all(source, f"PRAGMA table_info({table})")
     return [row["name"] for row in sorted(info, key=lambda row: row["pk"]) if row["pk"]] or ["rowid"]
 
 
-async def _rows(source: aiosqlite.Connection, table: str, columns: list[str],
+async def _rows(source: Database, table: str, columns: list[str],
                 key: list[str]) -> AsyncGenerator[tuple[object, ...], None]:
     query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {', '.join(key)} LIMIT ? OFFSET ?"
     offset = 0
@@ -137,7 +137,7 @@ async def _continue_identities(target: asyncpg.Connection) -> None:
                              f" COALESCE(MAX({column}), 0) + 1, false) FROM {table}")
 
 
-async def _checked_counts(source: aiosqlite.Connection, target: asyncpg.Connection, tables: list[str],
+async def _checked_counts(source: Database, target: asyncpg.Connection, tables: list[str],
                           target_name: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table in tables:
