@@ -287,7 +287,7 @@ async def cmd_cast(settings: Settings, args: argparse.Namespace) -> int:
     async with database(settings, args, readonly=True) as conn:
         chapters = await chapter_texts(conn)
     if not chapters:
-        raise CliError(f"{settings.db_path} holds no story: import one first with `aar-bot import FILE`")
+        raise CliError("the database holds no story: import one first with `aar-bot import FILE`")
     characters = draft_cast(chapters)
     if not characters:
         raise CliError(f"no name recurs in the story's {len(chapters)} chapters: there is no cast to draft")

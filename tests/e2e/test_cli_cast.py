@@ -36,5 +36,5 @@ def test_cast_draft_without_a_story_is_a_one_line_error(tmp_path: Path) -> None:
     db = tmp_path / "empty.db"
     done = aar_bot("cast", "draft", "--db", str(db), cwd=tmp_path)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr == (f"aar-bot: error: {db} holds no story: import one first with "
-                           "`aar-bot import FILE`\n")
+    assert done.stderr == "aar-bot: error: the database holds no story: import one first with " \
+                          "`aar-bot import FILE`\n"

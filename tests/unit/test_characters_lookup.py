@@ -365,15 +365,14 @@ def test_a_huge_card_and_roster_fit_discord_limits() -> None:
     assert all(len(f["value"]) <= 1024 for f in page["fields"])
 
 
-async def test_a_story_with_no_cast_answers_no_cast_whatever_is_typed(seeded: aiosqlite.Connection) -> None:
+async def test_a_story_with_no_cast_answers_no_cast_whatever_is_typed(seeded: Database) -> None:
     """An empty cast is not "no character by that name": the card says the story has none yet."""
     from bot.characters.card import NO_CAST, NoSuchCharacter, answer, roster_embed
     from bot.characters.lookup import NoCast
 
-    await seeded.execute("BEGIN")
-    await store.replace_index(seeded, characters=[], aliases=[], notes=[], mentions=[], cast_sha256="",
-                              story_sha256="")
-    await seeded.execute("COMMIT")
+    async with seeded.transaction():
+        await store.replace_index(seeded, characters=[], aliases=[], notes=[], mentions=[], cast_sha256="",
+                                  story_sha256="")
     await mark_released(seeded, 700, SEED_CHAPTERS)
     service = CharacterService(seeded)
     for typed in ("Stalin", "", "x" * 500):
