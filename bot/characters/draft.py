@@ -33,12 +33,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.characters.index import MentionMatcher
 from bot.characters.schema import MAX_NAME, Alias, Cast, CastMember
-from bot.characters.text import fold, search_key
+from bot.characters.text import fold as _fold
+from bot.characters.text import search_key
 
 MIN_MENTIONS = 3
 MIN_CHAPTERS = 2
@@ -182,6 +184,12 @@ def draft_cast(chapters: Sequence[tuple[int, str]], *, min_mentions: int = MIN_M
     groups = _groups(_name_runs(tokenized, words), words)
     kept = [g for g in groups if sum(g.spellings.values()) >= min_mentions or len(g.chapters) >= min_chapters]
     return _located(kept, chapters)
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """`bot.characters.text.fold`, remembered: a story repeats its words."""
+    return _fold(text)
 
 
 # --- reading the text ---------------------------------------------------------------------------------
@@ -350,10 +358,17 @@ def _merge_variants(groups: list[_Group]) -> list[_Group]:
         return i
 
     surnames = [next(iter(g.surnames)) for g in groups]
-    for i, a in enumerate(surnames):
-        for j in range(i + 1, len(surnames)):
-            if _variants(a, surnames[j]):
-                parent[root(j)] = root(i)
+    buckets: dict[str, list[int]] = defaultdict(list)  # variants share their first letter
+    for i, surname in enumerate(surnames):
+        if len(surname) >= MIN_FUZZY_LEN:
+            buckets[surname[0]].append(i)
+    for members in buckets.values():
+        choices = [surnames[i] for i in members]
+        for position, i in enumerate(members):
+            # rapidfuzz compares one surname with its whole bucket in C++: linear passes, not a Python n²
+            for _, _, other in process.extract(surnames[i], choices[position + 1:], scorer=fuzz.ratio,
+                                               processor=None, score_cutoff=SIMILAR, limit=None):
+                parent[root(members[position + 1 + other])] = root(i)
     merged: dict[int, _Group] = {}
     for i, group in enumerate(groups):
         target = merged.setdefault(root(i), _Group())
@@ -361,15 +376,6 @@ def _merge_variants(groups: list[_Group]) -> list[_Group]:
         target.spellings.update(group.spellings)
         target.chapters |= group.chapters
     return list(merged.values())
-
-
-def _variants(a: str, b: str) -> bool:
-    """Two folded surnames that read as one name spelt two ways."""
-    if a == b:
-        return True
-    if min(len(a), len(b)) < MIN_FUZZY_LEN or a[0] != b[0]:
-        return False
-    return fuzz.ratio(a, b) >= SIMILAR
 
 
 # --- the draft: names, aliases, and where the index will find them ------------------------------------
