@@ -72,6 +72,15 @@ def test_short_names_are_not_fuzzily_merged() -> None:
     assert sorted(c.key for c in draft_cast([(1, text)])) == ["mao", "max"]
 
 
+def test_names_in_any_script_get_valid_keys() -> None:
+    texts = [(1, "Вчера пришла Ольга Петрова, и потом Петрова ушла."),
+             (2, "Снова пришла Петрова. А также Иван.")]
+    found = draft_cast(texts)
+    assert [(c.key, c.name, [a.text for a in c.aliases]) for c in found] == \
+        [("character", "Ольга Петрова", ["Петрова"])]
+    assert parse_cast(draft_file(found)).members[0].key == "character"
+
+
 def test_the_draft_file_loads_as_a_cast_with_every_spelling() -> None:
     characters = draft_cast(SMALL)
     text = draft_file(characters)
