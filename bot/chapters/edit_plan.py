@@ -83,9 +83,12 @@ class EditPlan:
 
 
 def plan_edit(posted: Sequence[Payload], new: Sequence[Payload], *, number: int,
-              posted_extras: Sequence[Payload] = ()) -> EditPlan:
+              posted_extras: Sequence[Payload] = (), note_posted: bool = False) -> EditPlan:
     """The plan that makes the messages of chapter `number` (`posted`, then the `posted_extras` an earlier
     edit sent to the discussion) read as `new`, the messages a release of the edited chapter would send.
+
+    The note goes out once, before the first extra part ever sent: `note_posted` says it is already out (a
+    plan resumed after the note was sent but before any extra part was).
 
     Raises ValueError when `new` is empty or breaks a Discord limit: a plan never asks Discord for what it
     would refuse half-way through.
@@ -106,7 +109,7 @@ def plan_edit(posted: Sequence[Payload], new: Sequence[Payload], *, number: int,
         action: Action = "moved_up" if spare else "unchanged" if same else "edit"
         changes.append(PartChange(slot, action, complete(current) if same else target, not same))
     extras = tuple(complete(p) for p in new[len(slots):])
-    note = continued_note(number) if extras and not posted_extras else None
+    note = continued_note(number) if extras and not posted_extras and not note_posted else None
     return EditPlan(tuple(changes), note, extras)
 
 

@@ -80,6 +80,8 @@ def test_a_longer_chapter_continues_in_the_discussion_after_a_note() -> None:
     assert plan.extras == (complete(C), complete(D))
     assert plan.note is not None and "chapter 3" in plan.note["content"]
     assert plan.note["allowed_mentions"] == {"parse": []} and not limit_problems(plan.note)
+    # resumed after the note went out but before the first extra part did: no second note
+    assert plan_edit([A, B], [A, B, C, D], number=3, note_posted=True).note is None
 
 
 def test_parts_an_earlier_edit_added_are_edited_like_the_posted_ones() -> None:
