@@ -16,9 +16,10 @@ caller decides what a message carries: the release engine passes its release pla
 frozen at the release), and the alert mention and the buttons follow the text.  An edit lists every field
 (`embeds: []`, `components: []` included), since Discord keeps whatever an edit leaves out.
 
-Resumable: parts an earlier edit added to the discussion are passed back in (`posted_extras`) and are
-edited like the posted ones, so planning again after a crash part-way, or for a later edit, changes only
-what still differs and never posts a part twice.  Discord-free: dicts in, dicts out.
+Resumable: parts an earlier edit added to the discussion are passed back in (`posted_extras`, and
+`note_posted` once the note is out) and are edited like the posted ones, so planning again after a crash
+part-way, or for a later edit, changes only what still differs and never posts a part twice; the caller
+journals each edit and extra part as a release journals its parts.  Discord-free: dicts in, dicts out.
 """
 
 from __future__ import annotations
