@@ -18,10 +18,10 @@ import pytest
 
 from bot.app import AARBot
 from bot.config import SHIPPED_THREAD, Settings
-from bot.storage import open_database
+from bot.storage.connection import open_storage
 from bot.story.importer import import_file
 from tests.fakediscord import FakeDiscord, GuildSetup
-from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures: a throwaway PostgreSQL)
+from tests.postgres import PostgresServer, postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 BotFactory = Callable[..., Awaitable[AARBot]]
 
@@ -43,17 +43,42 @@ async def guild_setup(fake_discord: FakeDiscord) -> GuildSetup:
     return await fake_discord.add_standard_guild()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_backends: run the module's bot tests on SQLite and PostgreSQL")
+    config.addinivalue_line("markers", "sqlite_only(why): tests what only SQLite has")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """In a `both_backends` module, each test of the real bot runs on SQLite and on PostgreSQL (a fresh
+    database of the session's throwaway server: `AAR_DATABASE_URL`, as an operator sets it)."""
+    if ("bot_settings" in metafunc.fixturenames and "db" not in metafunc.fixturenames
+            and metafunc.definition.get_closest_marker("both_backends")
+            and not metafunc.definition.get_closest_marker("sqlite_only")):
+        metafunc.parametrize("bot_settings", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def bot_settings(fake_discord: FakeDiscord, tmp_path: Path) -> Settings:
-    """Settings pointing at the fake, with a fresh database under tmp_path."""
-    return Settings(token=fake_discord.token, db_path=tmp_path / "aar.db", log_level="DEBUG",
-                    api_base_url=fake_discord.api_base, gateway_url=fake_discord.gateway_url)
+async def bot_settings(request: pytest.FixtureRequest, fake_discord: FakeDiscord,
+                       tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings pointing at the fake, with a fresh database: a SQLite file under tmp_path, or (when
+    parametrized "postgresql") a PostgreSQL database at this code's schema, dropped afterwards."""
+    settings = Settings(token=fake_discord.token, db_path=tmp_path / "aar.db", log_level="DEBUG",
+                        api_base_url=fake_discord.api_base, gateway_url=fake_discord.gateway_url)
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield settings
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.new_migrated_database()
+    try:
+        yield dataclasses.replace(settings, database_url=url)
+    finally:
+        await server.drop_database(url)
 
 
 @pytest.fixture
 async def seeded(bot_settings: Settings) -> Settings:
     """The bot's database with the shipped AAR imported (and so indexed) before the bot starts."""
-    conn = await open_database(bot_settings.db_path)
+    conn = await open_storage(bot_settings.db_path, bot_settings.database_url)
     try:
         await import_file(conn, SHIPPED_THREAD)
     finally:

@@ -8,7 +8,6 @@ and `bot.storage.releases`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from bot.storage.sql import execute, execute_many, fetch_all, fetch_one
 
 # A reaction row in key order: (guild_id, chapter_number, emoji, user_id, message_id).
 ReactionRow = tuple[int, int, str, int, int]
+EMOJI_BATCH = 500  # custom emoji names per query (SQLite takes 32,766 parameters, PostgreSQL 65,535)
 
 
 # --- writes (inside the ingest writer's transaction) ------------------------------------------------
@@ -99,12 +99,14 @@ async def emoji_names(conn: Database, keys: Iterable[str]) -> dict[str, tuple[st
     wanted = [k for k in keys if k.startswith("custom:")]
     if not wanted:
         return {}
-    rows = await fetch_all(
-        conn,
-        "SELECT emoji, name, animated FROM reaction_emojis WHERE emoji IN (SELECT value FROM json_each(?))",
-        (json.dumps(wanted),),
-    )
-    return {r[0]: (r[1], bool(r[2])) for r in rows}
+    found: dict[str, tuple[str, bool]] = {}
+    for start in range(0, len(wanted), EMOJI_BATCH):
+        batch = wanted[start:start + EMOJI_BATCH]
+        marks = ", ".join("?" * len(batch))
+        rows = await fetch_all(
+            conn, f"SELECT emoji, name, animated FROM reaction_emojis WHERE emoji IN ({marks})", batch)
+        found.update((r[0], (r[1], bool(r[2]))) for r in rows)
+    return found
 
 
 @dataclass(frozen=True)

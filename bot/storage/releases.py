@@ -89,15 +89,21 @@ async def release_parts_of(conn: Database, guild_id: int, *, completed_since: st
     `completed_since` (a `bot.timestamps` instant): only releases completed then or later; `limit`: at
     most that many parts (read in the primary key's order, so a long history is not read at all).
     """
-    sql = """
+    since = "" if completed_since is None else " AND r.completed_at >= ?"
+    most = "" if limit < 0 else " LIMIT ?"
+    sql = f"""
         SELECT p.guild_id, p.chapter_number, p.part_index, p.channel_id, p.message_id, r.completed_at
           FROM release_parts p
           JOIN releases r ON r.guild_id = p.guild_id AND r.chapter_number = p.chapter_number
-         WHERE p.guild_id = ? AND r.status = 'done' AND p.message_id IS NOT NULL
-           AND (? IS NULL OR r.completed_at >= ?)
-         ORDER BY p.chapter_number DESC, p.part_index LIMIT ?
+         WHERE p.guild_id = ? AND r.status = 'done' AND p.message_id IS NOT NULL{since}
+         ORDER BY p.chapter_number DESC, p.part_index{most}
     """
-    rows = await fetch_all(conn, sql, (guild_id, completed_since, completed_since, limit))
+    params: list[object] = [guild_id]
+    if completed_since is not None:
+        params.append(completed_since)
+    if limit >= 0:
+        params.append(limit)
+    rows = await fetch_all(conn, sql, params)
     return [ReleasePart(*row) for row in rows]
 
 

@@ -20,12 +20,13 @@ import pytest
 
 from bot.config import Settings
 from bot.storage.releases import jump_url, released_chapters, released_through
+from bot.storage.sql import fetch_all
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, TestApiError
 from tests.fakediscord.models import Member
 from tests.helpers import SEED_CHAPTERS, final_answer, schedules_checked
 from tests.quiz_support import FiredTimer
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 START = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)  # a Monday morning
 LIKE = "👍"
@@ -82,10 +83,10 @@ class Community:
         await asyncio.wait_for(self.bot.get_cog("Likes").settle(self.reactions_seen), 5)
 
     async def parts(self, chapter: int) -> list[int]:
-        async with self.bot.db.raw.execute("SELECT message_id FROM release_parts WHERE guild_id = ?"
+        cursor_rows = await fetch_all(self.bot.db, "SELECT message_id FROM release_parts WHERE guild_id = ?"
                                        " AND chapter_number = ? ORDER BY part_index",
-                                       (self.setup.guild.id, chapter)) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+                                       (self.setup.guild.id, chapter))
+        return [row[0] for row in cursor_rows]
 
     def link(self, message_id: int) -> str:
         return jump_url(self.setup.guild.id, self.setup.story.id, message_id)

@@ -21,13 +21,14 @@ import discord
 import pytest
 
 from bot.config import Settings
-from bot.storage import open_database
+from bot.storage.connection import open_storage
 from bot.storage.guilds import update_guild_settings
+from bot.storage.sql import execute, fetch_all
 from cogs.likes import Likes
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import mark_released
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 LIKE = "👍"
 TITLES = {1: "The Spanish Civil War: Further Beyond.",
@@ -64,12 +65,12 @@ async def post_release(bot, guild_id: int, channel_id: int, chapter: int, parts:
     channel = bot.get_channel(channel_id)
     ids = [(await channel.send(f"Chapter {chapter}, part {i + 1}")).id for i in range(parts)]
     done = (completed_at or datetime.now(UTC)).isoformat()
-    await bot.db.raw.execute(
+    await execute(bot.db,
         "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total, started_at,"
         " completed_at) VALUES (?, ?, ?, 'done', ?, ?, ?)",
         (guild_id, chapter, channel_id, parts, done, done))
     for index, message_id in enumerate(ids):
-        await bot.db.raw.execute(
+        await execute(bot.db,
             "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id, channel_id,"
             " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (guild_id, chapter, index, f"n-{message_id}", message_id, channel_id, done))
@@ -388,7 +389,7 @@ async def test_chapter_titles_are_escaped(seeded, bot_factory, fake_discord: Fak
                                           guild_setup: GuildSetup):
     bot = await bot_factory()
     await mark_released(bot.db, guild_setup.guild.id, 1)
-    await bot.db.raw.execute("UPDATE chapters SET title = '**Not bold** and _not italic_' WHERE number = 1")
+    await execute(bot.db, "UPDATE chapters SET title = '**Not bold** and _not italic_' WHERE number = 1")
     message = await run(fake_discord, "likes chapter", guild_setup.member, chapter=1)
     assert message["embeds"][0]["title"] == "Chapter 1: \\*\\*Not bold\\*\\* and \\_not italic\\_"
 
@@ -401,14 +402,14 @@ async def test_shutdown_writes_pending_reactions(world: World):
         await fake.add_reaction(member, w.parts[1][0], LIKE)
     await asyncio.wait_for(w.cog.received.wait_for(20), 5)  # seen, not necessarily written yet
     ingest = w.cog.ingest
-    path = w.bot.settings.db_path
+    settings = w.bot.settings
     await w.bot.close()
     assert ingest.stats.applied == ingest.stats.submitted == 20
-    conn = await open_database(path)
+    conn = await open_storage(settings.db_path, settings.database_url)
     try:
-        async with conn.raw.execute("SELECT COUNT(DISTINCT user_id) FROM reactions"
-                                " WHERE chapter_number = 1") as cur:
-            assert (await cur.fetchone())[0] == 20
+        cur_rows = await fetch_all(conn, "SELECT COUNT(DISTINCT user_id) FROM reactions"
+                                " WHERE chapter_number = 1")
+        assert cur_rows[0][0] == 20
     finally:
         await conn.close()
 

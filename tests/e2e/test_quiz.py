@@ -24,7 +24,7 @@ from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import mark_released
 from tests.quiz_support import FiredTimer, ManualClock, game_status
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 T0 = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
 # A channel quiz edits its message through the channel (no 15-minute token limit), a solo one through
