@@ -1,4 +1,4 @@
-"""The `aar-bot` command line: run the bot, import a thread, list chapters, preview a release, back up.
+"""The `aar-bot` command line: run the bot, import a thread, list chapters, preview, back up, draft a cast.
 
 Every command takes `--db PATH` (default: `AAR_DB_PATH` from the environment or `.env`, then
 `data/aar.db`). Errors are one line on stderr and a non-zero exit status, never a traceback.
@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_forget.add_argument("user_id", type=int, metavar="USER_ID", help="the member's Discord user id")
     p_forget.add_argument("--guild", type=int, metavar="ID",
                           help="only in this server (default: every server)")
+    p_cast = sub.add_parser("cast", parents=[common], help="draft a cast file from the story's text")
+    p_cast.add_argument("action", choices=["draft"],
+                        help="draft: write a starting cast file (recurring names, their spellings and the "
+                             "chapter each first appears in) to edit")
+    p_cast.add_argument("--out", type=Path, metavar="FILE",
+                        help="write it to FILE (default: standard output)")
     p_migrate = sub.add_parser("migrate-to-postgres", parents=[common],
                                help="copy the SQLite database into an empty PostgreSQL database")
     p_migrate.add_argument("--from", dest="source", type=Path, metavar="FILE",
@@ -269,6 +275,35 @@ async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_cast(settings: Settings, args: argparse.Namespace) -> int:
+    """`cast draft`: a starting cast file for the story in the database, for its author or moderators to
+    edit."""
+    from bot.characters.draft import draft_cast
+    from bot.characters.draft_file import draft_file
+    from bot.storage.story import chapter_texts
+
+    if args.out is not None and args.out.exists():
+        raise CliError(f"{args.out}: already exists; choose a new file name")
+    async with database(settings, args, readonly=True) as conn:
+        chapters = await chapter_texts(conn)
+    if not chapters:
+        raise CliError("the database holds no story: import one first with `aar-bot import FILE`")
+    characters = draft_cast(chapters)
+    if not characters:
+        raise CliError(f"no name recurs in the story's {len(chapters)} chapters: there is no cast to draft")
+    text = draft_file(characters)
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with args.out.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise CliError(f"{args.out}: can't write it ({exc.strerror or exc})") from None
+    print(f"Wrote a draft cast of {len(characters)} characters to {args.out}.")
+    return EXIT_OK
+
+
 async def cmd_migrate_to_postgres(settings: Settings, args: argparse.Namespace) -> int:
     """Copy everything into an empty PostgreSQL database, in one transaction, counts checked on both sides."""
     import asyncpg
@@ -306,7 +341,7 @@ async def cmd_migrate_to_postgres(settings: Settings, args: argparse.Namespace) 
 
 
 COMMANDS = {"import": cmd_import, "chapters": cmd_chapters, "preview": cmd_preview, "backup": cmd_backup,
-            "forget": cmd_forget, "migrate-to-postgres": cmd_migrate_to_postgres}
+            "forget": cmd_forget, "cast": cmd_cast, "migrate-to-postgres": cmd_migrate_to_postgres}
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from bot.characters.lookup import (
     ChapterRef,
     CharacterCard,
     LookupResult,
+    NoCast,
     NotFound,
     Roster,
     RosterEntry,
@@ -28,6 +29,11 @@ from bot.text import clip_escaped as fit
 
 ROSTER_PAGE_SIZE = 12
 COLOUR = 0x8B0000
+# What a member reads when the story has no cast, and how one is added (issue 14): `aar-bot cast draft`
+# writes a starting file from the story's text, `aar-bot cast FILE` loads it.
+NO_CAST = ("This story has no cast yet, so there is nobody to look up. To add one, a moderator with access "
+           "to the bot's command line drafts a cast file from the story with `aar-bot cast draft`, edits it, "
+           "and loads it with `aar-bot cast FILE`.")
 
 
 class NoSuchCharacter(UserError):
@@ -36,6 +42,8 @@ class NoSuchCharacter(UserError):
 
 def answer(result: LookupResult, escape: Escape = escape_markdown) -> dict:
     """The embed for a character found; `NoSuchCharacter`, with the words to say, for the other kinds."""
+    if isinstance(result, NoCast):
+        raise NoSuchCharacter(NO_CAST)
     if isinstance(result, NotFound):
         raise NoSuchCharacter(not_found_message(result, escape))
     if isinstance(result, BadQuery):
@@ -154,6 +162,8 @@ def roster_embed(roster: Roster, page: int, escape: Escape = escape_markdown,
     """One page of `/characters`: (embed, page actually shown, page count). `page` is clamped."""
     pages = roster_pages(roster, per_page)
     page = max(0, min(page, len(pages) - 1))
+    if not roster.has_cast:
+        return {"title": "Characters met so far", "description": NO_CAST, "color": COLOUR}, 0, 1
     if not roster.entries:
         description = ("No chapter has been released here yet, so nobody has been met."
                        if roster.released == 0 else "The released chapters name no one from the cast yet.")

@@ -185,7 +185,14 @@ class BadQuery:
     kind: Literal["bad_query"] = "bad_query"
 
 
-LookupResult = Found | NotFound | BadQuery
+@dataclass(frozen=True)
+class NoCast:
+    """The story has no cast at all (none was loaded for it): nobody to look up, whatever the name."""
+
+    kind: Literal["no_cast"] = "no_cast"
+
+
+LookupResult = Found | NotFound | BadQuery | NoCast
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,7 @@ class RosterEntry:
 class Roster:
     released: int
     entries: tuple[RosterEntry, ...]  # grouped by side in the cast file's order
+    has_cast: bool = True  # False: the story has no cast, so no chapter will ever name anyone in it
 
 
 def resolve(view: CastView, query: str) -> tuple[Character, str] | list[Scored]:
@@ -293,11 +301,13 @@ class CharacterService:
         return suggestions
 
     async def look_up(self, guild_id: int, text: str) -> LookupResult:
+        directory = await self.directory()
+        if not directory.characters:
+            return NoCast()  # "no character by that name" would send the reader on a hunt for spellings
         if len(text) > MAX_QUERY:
             return BadQuery("too_long", len(text))
         if not search_key(text):
             return BadQuery("empty", len(text))
-        directory = await self.directory()
         view = directory.view(await released_through(self._conn, guild_id))
         result = resolve(view, text)
         if isinstance(result, list):
@@ -327,8 +337,9 @@ class CharacterService:
         )
 
     async def roster(self, guild_id: int) -> Roster:
-        view = await self.view(guild_id)
+        directory = await self.directory()
+        view = directory.view(await released_through(self._conn, guild_id))
         return Roster(view.released, tuple(
             RosterEntry(c.name, c.side, c.first_chapter or 0, view.total_mentions[c.key])
             for c in view.characters
-        ))
+        ), has_cast=bool(directory.characters))

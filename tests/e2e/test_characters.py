@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 
+from bot.characters.index import story_fingerprint
 from bot.characters.schema import load_cast
 from bot.config import Settings
+from bot.storage import characters as store
+from bot.storage import transaction
 from bot.storage.releases import jump_url, released_chapters
 from bot.storage.sql import fetch_all
+from bot.storage.story import chapter_texts
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import SEED_CHAPTERS, mark_released
 
@@ -248,3 +252,25 @@ async def test_page_buttons_answer_from_the_releases_at_click_time(bot, fake_dis
     click = await fake_discord.click(message, "aar:characters:next:1", member=guild_setup.member)
     await click.wait_response()
     assert record.message["embeds"][0]["footer"]["text"] == f"Page 2 of 4 · {len(CAST.members)} characters"
+
+
+async def test_a_story_without_a_cast_says_so_instead_of_no_character(bot, fake_discord: FakeDiscord,
+                                                                      two_guilds) -> None:
+    """A database with the story but an empty cast (a story imported with none): every look-up says the story
+    has no cast yet and how one is added, privately; nothing suggests a name nobody can look up."""
+    _, caught_up = two_guilds
+    chapters = await chapter_texts(bot.db)
+    async with transaction(bot.db):
+        await store.replace_index(bot.db, characters=[], aliases=[], notes=[], mentions=[],
+                                  cast_sha256="", story_sha256=story_fingerprint(chapters))
+    for typed in ("Stalin", "Qwxzyv Plon", "   "):
+        data, message = await ask(fake_discord, caught_up, typed)
+        assert data["allowed_mentions"] == NO_PINGS
+        assert message["flags"] & EPHEMERAL and not message["embeds"], typed
+        assert message["content"].startswith("This story has no cast yet"), typed
+        assert "`aar-bot cast draft`" in message["content"] and NOT_FOUND not in message["content"]
+    assert await suggest(fake_discord, caught_up, "Sta") == []
+    record = await fake_discord.invoke("characters", guild=caught_up.guild, member=caught_up.member)
+    message = await record.wait_message()
+    assert message["flags"] & EPHEMERAL and not message["components"]
+    assert message["embeds"][0]["description"].startswith("This story has no cast yet")

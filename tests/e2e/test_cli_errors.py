@@ -28,7 +28,7 @@ from bot.storage.migrations import newest_version
 from tests.fixtures.schemas import generate
 
 NO_DAC = ["--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"]
-READ_COMMANDS = [("chapters",), ("preview", "1"), ("backup", "copy.db")]
+READ_COMMANDS = [("chapters",), ("preview", "1"), ("backup", "copy.db"), ("cast", "draft")]
 # `run` with a token, pointed at a closed port: if it got as far as starting the bot, it would fail there.
 RUN_ENV = {"DISCORD_TOKEN": "t", "DISCORD_API_BASE_URL": "http://127.0.0.1:9"}
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.characters.index import MentionMatcher, ensure_mention_index, rebuild_mention_index
 from bot.characters.lookup import CastView, CharacterService, Directory
-from bot.characters.schema import SHIPPED_CAST, Cast, load_cast, parse_cast
+from bot.characters.schema import SHIPPED_CAST, Cast, CastMember, load_cast, parse_cast
 from bot.characters.text import search_key
 from bot.config import SHIPPED_THREAD
 from bot.storage import characters as store
@@ -275,8 +275,10 @@ async def test_an_unreleased_character_is_answered_exactly_like_one_that_does_no
     firsts = {m.key: min((await counts_by_chapter(seeded, m.key)) or {99: 0}) for m in cast.members}
     queries = all_spellings(cast)
     for released in range(SEED_CHAPTERS + 1):
-        smaller = dataclasses.replace(cast, members=tuple(m for m in cast.members
-                                                          if firsts[m.key] <= released))
+        # plus one person the story never names: a cast with nobody in it is a story with no cast (NoCast)
+        smaller = dataclasses.replace(cast, members=(
+            *(m for m in cast.members if firsts[m.key] <= released),
+            CastMember("nobody", "Qwxzyv Nobody", cast.sides[0])))
         other = await open_database(tmp_path / f"without-{released}.db")
         try:
             await import_file(other, SHIPPED_THREAD)
@@ -361,3 +363,24 @@ def test_a_huge_card_and_roster_fit_discord_limits() -> None:
     page, shown, pages = roster_embed(roster, 999, escape)
     assert (shown, pages) == (pages - 1, 167) and embed_size(page) <= 6000
     assert all(len(f["value"]) <= 1024 for f in page["fields"])
+
+
+async def test_a_story_with_no_cast_answers_no_cast_whatever_is_typed(seeded: Database) -> None:
+    """An empty cast is not "no character by that name": the card says the story has none yet."""
+    from bot.characters.card import NO_CAST, NoSuchCharacter, answer, roster_embed
+    from bot.characters.lookup import NoCast
+
+    async with seeded.transaction():
+        await store.replace_index(seeded, characters=[], aliases=[], notes=[], mentions=[], cast_sha256="",
+                                  story_sha256="")
+    await mark_released(seeded, 700, SEED_CHAPTERS)
+    service = CharacterService(seeded)
+    for typed in ("Stalin", "", "x" * 500):
+        assert await service.look_up(700, typed) == NoCast()
+        with pytest.raises(NoSuchCharacter) as refused:
+            answer(await service.look_up(700, typed))
+        assert refused.value.message == NO_CAST
+    assert await service.suggest(700, "Sta") == []
+    roster = await service.roster(700)
+    assert not roster.has_cast and not roster.entries
+    assert roster_embed(roster, 0)[0]["description"] == NO_CAST
