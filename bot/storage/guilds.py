@@ -1,5 +1,5 @@
 """Per-guild settings: story channel, moderator role, time zone, discussion threads, likes, hall of fame,
-alert role, forum tag, and posting as the story's author through a webhook."""
+alert role, forum tag, posting as the story's author through a webhook, and following the author's edits."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class GuildSettings:
     author_webhook: bool = False  # post the parts through a channel webhook under the author's name
     author_name: str | None = None
     author_avatar_url: str | None = None
+    follow_edits: bool = False  # update posted chapters by itself after an import edits them (V13)
 
 
 _COLUMNS = [f.name for f in fields(GuildSettings)]
@@ -39,6 +40,7 @@ async def get_guild_settings(conn: Database, guild_id: int) -> GuildSettings:
     values = dict(zip(_COLUMNS, row, strict=True))
     values["discussion_threads"] = bool(values["discussion_threads"])
     values["author_webhook"] = bool(values["author_webhook"])
+    values["follow_edits"] = bool(values["follow_edits"])
     return GuildSettings(**values)
 
 

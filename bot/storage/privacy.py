@@ -20,7 +20,8 @@ from bot.storage.transaction import transaction
 # Every table with a `guild_id` column, in an order that deletes children before their parents (foreign
 # keys); quiz_questions, which has only a game_id, is deleted with its games.
 GUILD_TABLES = ("quiz_answers", "quiz_games", "quiz_scores", "reactions", "hall_of_fame_posts",
-                "release_parts", "releases", "schedules", "search_queries", "reading_progress", "alert_dms",
+                "release_parts", "chapter_edit_ops", "chapter_edit_syncs", "releases", "schedules",
+                "search_queries", "reading_progress", "alert_dms",
                 "guild_settings", "guild_departures")
 # Every column holding a member's id, and what forgetting the member does to it.
 MEMBER_COLUMNS = {

@@ -146,12 +146,17 @@ async def claim_release(conn: Database, *, guild_id: int, chapter: int, channel_
 
 
 async def _collect_unreferenced_renders(conn: Database) -> None:
-    """Delete renders no release refers to (its releases were forgotten, abandoned or purged).
+    """Delete renders no release and no update of a posted chapter refers to (its releases were
+    forgotten, abandoned or purged; `bot.storage.chapter_edits` keeps the render an update brings a
+    chapter's messages to).
 
-    Few rows (chapters × renderer versions × re-imports), each checked through `releases_by_rendered`.
+    Few rows (chapters × renderer versions × re-imports), each checked through `releases_by_rendered`
+    and `chapter_edit_syncs_by_rendered`.
     """
     await execute(conn, "DELETE FROM rendered_chapters WHERE NOT EXISTS"
-                        " (SELECT 1 FROM releases r WHERE r.rendered_id = rendered_chapters.id)")
+                        " (SELECT 1 FROM releases r WHERE r.rendered_id = rendered_chapters.id)"
+                        " AND NOT EXISTS (SELECT 1 FROM chapter_edit_syncs e"
+                        " WHERE e.rendered_id = rendered_chapters.id)")
 
 
 async def slot_claimed(conn: Database, schedule_id: int, slot: str) -> bool:

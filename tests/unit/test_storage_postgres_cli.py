@@ -72,6 +72,10 @@ SEED = [
     f"INSERT INTO alert_dms VALUES ({GUILD}, {MEMBER}, 1, {T0})",
     f"INSERT INTO search_queries VALUES (7, {GUILD}, 'tukhachevsky', {T0})",
     f"INSERT INTO guild_departures VALUES (42, {T0})",
+    "INSERT INTO chapter_edit_syncs(guild_id, chapter_number, rendered_id, status, started_at)"
+    f" VALUES ({GUILD}, 1, 1, 'in_progress', {T0})",
+    "INSERT INTO chapter_edit_ops(sync_id, op_index, guild_id, chapter_number, kind, slot, channel_id,"
+    f" message_id, state) VALUES (1, 0, {GUILD}, 1, 'edit', 0, {GUILD + 1}, {GUILD + 9}, 'pending')",
 ]
 
 
@@ -114,7 +118,7 @@ async def test_migrate_to_postgres_copies_every_row(sqlite_db, postgres_url, mon
         tables = [row[0] for row in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
             " AND tablename NOT IN ('schema_migrations', 'story_search')")]
-        assert len(tables) == 27
+        assert len(tables) == 29
         empty = []
         for table in tables:
             columns = [row[0] for row in await conn.fetch(
@@ -178,7 +182,7 @@ async def test_a_failed_copy_leaves_the_target_empty(sqlite_db, postgres_url, mo
     try:
         for table in ("chapters", "blocks", "story_search", "guild_settings", "reading_progress"):
             assert await conn.fetchval(f"SELECT COUNT(*) FROM {table}") == 0, table
-        assert await conn.fetchval("SELECT COUNT(*) FROM schema_migrations") == 12
+        assert await conn.fetchval("SELECT COUNT(*) FROM schema_migrations") == 13
     finally:
         await conn.close()
 
