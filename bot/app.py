@@ -26,6 +26,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.chapters.announcing import Announcer
+from bot.chapters.edit_sync import EditSyncer
 from bot.chapters.publishing import Publisher
 from bot.chapters.queue import ReleaseQueue
 from bot.config import Settings
@@ -185,6 +186,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
 
     db: Database
     publisher: Publisher
+    edit_syncer: EditSyncer  # brings posted chapters in step with the author's edits
     announcer: Announcer
     # Seconds between two IDENTIFYs of one concurrency bucket: Discord's 5 s (tests with the fake lower it).
     identify_interval: float = IDENTIFY_INTERVAL_SECONDS
@@ -240,6 +242,7 @@ class AARBot(commands.AutoShardedBot, commands.Bot):
         sender = DiscordSender(self)
         self.announcer = Announcer(self.db, sender, clock=self.clock)
         self.publisher = Publisher(self.db, sender, clock=self.clock, announcer=self.announcer)
+        self.edit_syncer = EditSyncer(self.db, sender, clock=self.clock)
         self._announcing = asyncio.create_task(self._announce(), name="announcement-backlog")
         await self.plan_shards()  # before the extensions: their start-up work asks `owns_guild`
         self.publisher.on_finished.append(lambda outcome: self.metrics.release_finished(outcome.status))

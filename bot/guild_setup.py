@@ -32,7 +32,8 @@ def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int
                   hall_of_fame_threshold: int | None = None,
                   alert_role_id: int | None = None, forum_tag: str | None = None,
                   author_webhook: bool | None = None, author_name: str | None = None,
-                  author_avatar_url: str | None = None) -> dict[str, object]:
+                  author_avatar_url: str | None = None,
+                  follow_edits: bool | None = None) -> dict[str, object]:
     """The settings columns to change, validated; options left out (None) are not in the result."""
     changes: dict[str, object] = {}
     if story_channel_id is not None:
@@ -70,6 +71,8 @@ def setup_changes(*, story_channel_id: int | None = None, moderator_role_id: int
         changes["author_avatar_url"] = _avatar(author_avatar_url)
     if author_webhook is not None:
         changes["author_webhook"] = int(author_webhook)
+    if follow_edits is not None:
+        changes["follow_edits"] = int(follow_edits)
     return changes
 
 

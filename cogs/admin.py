@@ -32,6 +32,7 @@ from bot.guild_setup import SetupError, setup_changes
 from bot.help import HelpEntry, help_text
 from bot.storage.guilds import GuildSettings, get_guild_settings, update_guild_settings
 from bot.storage.story import chapter_count
+from cogs.edit_updates import EditUpdates, UpdateButton
 from cogs.importing import ImportButton, ImportFlow
 from cogs.shared.checks import is_moderator_command, member_is_moderator, moderator_only
 from cogs.shared.sender import channel_permissions
@@ -48,13 +49,14 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
     def __init__(self, bot: AARBot) -> None:
         self.bot = bot
         self.import_flow = ImportFlow(bot)
+        self.edit_updates = EditUpdates(bot)
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ImportButton)
+        self.bot.add_dynamic_items(ImportButton, UpdateButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ImportButton)
+        self.bot.remove_dynamic_items(ImportButton, UpdateButton)
 
     @app_commands.command(name="status",
                           description="Show the bot's version, the chapters imported and its latency")
@@ -115,6 +117,36 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         """A private preview first, with Confirm / Cancel: see `cogs.importing`."""
         await self.import_flow.start(interaction, file)
 
+    # --- /aar edits ---------------------------------------------------------------------------------------
+
+    @app_commands.command(name="edits",
+                          description="Released chapters the author edited since, to update (moderators)")
+    @app_commands.guild_only()
+    @moderator_only()
+    async def edits(self, interaction: discord.Interaction) -> None:
+        """Each out-of-step chapter with its "Update the posted chapter" button: see `cogs.edit_updates`."""
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        text, view = await self.edit_updates.listing(interaction.guild_id)
+        if view is None:
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.followup.send(text, view=view, ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_schedules_checked(self, _now: object, _fired: object) -> None:
+        try:
+            await self.edit_updates.on_schedules_checked()
+        except Exception:  # the next check tries again
+            _log.exception("Following the author's edits failed")
+
+    @commands.Cog.listener()
+    async def on_story_imported(self, _summary: object) -> None:
+        try:
+            await self.edit_updates.on_story_imported()
+        except Exception:
+            _log.exception("Following the author's edits failed")
+
     # --- /aar setup (added with the chapters feature) ---------------------------------------------------
     # `/aar` also holds `status` for everyone, and Discord sets default_member_permissions per top-level
     # command only, so `setup` is guarded by the bot's own moderator check.
@@ -133,6 +165,7 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
         author_webhook="Post the chapters through a webhook under the story author's name and avatar",
         author_name="The story author's name the chapters are posted under (with author_webhook)",
         author_avatar="A link to the author's avatar image (https://...; off removes it)",
+        follow_edits="Update posted chapters by themselves when an import edits them (default off)",
     )
     @app_commands.guild_only()
     @moderator_only()
@@ -144,7 +177,7 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
                      hall_of_fame_threshold: int | None = None,
                      alert_role: discord.Role | None = None, forum_tag: str | None = None,
                      author_webhook: bool | None = None, author_name: str | None = None,
-                     author_avatar: str | None = None) -> None:
+                     author_avatar: str | None = None, follow_edits: bool | None = None) -> None:
         assert interaction.guild_id is not None
         if alert_role is not None and (alert_role.is_default() or alert_role.managed):
             raise SetupError("The alert role must be an ordinary role members can be given, not @everyone "
@@ -156,9 +189,11 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
             hall_of_fame_channel_id=hall_of_fame_channel.id if hall_of_fame_channel else None,
             hall_of_fame_threshold=hall_of_fame_threshold,
             alert_role_id=alert_role.id if alert_role else None, forum_tag=forum_tag,
-            author_webhook=author_webhook, author_name=author_name, author_avatar_url=author_avatar)
+            author_webhook=author_webhook, author_name=author_name, author_avatar_url=author_avatar,
+            follow_edits=follow_edits)
         current = await get_guild_settings(self.bot.db, interaction.guild_id)
-        wanted: dict[str, Any] = {k: bool(v) if k in ("discussion_threads", "author_webhook") else v
+        wanted: dict[str, Any] = {k: bool(v) if k in ("discussion_threads", "author_webhook", "follow_edits")
+                                  else v
                                   for k, v in changes.items()}
         self._check_story_channel(interaction, dataclasses.replace(current, **wanted), changes)
         if changes:
@@ -257,6 +292,8 @@ def settings_embed(settings: GuildSettings, *, changed: bool,
     author = discord.utils.escape_markdown(settings.author_name or "no name set")
     embed.add_field(name="Posted as", value=f"{author} (through a webhook)" if settings.author_webhook
                     else "the bot")
+    embed.add_field(name="Author's edits", value="followed: posted chapters are updated by themselves"
+                    if settings.follow_edits else "offered in `/aar edits`")
     waiting, eta = backlog
     if waiting:
         embed.add_field(name="Publishing", value=publish_lag_text(waiting, eta).strip(), inline=False)

@@ -24,11 +24,13 @@ import discord
 from discord.ext import commands
 
 from bot.errors import UserError
+from bot.storage.guilds import get_guild_settings
 from bot.storage.releases import released_through
 from bot.story import upload
 from bot.story.importer import StoryChanged, StoryImportError, import_story
 from bot.story.pending import GONE, LIFETIME, Action, PendingImport, PendingImports
 from bot.story.preview import preview_import
+from cogs.edit_updates import update_view
 from cogs.shared.checks import NOT_A_MODERATOR, member_is_moderator
 from cogs.shared.inflight import TrackedClick
 from cogs.shared.ui import send_refusal
@@ -111,6 +113,7 @@ class ImportFlow:
         # What the imports log records: the file, and who uploaded it where.
         source = f"{pending.filename} (uploaded in Discord by {pending.user_id} in {pending.guild_id})"
         failed = True
+        view: discord.ui.View | None = None
         try:
             summary = await import_story(self.bot.db, pending.story, source=source, sha256=pending.sha256,
                                          expected_state=pending.preview.state)
@@ -125,12 +128,30 @@ class ImportFlow:
             _log.info("Imported %s from Discord (guild %s, member %s): %s", pending.filename,
                       pending.guild_id, pending.user_id, summary)
             text = upload.imported_text(pending.filename, summary)
+            offer, view = await self._offer_updates(pending.guild_id)
+            text = f"{text}\n{offer}" if offer else text
             # The new chapters are read from the database by `/chapter next` and the schedules; nothing
             # caches the chapter list, but features that want to react at once can.
             self.bot.dispatch("story_imported", summary)
         finally:
             self.pending.release(pending, failed=failed)
-        await interaction.edit_original_response(content=text)
+        if view is None:
+            await interaction.edit_original_response(content=text)
+        else:
+            await interaction.edit_original_response(content=text, view=view)
+
+    async def _offer_updates(self, guild_id: int) -> tuple[str, discord.ui.View | None]:
+        """When the import edited chapters this server has released: the offer to update their posted
+        messages (`cogs.edit_updates`), or a word that they follow by themselves (`follow_edits`)."""
+        stale = await self.bot.edit_syncer.stale_chapters(guild_id)
+        if not stale:
+            return "", None
+        numbers = ", ".join(str(n) for n in stale)
+        if (await get_guild_settings(self.bot.db, guild_id)).follow_edits:
+            return (f"The author's edits reached chapters posted here ({numbers}); follow_edits is on, so "
+                    "I am updating their messages now."), None
+        return (f"The author's edits reached chapters posted here ({numbers}). Update their posted "
+                "messages? (Also in `/aar edits`.)"), update_view(stale)
 
 
 class ImportButton(TrackedClick, discord.ui.DynamicItem[discord.ui.Button[Any]],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from bot.storage.database import Database
-from bot.storage.sql import execute, fetch_one
+from bot.storage.sql import execute, fetch_all, fetch_one
 from bot.storage.transaction import transaction
 
 
@@ -61,3 +61,11 @@ async def update_guild_settings(conn: Database, guild_id: int,
             await execute(conn, f"UPDATE guild_settings SET {assignments} WHERE guild_id = ?",
                           (*changes.values(), guild_id))
     return await get_guild_settings(conn, guild_id)
+
+
+async def guilds_following_edits(conn: Database) -> list[int]:
+    """The servers that asked (`/aar setup follow_edits: on`) for posted chapters to follow the author's
+    edits by themselves."""
+    rows = await fetch_all(conn, "SELECT guild_id FROM guild_settings WHERE follow_edits = 1"
+                                 " ORDER BY guild_id")
+    return [row[0] for row in rows]

@@ -1,4 +1,5 @@
-"""The release engine's `Sender` on discord.py (`bot.chapters.publishing.Sender`).
+"""The release engine's `Sender` on discord.py (`bot.chapters.publishing.Sender`), which is also the
+update engine's `EditSender` (`bot.chapters.edit_sync`).
 
 It posts through discord.py's HTTP client (`handle_message_parameters` + `http.send_message`, as
 `Messageable.send` does), which sends `enforce_nonce: true` with a nonce, waits out 429s and retries 5xx;
@@ -37,6 +38,7 @@ HISTORY_LOOKBACK = 25
 THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: discussion of a chapter goes on for days
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
 ALREADY_CROSSPOSTED = 40033
 SEND_MESSAGES_IN_THREADS = "Send Messages in Threads"
@@ -117,6 +119,30 @@ class DiscordSender:
             except (OSError, aiohttp.ClientError) as exc:  # the connection itself failed
                 raise PublishError(f"could not reach Discord: {exc!r}") from exc
         return int(data["id"])
+
+    async def edit(self, channel_id: int, message_id: int, payload: dict[str, Any]) -> None:
+        """`bot.chapters.edit_sync.EditSender.edit`: every field set, since Discord keeps what an edit
+        leaves out; the message keeps its id, reactions and thread."""
+        roles = allowed_role_ids(payload)
+        body: dict[str, Any] = {"content": payload.get("content") or "",
+                                "embeds": list(payload.get("embeds") or []),
+                                "components": list(payload.get("components") or []),
+                                "allowed_mentions": {"parse": [], "roles": [str(r) for r in roles]} if roles
+                                else {"parse": []}}
+        route = discord.http.Route("PATCH", "/channels/{channel_id}/messages/{message_id}",
+                                   channel_id=channel_id, message_id=message_id)
+        try:
+            await self.bot.http.request(route, json=body)
+        except discord.Forbidden as exc:
+            raise self._forbidden(channel_id, exc, operation="send", has_embeds=bool(body["embeds"])) from exc
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MESSAGE:
+                raise MessageGone(f"Discord answered 404 ({exc.code}): {exc.text}") from exc
+            raise _gone_or_failed(exc) from exc
+        except discord.HTTPException as exc:
+            raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
+        except (OSError, aiohttp.ClientError) as exc:
+            raise PublishError(f"could not reach Discord: {exc!r}") from exc
 
     async def find_sent(self, channel_id: int, payload: dict[str, Any], *, nonce: str,
                         after: int | None) -> int | None:

@@ -26,7 +26,7 @@ from tests.helpers import mark_released
 
 pytestmark = pytest.mark.timeout(60)
 
-MODERATOR_ONLY = {"chapter next", "aar setup", "aar import", "schedule add", "schedule list",
+MODERATOR_ONLY = {"chapter next", "aar setup", "aar import", "aar edits", "schedule add", "schedule list",
                   "schedule cancel", "schedule pause", "schedule resume"}
 
 

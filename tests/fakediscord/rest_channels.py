@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import validation as v
 from .errors import DiscordError, form_error, json_response
 from .faults import Faults
 from .models import CROSSPOSTED, HAS_THREAD, Channel, snowflake
@@ -80,7 +81,14 @@ class RestChannels(Reactions, Faults):
         if request.method == "PATCH":
             if msg["author"]["id"] != str(self.bot_user.id):
                 raise DiscordError(403, 50005, "Cannot edit a message authored by another user")
-            self._edit_message(msg, request[JSON_KEY] or {}, request[FILES_KEY])
+            if channel.archived:  # as for sending: an archived thread's messages cannot change
+                raise DiscordError(400, 50083, "Thread is archived")
+            body = request[JSON_KEY] or {}
+            merged = {k: msg.get(k) for k in ("content", "embeds", "components")} | body
+            kept = msg["attachments"] if "attachments" not in body else body["attachments"]
+            if v.is_empty_message(merged, len(request[FILES_KEY]) + len(kept or [])):
+                raise DiscordError(400, 50006, "Cannot send an empty message")
+            self._edit_message(msg, body, request[FILES_KEY])
             return json_response(msg)
         if request.method == "DELETE":
             del channel.messages[int(msg["id"])]

@@ -1,0 +1,246 @@
+"""The author's edits end to end (issue 14): a re-import changes chapters the server has released, and the
+real bot brings their posted messages in step through the fake Discord.
+
+The files are the shipped thread with chapter 1 cut short (three messages' worth to one: the spare two
+become "(moved up)") and chapter 2 made longer (two messages to four: the extra parts go into its
+discussion thread after a note).  Every test runs the bot on SQLite and on PostgreSQL.
+"""
+
+# The fake's waits take `timeout=` by design.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import pytest
+
+from bot.chapters.edit_plan import MOVED_UP
+from bot.chapters.plan import release_plan
+from bot.chapters.render import render_chapter
+from bot.config import SHIPPED_THREAD, Settings
+from bot.storage import chapter_edits, release_log
+from bot.storage.connection import open_storage
+from bot.storage.likes import emoji_tally
+from bot.storage.story import load_chapter
+from bot.story.importer import import_file, parse_export
+from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, Upload
+from tests.helpers import SEED_CHAPTERS, final_answer, release_chapters, schedules_checked
+
+pytestmark = [pytest.mark.timeout(90), pytest.mark.both_backends]
+
+SEED = SHIPPED_THREAD.read_text(encoding="utf-8")
+CUT = "The author cut this passage."
+FILLER = " ".join(["The author came back to this chapter and wrote more about the winter near Madrid."] * 20)
+
+
+def edited_thread() -> str:
+    """The shipped thread with chapter 1 shortened and chapter 2 lengthened."""
+    story = parse_export(SEED, "seed")
+    first = [b.text for b in story.chapters[0].story_blocks if b.kind == "paragraph"]
+    second = [b.text for b in story.chapters[1].story_blocks if b.kind == "paragraph"]
+    text = SEED.replace(second[-1], second[-1] + "\n\n" + "\n\n".join([FILLER] * 8), 1)
+    for paragraph in first[1:]:
+        text = text.replace(paragraph, CUT, 1)
+    return text
+
+
+EDITED = edited_thread()
+
+
+@pytest.fixture
+async def bot(seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
+    """The bot with chapters 1 and 2 released in #story (three and two messages, threads on)."""
+    started = await bot_factory()
+    await release_chapters(fake_discord, guild_setup, 2)
+    return started
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    return {c["label"]: c["custom_id"] for row in message.get("components") or []
+            for c in row.get("components") or []}
+
+
+async def import_in_discord(fake: FakeDiscord, setup: GuildSetup, text: str) -> dict[str, Any]:
+    """`/aar import file:` and Confirm, as the moderator; the confirmation message, once final."""
+    record = await fake.invoke("aar import", guild=setup.guild, channel=setup.general, member=setup.moderator,
+                               options={"file": Upload("aar-thread.txt", text.encode())})
+    preview = await final_answer(record)
+    click = await fake.click(preview, buttons(preview)["Confirm import"], member=setup.moderator)
+    await click.wait_response(10)
+    await fake.wait_for(lambda: "Importing" not in click.message["content"], timeout=20)
+    return click.message
+
+
+async def press_update(fake: FakeDiscord, message: dict[str, Any], number: int, member) -> str:
+    click = await fake.click(message, buttons(message)[f"Update the posted chapter {number}"], member=member)
+    answer = await final_answer(click)
+    assert answer["flags"] & EPHEMERAL
+    return str(answer["content"])
+
+
+async def expected(bot, number: int) -> list[dict[str, Any]]:
+    """What chapter `number`'s messages should read now: its release plan of the current text."""
+    chapter = await load_chapter(bot.db, number)
+    assert chapter is not None
+    rendered = render_chapter(chapter, number=number, total=SEED_CHAPTERS)
+    return release_plan(copy.deepcopy(rendered), number=number)
+
+
+def shows(message: dict[str, Any]) -> tuple[str, list[str | None]]:
+    return message["content"], [e.get("description") for e in message["embeds"]]
+
+
+async def posted(bot, setup: GuildSetup, number: int) -> tuple[list[int], int]:
+    """The release's message ids in order, and its discussion thread."""
+    release = await release_log.get_release(bot.db, setup.guild.id, number)
+    assert release is not None and release.thread_id is not None
+    parts = await release_log.parts(bot.db, setup.guild.id, number)
+    return [p.message_id for _, p in sorted(parts.items()) if p.message_id], release.thread_id
+
+
+def thread_posts(fake: FakeDiscord, thread_id: int) -> list[dict[str, Any]]:
+    """The bot's messages in a discussion thread, oldest first."""
+    return sorted((m for m in fake.history(thread_id) if m["author"]["id"] == str(fake.bot_user.id)),
+                  key=lambda m: int(m["id"]))
+
+
+async def test_an_edit_updates_the_posted_chapters_in_place_and_keeps_the_likes(
+        fake_discord: FakeDiscord, guild_setup: GuildSetup, bot):
+    setup = guild_setup
+    first_ids, _ = await posted(bot, setup, 1)
+    second_ids, second_thread = await posted(bot, setup, 2)
+    assert (len(first_ids), len(second_ids)) == (3, 2)
+    await fake_discord.add_reaction(setup.member, first_ids[0], "👍")
+    await fake_discord.add_reaction(setup.moderator, second_ids[1], "👍")
+    await settle(bot, 2)
+    likes_before = {n: await emoji_tally(bot.db, setup.guild.id, n) for n in (1, 2)}
+    assert likes_before == {1: {"👍": 1}, 2: {"👍": 1}}
+    story_before = [m["id"] for m in fake_discord.history(setup.story)]
+
+    confirmation = await import_in_discord(fake_discord, setup, EDITED)
+    assert "The author's edits reached chapters posted here (1, 2)" in confirmation["content"]
+    assert set(buttons(confirmation)) == {"Update the posted chapter 1", "Update the posted chapter 2"}
+
+    # A plain member cannot press it: checked when pressed.
+    click = await fake_discord.click(confirmation, buttons(confirmation)["Update the posted chapter 2"],
+                                     member=setup.member)
+    refused = await final_answer(click)
+    assert "Only moderators" in refused["content"]
+
+    text = await press_update(fake_discord, confirmation, 2, setup.moderator)
+    assert text.startswith("Chapter 2 is updated: 1 message(s) edited in place, 2 extra part(s) posted"), text
+    want = await expected(bot, 2)
+    assert len(want) == 4
+    assert [shows(fake_discord.messages[i]) for i in second_ids] == [shows(_full(p)) for p in want[:2]]
+    in_thread = thread_posts(fake_discord, second_thread)
+    assert "continues here" in in_thread[-3]["content"]
+    assert [shows(m) for m in in_thread[-2:]] == [shows(_full(p)) for p in want[2:]]
+    assert FILLER[:60] in str(in_thread[-1]) or FILLER[:60] in str(in_thread[-2])
+
+    text = await press_update(fake_discord, confirmation, 1, setup.moderator)
+    assert "1 message(s) edited in place, 2 now say “(moved up)”" in text, text
+    [short] = await expected(bot, 1)
+    assert shows(fake_discord.messages[first_ids[0]]) == shows(_full(short))
+    assert [fake_discord.messages[i]["content"] for i in first_ids[1:]] == [MOVED_UP, MOVED_UP]
+
+    # Nothing new in the story channel, nothing deleted; the reactions are still on the edited messages
+    # and still count as the chapters' likes, also one given after the edit.
+    assert [m["id"] for m in fake_discord.history(setup.story)] == story_before
+    assert fake_discord.reactions(first_ids[0], "👍") == [setup.member.id]
+    assert {n: await emoji_tally(bot.db, setup.guild.id, n) for n in (1, 2)} == likes_before
+    await fake_discord.add_reaction(setup.member, second_ids[0], "👍")
+    await settle(bot, 3)
+    assert await emoji_tally(bot.db, setup.guild.id, 2) == {"👍": 2}
+
+    listing = await final_answer(await fake_discord.invoke("aar edits", guild=setup.guild,
+                                                           channel=setup.general, member=setup.moderator))
+    assert "nothing to update" in listing["content"]
+
+
+async def test_aar_edits_lists_out_of_step_chapters_and_its_button_works_after_a_restart(
+        fake_discord: FakeDiscord, guild_setup: GuildSetup, bot, bot_factory):
+    setup = guild_setup
+    await import_in_discord(fake_discord, setup, EDITED)
+    listing = await final_answer(await fake_discord.invoke("aar edits", guild=setup.guild,
+                                                           channel=setup.general, member=setup.moderator))
+    assert "Chapter 1:" in listing["content"] and "Chapter 2:" in listing["content"]
+    await bot.close()
+    restarted = await bot_factory()
+    text = await press_update(fake_discord, listing, 2, setup.moderator)
+    assert text.startswith("Chapter 2 is updated"), text
+    assert await restarted.edit_syncer.stale_chapters(setup.guild.id) == [1]
+
+
+async def test_an_update_interrupted_mid_way_resumes_after_a_restart_with_nothing_doubled(
+        fake_discord: FakeDiscord, guild_setup: GuildSetup, bot, bot_factory):
+    setup = guild_setup
+    second_ids, thread_id = await posted(bot, setup, 2)
+    before = len(thread_posts(fake_discord, thread_id))
+    confirmation = await import_in_discord(fake_discord, setup, EDITED)
+    held = fake_discord.hold(method="POST", path=rf"/channels/{thread_id}/messages$")
+    await fake_discord.click(confirmation, buttons(confirmation)["Update the posted chapter 2"],
+                             member=setup.moderator)
+    await fake_discord.wait_for(lambda: held.waiting, timeout=20)  # the note is on its way: the bot dies
+    await bot.close()
+    held.release()  # the POST lands after all (Discord accepted it; the bot never heard)
+    restarted = await bot_factory()
+    await schedules_checked(restarted)  # the first check after a start resumes what was left
+    want = await expected(restarted, 2)
+    await fake_discord.wait_for(lambda: len(thread_posts(fake_discord, thread_id)) >= before + 3, timeout=20)
+    await restarted.edit_syncer.resume()  # waits for the resume the bot started, if it still runs
+    assert await chapter_edits.unfinished_syncs(restarted.db) == []
+    in_thread = thread_posts(fake_discord, thread_id)
+    assert len(in_thread) == before + 3, [m["content"][:40] for m in in_thread]
+    assert sum("continues here" in m["content"] for m in in_thread) == 1
+    assert [shows(m) for m in in_thread[-2:]] == [shows(_full(p)) for p in want[2:]]
+    assert [shows(fake_discord.messages[i]) for i in second_ids] == [shows(_full(p)) for p in want[:2]]
+    assert await restarted.edit_syncer.stale_chapters(setup.guild.id) == [1]
+
+
+async def test_follow_edits_updates_posted_chapters_after_an_import_by_itself(
+        fake_discord: FakeDiscord, guild_setup: GuildSetup, bot):
+    setup = guild_setup
+    record = await fake_discord.invoke("aar setup", guild=setup.guild, channel=setup.general,
+                                       member=setup.moderator, options={"follow_edits": True})
+    assert (await record.wait_message())["embeds"]
+    first_ids, _ = await posted(bot, setup, 1)
+    confirmation = await import_in_discord(fake_discord, setup, EDITED)
+    assert "follow_edits is on" in confirmation["content"] and not buttons(confirmation)
+    await fake_discord.wait_for(lambda: [fake_discord.messages[i]["content"] for i in first_ids[1:]]
+                                == [MOVED_UP, MOVED_UP], timeout=20)
+    [short] = await expected(bot, 1)
+    assert shows(fake_discord.messages[first_ids[0]]) == shows(_full(short))
+
+
+async def test_follow_edits_picks_up_an_import_by_the_cli_at_the_next_schedule_check(
+        fake_discord: FakeDiscord, guild_setup: GuildSetup, bot, tmp_path):
+    setup = guild_setup
+    await fake_discord.invoke("aar setup", guild=setup.guild, channel=setup.general, member=setup.moderator,
+                              options={"follow_edits": True})
+    await schedules_checked(bot)
+    second_ids, _ = await posted(bot, setup, 2)
+    conn = await open_storage(bot.settings.db_path, bot.settings.database_url)  # as `aar-bot import` does
+    try:
+        export = tmp_path / "edited.txt"
+        export.write_text(EDITED, encoding="utf-8")
+        await import_file(conn, export)
+    finally:
+        await conn.close()
+    await schedules_checked(bot)
+    want = await expected(bot, 2)
+    await fake_discord.wait_for(lambda: shows(fake_discord.messages[second_ids[1]]) == shows(_full(want[1])),
+                                timeout=20)
+
+
+def _full(payload: dict[str, Any]) -> dict[str, Any]:
+    """A planned payload as the fake stores it (embeds typed "rich")."""
+    return {"content": payload.get("content") or "",
+            "embeds": [{"type": "rich"} | e for e in payload.get("embeds") or []]}
+
+
+async def settle(bot, events: int) -> None:
+    """Await the bot's having seen `events` reaction events in all, and written what they caused."""
+    await asyncio.wait_for(bot.get_cog("Likes").settle(events), 10)
