@@ -1,5 +1,8 @@
 """`/aar …`: about the bot and its set-up in a server, and the bot's own data hygiene there.
 
+`/aar import file:` lets moderators import the story from a forum export uploaded in Discord, after a
+private preview (`cogs.importing`).
+
 `/aar forget-me` deletes what the bot stores about the member in the server, after they confirm.  The
 `Privacy` cog follows the bot's membership of servers: a server it is removed from is purged when the
 grace period is over (`bot.privacy`), by a periodic check that survives restarts.
@@ -29,6 +32,7 @@ from bot.guild_setup import SetupError, setup_changes
 from bot.help import HelpEntry, help_text
 from bot.storage.guilds import GuildSettings, get_guild_settings, update_guild_settings
 from bot.storage.story import chapter_count
+from cogs.importing import ImportButton, ImportFlow
 from cogs.shared.checks import is_moderator_command, member_is_moderator, moderator_only
 from cogs.shared.sender import channel_permissions
 from cogs.shared.ui import send_refusal
@@ -43,7 +47,14 @@ FORGET_CONFIRM_SECONDS = 180.0
 class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bot and its set-up"):
     def __init__(self, bot: AARBot) -> None:
         self.bot = bot
+        self.import_flow = ImportFlow(bot)
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ImportButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ImportButton)
 
     @app_commands.command(name="status",
                           description="Show the bot's version, the chapters imported and its latency")
@@ -92,6 +103,17 @@ class Admin(commands.GroupCog, group_name="aar", group_description="About AAR Bo
             return
         view = ForgetMeView(self.bot, interaction)
         await interaction.response.send_message(privacy.confirm_prompt(stored), view=view, ephemeral=True)
+
+    # --- /aar import -------------------------------------------------------------------------------------
+
+    @app_commands.command(name="import",
+                          description="Import or update the story from a forum export file (moderators)")
+    @app_commands.describe(file="The forum thread export: a UTF-8 text file, up to 8 MiB")
+    @app_commands.guild_only()
+    @moderator_only()
+    async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        """A private preview first, with Confirm / Cancel: see `cogs.importing`."""
+        await self.import_flow.start(interaction, file)
 
     # --- /aar setup (added with the chapters feature) ---------------------------------------------------
     # `/aar` also holds `status` for everyone, and Discord sets default_member_permissions per top-level

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import tasks
+from discord.ext import commands, tasks
 
 from bot.chapters import schedules as service
 from bot.chapters.replies import paused_text, resumed_text, schedule_line, schedules_text
@@ -50,6 +50,12 @@ class Schedule(ModeratorCog, group_name="schedule",
     def wake(self) -> None:
         """Look at the schedules now (a row changed, or the clock was moved)."""
         self._wake.set()
+
+    @commands.Cog.listener()
+    async def on_story_imported(self, _summary: object) -> None:
+        """An import (`/aar import`) may have added chapters: look at the schedules now.  Each run reads the
+        chapter count afresh, so the next due slot releases a new chapter even if the last one found none."""
+        self.wake()
 
     async def check_due(self) -> None:
         """Fire every schedule due by the bot's clock; one check at a time.

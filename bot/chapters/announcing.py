@@ -55,6 +55,11 @@ class Announcer:
         """Look at the backlog now (a release added to it)."""
         self._wake.set()
 
+    async def settled(self) -> None:
+        """Return once no publishing pass is running: what it published is then recorded too."""
+        async with self._lock:
+            pass
+
     async def publish_due(self, channel_id: int | None = None) -> None:
         """Publish every pending part whose channel may publish now (only `channel_id`'s, when given)."""
         async with self._lock:

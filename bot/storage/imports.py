@@ -1,4 +1,5 @@
-"""Writing an import (migration V1 tables): the statements `bot.story.importer` runs in its transaction.
+"""Writing an import (migration V1 tables): the statements `bot.story.importer` runs in its transaction,
+and the reads that decide it (and preview it, `bot.story.preview`).
 
 The importer decides (which chapter is new, which changed, which comment was seen before); these only
 write what it decided.  None of them commits: the caller holds `transaction(conn)`, so a story, its
@@ -7,10 +8,11 @@ comments, its character index and the `imports` row it is recorded by are commit
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from bot.storage.database import Database
-from bot.storage.sql import execute, execute_many, fetch_all, fetch_value
+from bot.storage.sql import execute, execute_many, fetch_all, fetch_row, fetch_value
 from bot.story.model import Chapter
 
 
@@ -18,6 +20,22 @@ async def stored_chapters(conn: Database) -> dict[tuple[str, str], tuple[int, st
     """(threadmark, title) → (number, content hash) of every chapter already imported."""
     rows = await fetch_all(conn, "SELECT number, threadmark, title, content_hash FROM chapters")
     return {(r["threadmark"], r["title"]): (r["number"], r["content_hash"]) for r in rows}
+
+
+async def story_state(conn: Database) -> str:
+    """A fingerprint of the story as stored: every chapter's key, number and content hash, and the imports
+    recorded so far.  Any import that changed the story changes it (a new or edited chapter, new comments),
+    so a preview made against one state can tell, at confirmation, that another import landed since."""
+    chapters = sorted((number, threadmark, title, digest)
+                      for (threadmark, title), (number, digest) in (await stored_chapters(conn)).items())
+    row = await fetch_row(conn, "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM imports")
+    payload = repr((chapters, int(row[0]), int(row[1])))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+async def known_fingerprints(conn: Database) -> set[str]:
+    """The fingerprints of every comment stored (see `bot.story.importer.comment_fingerprints`)."""
+    return {r[0] for r in await fetch_all(conn, "SELECT fingerprint FROM comments")}
 
 
 async def picture_count(conn: Database, number: int) -> int:

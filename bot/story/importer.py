@@ -37,6 +37,10 @@ class StoryImportError(ValueError):
         super().__init__(" ".join(message.splitlines()))
 
 
+class StoryChanged(StoryImportError):
+    """The story in the database is no longer the one an import was previewed against."""
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     chapters_added: int
@@ -121,12 +125,18 @@ async def import_file(conn: Database, path: Path) -> ImportSummary:
 
 
 async def import_story(conn: Database, story: Story, *, source: str,
-                       sha256: str) -> ImportSummary:
+                       sha256: str, expected_state: str | None = None) -> ImportSummary:
     """Write `story` in one transaction: new chapters appended, changed ones updated, new comments added.
 
-    The chapter limit holds for the database too: a second thread imported on top adds up.
+    The chapter limit holds for the database too: a second thread imported on top adds up.  With
+    `expected_state` (`imports.story_state` when a preview was made), the import is refused with
+    `StoryChanged` when the stored story is another by now; checked inside the transaction, which holds the
+    write lock, so no other import (another process's included) can land between the check and the write.
     """
     async with transaction(conn):
+        if expected_state is not None and await imports.story_state(conn) != expected_state:
+            raise StoryChanged(f"{source}: the story changed since this preview was made (another import "
+                               "landed); nothing was imported")
         summary = await _write(conn, story)
         if summary.chapters_total > MAX_CHAPTERS:
             raise StoryImportError(
@@ -176,16 +186,24 @@ async def _write_comments(conn: Database, story: Story, numbers: list[int]) -> i
     a reader posting the same "Great update!" twice keeps both.
     """
     seq = await imports.last_comment_seq(conn)
-    occurrences: Counter[str] = Counter()
     added = 0
-    for comment in story.comments:
+    for comment, fingerprint in zip(story.comments, comment_fingerprints(story), strict=True):
         chapter_number = numbers[comment.chapter_index] if comment.chapter_index is not None else None
-        chapter_key = story.chapters[comment.chapter_index].key if comment.chapter_index is not None else None
-        basis = repr((chapter_key, comment.quote, comment.body))
-        occurrences[basis] += 1
-        fingerprint = hashlib.sha256(f"{basis}#{occurrences[basis]}".encode()).hexdigest()
         if await imports.add_comment(conn, seq=seq + 1, chapter_number=chapter_number, quote=comment.quote,
                                      body=comment.body, fingerprint=fingerprint):
             seq += 1
             added += 1
     return added
+
+
+def comment_fingerprints(story: Story) -> list[str]:
+    """Each comment's fingerprint, in order: its chapter's key, quote and body, and which occurrence of
+    that text it is (what recognises a comment seen in an earlier import)."""
+    occurrences: Counter[str] = Counter()
+    fingerprints = []
+    for comment in story.comments:
+        chapter_key = story.chapters[comment.chapter_index].key if comment.chapter_index is not None else None
+        basis = repr((chapter_key, comment.quote, comment.body))
+        occurrences[basis] += 1
+        fingerprints.append(hashlib.sha256(f"{basis}#{occurrences[basis]}".encode()).hexdigest())
+    return fingerprints

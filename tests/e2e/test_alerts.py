@@ -24,7 +24,7 @@ from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.fakediscord.models import MANAGE_ROLES, Member, Role
 from tests.helpers import SEED_CHAPTERS, final_answer
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 MESSAGES = r"^/channels/\d+/messages$"
 
@@ -247,9 +247,12 @@ async def test_preview_with_guild_prints_exactly_what_a_release_there_sent(
     await run(fake_discord, guild_setup, "aar setup", guild_setup.moderator, alert_role=role)
     await release(fake_discord, guild_setup, 1)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "AAR_"))}
+    where = ["--db", str(seeded.db_path)]
+    if seeded.database_url:
+        env["AAR_DATABASE_URL"], where = seeded.database_url, []
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "bot", "preview", "1", "--json", "--guild",
-                         str(guild_setup.guild.id), "--db", str(seeded.db_path)],
+                         str(guild_setup.guild.id), *where],
         env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     planned = json.loads(done.stdout)

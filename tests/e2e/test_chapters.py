@@ -27,13 +27,14 @@ from bot.chapters.render import render_chapter
 from bot.config import SHIPPED_THREAD, Settings
 from bot.storage.guilds import update_guild_settings
 from bot.storage.releases import released_through
+from bot.storage.sql import execute
 from bot.storage.story import load_chapter
 from cogs.shared.sender import DiscordSender
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, validation
 from tests.fakediscord.models import MANAGE_GUILD
 from tests.helpers import SEED_CHAPTERS, final_answer, mark_released
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 MESSAGES = r"^/channels/\d+/messages$"
 
@@ -439,10 +440,11 @@ async def test_list_counts_discord_likes_through_the_likes_seam(bot, fake_discor
 
 
 
+@pytest.mark.sqlite_only
 async def test_a_locked_database_during_next_says_busy_not_went_wrong(
         bot, fake_discord: FakeDiscord, guild_setup: GuildSetup, bot_settings: Settings,
         caplog: pytest.LogCaptureFixture) -> None:
-    await bot.db.raw.execute("PRAGMA busy_timeout=100")  # give up on the lock at once, not after 5 s
+    await execute(bot.db, "PRAGMA busy_timeout=100")  # give up on the lock at once, not after 5 s
     holder = sqlite3.connect(bot_settings.db_path, isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock

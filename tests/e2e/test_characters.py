@@ -20,11 +20,12 @@ from bot.config import Settings
 from bot.storage import characters as store
 from bot.storage import transaction
 from bot.storage.releases import jump_url, released_chapters
+from bot.storage.sql import fetch_all
 from bot.storage.story import chapter_texts
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import SEED_CHAPTERS, mark_released
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 NO_PINGS = {"parse": []}
 NOT_FOUND = "No character by that name in the chapters released so far"
@@ -163,9 +164,9 @@ async def test_autocomplete_is_capped_best_first_and_only_released(bot, fake_dis
 async def test_no_answer_or_suggestion_leaks_an_unreleased_chapter(bot, fake_discord: FakeDiscord,
                                                                    guild_setup: GuildSetup) -> None:
     await mark_released(bot.db, guild_setup.guild.id, 2)
-    async with bot.db.raw.execute("SELECT character_key FROM character_mentions GROUP BY character_key"
-                              " HAVING MIN(chapter_number) > 2") as cur:
-        later = {row[0] for row in await cur.fetchall()}
+    cur_rows = await fetch_all(bot.db, "SELECT character_key FROM character_mentions GROUP BY character_key"
+                              " HAVING MIN(chapter_number) > 2")
+    later = {row[0] for row in cur_rows}
     unreleased = [m for m in CAST.members if m.key in later]
     assert len(unreleased) >= 20
     secrets = {a.text for m in unreleased for a in m.spellings} | {"gravedigger"}  # Stalin's, from chapter 6

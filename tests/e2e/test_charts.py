@@ -21,11 +21,12 @@ import pytest
 
 from bot.config import Settings
 from bot.storage import quiz as store
+from bot.storage.sql import fetch_all
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import final_answer, mark_released
 from tests.unit.test_charts import png_size
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 RELEASED = 2
 LIKE = "👍"
@@ -69,9 +70,10 @@ async def test_likes_top_attaches_a_chart_of_the_released_chapters_only(
         record = await fake_discord.invoke("chapter next", guild=guild_setup.guild, channel=guild_setup.story,
                                            member=guild_setup.moderator)
         await final_answer(record)
-    async with bot.db.raw.execute("SELECT message_id FROM release_parts WHERE guild_id = ? AND part_index = 0"
-                              " ORDER BY chapter_number", (guild_setup.guild.id,)) as cursor:
-        first = (await cursor.fetchone())[0]
+    cursor_rows = await fetch_all(bot.db, "SELECT message_id FROM release_parts WHERE guild_id = ?"
+                                          " AND part_index = 0 ORDER BY chapter_number",
+                                  (guild_setup.guild.id,))
+    first = cursor_rows[0][0]
     await fake_discord.add_reaction(guild_setup.member, first, LIKE)
     await asyncio.wait_for(bot.get_cog("Likes").settle(1), 5)
 

@@ -26,8 +26,8 @@ from tests.helpers import mark_released
 
 pytestmark = pytest.mark.timeout(60)
 
-MODERATOR_ONLY = {"chapter next", "aar setup", "schedule add", "schedule list", "schedule cancel",
-                  "schedule pause", "schedule resume"}
+MODERATOR_ONLY = {"chapter next", "aar setup", "aar import", "schedule add", "schedule list",
+                  "schedule cancel", "schedule pause", "schedule resume"}
 
 
 def registered_commands(fake: FakeDiscord) -> set[str]:

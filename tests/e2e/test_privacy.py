@@ -22,10 +22,11 @@ from bot.storage import quiz
 from bot.storage.database import Database
 from bot.storage.guilds import update_guild_settings
 from bot.storage.privacy import GUILD_TABLES, get_departure
+from bot.storage.sql import execute, fetch_all
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import FakeClock, mark_released
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 START = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
 GRACE = timedelta(days=30)
@@ -56,8 +57,8 @@ async def departures_checked(bot: Any, within: float = 10.0) -> list[int]:
 async def guild_rows(db: Database, guild_id: int) -> dict[str, int]:
     counts = {}
     for table in GUILD_TABLES:
-        async with db.raw.execute(f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", (guild_id,)) as cur:
-            counts[table] = (await cur.fetchone())[0]
+        cur_rows = await fetch_all(db, f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", (guild_id,))
+        counts[table] = cur_rows[0][0]
     return {table: n for table, n in counts.items() if n}
 
 
@@ -65,14 +66,13 @@ async def seed_guild(db: Database, guild_id: int) -> None:
     """What a server that used the bot has: settings, two releases, a schedule, a finished quiz."""
     await update_guild_settings(db, guild_id, timezone="Europe/Paris")
     await mark_released(db, guild_id, 2, first_message_id=guild_id % 100_000 * 10)
-    await db.raw.execute("INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
+    await execute(db, "INSERT INTO schedules(guild_id, spec, timezone, created_by, created_at)"
                      " VALUES (?, 'daily 20:00', 'UTC', 5, 'x')", (guild_id,))
     game = await quiz.create_game(db, guild_id=guild_id, channel_id=9, starter_id=5, mode="solo",
                                   questions=[("q", 1, 0)], chapters="1", now=START)
     await quiz.record_answer(db, game_id=game, position=0, guild_id=guild_id, user_id=5, option=0,
                              correct=True, points=10, now=START)
     await quiz.end_game(db, game, "finished", START)
-    await db.raw.commit()
 
 
 # --- /aar forget-me ------------------------------------------------------------------------------------
@@ -82,10 +82,9 @@ async def post_release(bot: Any, setup: GuildSetup, chapter: int) -> int:
     does); its id."""
     message = await bot.get_channel(setup.story.id).send(f"Chapter {chapter}")
     await mark_released(bot.db, setup.guild.id, chapter)
-    await bot.db.raw.execute("UPDATE release_parts SET message_id = ? WHERE guild_id = ? AND"
+    await execute(bot.db, "UPDATE release_parts SET message_id = ? WHERE guild_id = ? AND"
                              " chapter_number = ?",
                          (message.id, setup.guild.id, chapter))
-    await bot.db.raw.commit()
     return message.id
 
 
@@ -118,6 +117,7 @@ def button(message: dict[str, Any], label: str) -> str:
     raise AssertionError(f"no {label!r} button on {message['components']}")
 
 
+@pytest.mark.sqlite_only
 async def test_forget_me_asks_then_deletes_the_members_data_and_their_likes_stop_counting(
         seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
     fake, setup = fake_discord, guild_setup
@@ -314,6 +314,6 @@ async def test_after_a_purge_reactions_on_the_servers_old_release_messages_count
     await joined
     await fake.add_reaction(setup.moderator, message_id, "👍")
     await asyncio.wait_for(likes.settle(2), 5)
-    async with bot.db.raw.execute("SELECT COUNT(*) FROM reactions WHERE guild_id ="
-                                  " ?", (setup.guild.id,)) as cur:
-        assert (await cur.fetchone())[0] == 0
+    cur_rows = await fetch_all(bot.db, "SELECT COUNT(*) FROM reactions WHERE guild_id ="
+                                  " ?", (setup.guild.id,))
+    assert cur_rows[0][0] == 0

@@ -19,7 +19,7 @@ from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.fakediscord.models import Member
 from tests.helpers import SEED_CHAPTERS, release_chapters
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 RELEASED = 2
 

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Settings
-from bot.storage import open_database
 from bot.storage import schedules as store
+from bot.storage.connection import open_storage
 from bot.storage.releases import released_through
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import PENDING_ANSWER, SEED_CHAPTERS, FakeClock, final_answer, schedules_checked
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 GUILDS = 30
 PARTS = 3  # chapter 1 of the shipped AAR: three messages (and a thread)
@@ -107,7 +107,7 @@ async def test_a_shutdown_with_releases_queued_loses_and_doubles_nothing(seeded:
     assert bot.release_queue.running == 1 and bot.release_queue.waiting == 3
     await asyncio.wait_for(bot.close(), 10)  # the running release is stopped, the queued ones dropped
     held.release()
-    conn = await open_database(seeded.db_path)
+    conn = await open_storage(seeded.db_path, seeded.database_url)
     try:
         due = await store.due_schedules(conn, clock.now)
         assert {r.guild_id for r in due} == {s.guild.id for s in few}  # none moved on: none was done

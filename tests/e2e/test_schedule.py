@@ -15,10 +15,11 @@ from bot.config import Settings
 from bot.storage.guilds import get_guild_settings, update_guild_settings
 from bot.storage.releases import released_through
 from bot.storage.schedules import list_schedules
+from bot.storage.sql import fetch_all
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, TestApiError
 from tests.helpers import FakeClock, schedules_checked
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 START = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -61,9 +62,9 @@ async def tick(bot) -> None:
 
 async def scheduled_slots(bot) -> list[datetime]:
     """The schedule slots releases were claimed for, from the database (each fires at most once)."""
-    async with bot.db.raw.execute("SELECT schedule_slot FROM releases WHERE schedule_slot IS NOT NULL"
-                              " ORDER BY schedule_slot") as cur:
-        return [datetime.fromisoformat(row[0]).astimezone(UTC) for row in await cur.fetchall()]
+    cur_rows = await fetch_all(bot.db, "SELECT schedule_slot FROM releases WHERE schedule_slot IS NOT NULL"
+                              " ORDER BY schedule_slot")
+    return [datetime.fromisoformat(row[0]).astimezone(UTC) for row in cur_rows]
 
 
 # --- scheduled releases ----------------------------------------------------------------------------------

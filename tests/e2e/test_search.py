@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from bot.search.query import fold
+from bot.storage.sql import fetch_all
 from bot.storage.story import load_chapter
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup
 from tests.helpers import SEED_CHAPTERS, release_chapters
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 RELEASED = 2
 LINK = re.compile(r"\[Jump to the passage\]\(https://discord\.com/channels/(\d+)/(\d+)/(\d+)\)")
@@ -87,8 +88,8 @@ async def test_jump_links_open_the_release_message_that_shows_the_passage(
             assert int(message_id) in posted, message_id
             assert query.casefold() in visible_text(posted[int(message_id)]).casefold()
             linked.add(int(message_id))
-    async with bot.db.raw.execute("SELECT message_id FROM release_parts WHERE part_index = 0") as cursor:
-        firsts = {row[0] for row in await cursor.fetchall()}
+    cursor_rows = await fetch_all(bot.db, "SELECT message_id FROM release_parts WHERE part_index = 0")
+    firsts = {row[0] for row in cursor_rows}
     assert linked - firsts, "no passage after a chapter's first message was linked to its own part"
 
 

@@ -31,11 +31,11 @@ import pytest
 
 import bot as bot_package
 import cogs as cogs_package
-from bot.config import SHIPPED_QUIZ, Settings
+from bot.config import SHIPPED_QUIZ, SHIPPED_THREAD, Settings
 from bot.storage.database import Database
 from bot.storage.releases import released_through
 from bot.storage.story import load_chapter
-from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, RecordedRequest
+from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, RecordedRequest, Upload
 from tests.fakediscord.models import Member
 from tests.helpers import SEED_CHAPTERS, final_answer, release_chapters
 from tests.quiz_support import FiredTimer
@@ -344,6 +344,25 @@ async def sweep_search(s: Sweep, characters: list[str]) -> None:
             await s.click_through(message, "Next")
 
 
+async def sweep_import(s: Sweep, characters: list[str]) -> None:
+    """Import previews name the stored chapters they would edit or keep only once released here."""
+    seed = SHIPPED_THREAD.read_text(encoding="utf-8")
+    first_two = seed[:seed.index("Chapter 2\nChapter 2: Abolish")]  # the file lacks chapters 3-6
+    edited = seed.replace("Border War\nThe Border War.\n", "Border War\nThe Border War.\n\n"
+                          "A paragraph the author added to the fifth chapter long after it was posted.\n", 1)
+    await s.run("aar import", file=Upload("thread.txt", seed.encode()))  # a plain member: refused
+    moderator = s.setup.moderator
+    await s.run("aar import", member=moderator, file=Upload("first-two.txt", first_two.encode()))
+    preview = await s.run("aar import", member=moderator, file=Upload("edited.txt", edited.encode()))
+    described = preview["embeds"][0]["description"]
+    released = await released_through(s.bot.db, s.setup.guild.id)
+    assert ("5. The Border War." if released >= 5 else "5. (not released in this server)") in described
+    for row in preview.get("components") or []:
+        for item in row.get("components", []):
+            if item.get("label") == "Cancel":  # the sweep must not change the story
+                await (await s.fake.click(preview, item["custom_id"], member=moderator)).wait_response()
+
+
 SweepStep = Callable[[Sweep, list[str]], Awaitable[None]]
 SWEEPS: dict[str, SweepStep] = {
     "chapter next": sweep_chapters, "chapter read": sweep_chapters, "chapter list": sweep_chapters,
@@ -354,7 +373,7 @@ SWEEPS: dict[str, SweepStep] = {
     "quiz stats": sweep_quiz,
     "likes chapter": sweep_likes, "likes top": sweep_likes, "likes readers": sweep_likes,
     "aar status": sweep_admin, "aar setup": sweep_admin, "aar forget-me": sweep_admin,
-    "aar help": sweep_admin,
+    "aar help": sweep_admin, "aar import": sweep_import,
     "schedule add": sweep_admin, "schedule list": sweep_admin, "schedule cancel": sweep_admin,
     "schedule pause": sweep_admin, "schedule resume": sweep_admin,
     "search": sweep_search,

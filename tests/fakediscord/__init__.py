@@ -8,6 +8,7 @@
 """
 
 from . import models, validation
+from .cdn import Upload
 from .errors import DiscordError, TestApiError
 from .models import (
     ADMINISTRATOR,
@@ -27,5 +28,5 @@ from .server import FakeDiscord
 __all__ = [
     "ADMINISTRATOR", "ALL_PERMISSIONS", "EPHEMERAL", "MANAGE_GUILD", "MANAGE_MESSAGES", "Channel",
     "DiscordError", "FakeDiscord", "Guild", "GuildSetup", "Interaction", "InteractionResponse", "Member",
-    "RecordedRequest", "Role", "TestApiError", "User", "models", "validation",
+    "RecordedRequest", "Role", "TestApiError", "Upload", "User", "models", "validation",
 ]

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from . import validation as v
+from .cdn import Cdn, Upload
 from .errors import TestApiError
 from .faults import Faults
 from .gateway import Gateway
@@ -24,7 +25,7 @@ from .records import Interaction
 OPTION_TYPES = {3: str, 4: int, 5: bool, 10: float}
 
 
-class Driver(Faults, Gateway):
+class Driver(Cdn, Faults, Gateway):
     """FakeDiscord's part that acts as members: `invoke`, `autocomplete`, `click`."""
 
     def _find_command(self, name: str, guild: Guild | None) -> dict[str, Any]:
@@ -57,6 +58,10 @@ class Driver(Faults, Gateway):
             data = value.to_dict() | {"permissions": str(ALL_PERMISSIONS)}
             resolved.setdefault("channels", {})[str(value.id)] = data
             return str(value.id)
+        if otype == 11 and isinstance(value, Upload):
+            attachment = self.upload_attachment(value)
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+            return attachment["id"]
         if otype in (8, 9) and isinstance(value, Role):
             resolved.setdefault("roles", {})[str(value.id)] = value.to_dict()
             return str(value.id)
@@ -133,7 +138,7 @@ class Driver(Faults, Gateway):
             "app_permissions": str(self.app_permissions(channel)), "locale": "en-US", "guild_locale": "en-US",
             "entitlements": [], "entitlement_sku_ids": [],
             "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0, "attachment_size_limit": 10 * 1024 * 1024,
+            "context": 0, "attachment_size_limit": self.attachment_size_limit,
         }
         if message is not None:
             payload["message"] = message
@@ -152,7 +157,8 @@ class Driver(Faults, Gateway):
                      bypass_permissions: bool = False) -> Interaction:
         """Run `/command` (e.g. "chapter next" or "aar status") as `member` with options {name: value}.
 
-        Values: str/int/bool/float, a Member/User, Channel or Role for those option types.  Like the Discord
+        Values: str/int/bool/float, a Member/User, Channel or Role for those option types, an `Upload` (a
+        file's name and bytes) for an attachment option.  Like the Discord
         client, refuses commands whose `default_member_permissions` the member lacks (unless bypassed).
         """
         guild, channel, member = self._resolve_place(guild, channel, member)

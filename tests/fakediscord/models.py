@@ -42,6 +42,10 @@ EVERYONE_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | AD
                         | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS)
 BOT_PERMISSIONS = EVERYONE_PERMISSIONS | MANAGE_MESSAGES | MANAGE_THREADS | CREATE_PRIVATE_THREADS
 
+# Discord's upload limit per file for a member without Nitro in a server without boosts (10 MiB since
+# 2024): the client refuses a bigger file, and interactions carry it as `attachment_size_limit`.
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+
 _counter = itertools.count()
 
 

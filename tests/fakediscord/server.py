@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .cdn import CDN_PATH, MEDIA_PATH
 from .driver import Driver
 from .gateway import Gateway
 from .interactions import Interactions
@@ -71,6 +72,8 @@ class FakeDiscord(Driver, RestWebhooks, Interactions, RestChannels, RestApplicat
     def _add_routes(self, r: web.UrlDispatcher) -> None:
         a = API
         r.add_get("/gateway-ws/", self._gateway)
+        r.add_get(CDN_PATH + "/{aid}/{filename}", self._cdn_get)
+        r.add_get(MEDIA_PATH + "/{aid}/{filename}", self._cdn_get)
         r.add_get(a + "/gateway", self._get_gateway)
         r.add_get(a + "/gateway/bot", self._get_gateway_bot)
         r.add_get(a + "/users/@me", self._get_me)

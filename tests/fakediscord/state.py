@@ -17,6 +17,7 @@ from aiohttp import web
 from . import validation as v
 from .errors import DiscordError, form_error
 from .models import (
+    ATTACHMENT_SIZE_LIMIT,
     BOT_PERMISSIONS,
     EPHEMERAL,
     HAS_THREAD,
@@ -68,6 +69,9 @@ class World:
         self.channels: dict[int, Channel] = {}
         self.messages: dict[int, dict[str, Any]] = {}  # every message incl. ephemeral ones, by id
         self.uploads: dict[int, bytes] = {}  # attachment id -> the file's bytes (the fake's CDN)
+        # The upload limit per file the Discord client enforces (cdn), and the downloads the bot made.
+        self.attachment_size_limit = ATTACHMENT_SIZE_LIMIT
+        self.cdn_requests: list[RecordedRequest] = []
         self._reactions: dict[tuple[int, str], list[int]] = {}  # (message id, emoji key) -> user ids
         self._cond = asyncio.Condition()
 
