@@ -9,17 +9,17 @@ A pure function over the chapter texts (number, text), like the mention index, s
 How a name is told from the rest, with no language model:
 
 * Only capitalised words not at a sentence start count, unless the same word is also seen capitalised
-  mid-sentence ("Following his death" is not a name; "Stalin ordered" at a sentence start still counts).
+  mid-sentence ("Following his death" is not a name; "Petrov ordered" at a sentence start still counts).
   Title-case lines (chapter titles, headings) count the same way as sentence starts.
-* Adjacent capitalised words make one name ("Francisco Franco", "de" and "von" may join them); its last
-  word is the surname that groups it with every other spelling ("Franco", "General Franco").  Titles in
+* Adjacent capitalised words make one name ("Ivan Petrov", "de" and "von" may join them); its last
+  word is the surname that groups it with every other spelling ("Petrov", "General Petrov").  Titles in
   front ("General", "Marshal", "King") are dropped and are evidence of a person.
 * Not a person's surname: stop words (function words, months, titles); a word the text also writes in
-  lower case ("Army", "Front"); all capitals (USSR, POUM); demonyms and -isms ("Spanish", "Trotskyist"),
-  and any word whose plural the text also capitalises ("Soviet"/"Soviets"); a word mostly after "the"
+  lower case ("Army", "Navy"); all capitals (NATO, UN); demonyms and -isms ("French", "Marxist"),
+  and any word whose plural the text also capitalises ("Roman"/"Romans"); a word mostly after "the"
   (a party, a country's regime); countries and continents, and a word often after "in", "at", "near"...
   (a place), unless a title vouches for it.
-* Spelling variants are grouped by rapidfuzz ("Rokossovsky"/"Rokossovky", "Tukhachevsky"/"Tukhachevskii").
+* Spelling variants are grouped by rapidfuzz ("Ivanovsky"/"Ivanovky", "Ivanovsky"/"Ivanovskii").
 * A group is kept when it recurs: at least `min_mentions` times or in `min_chapters` chapters.
 
 Which chapter first names each person is then counted by the mention index's own matcher over the draft
@@ -30,10 +30,12 @@ cast, so it is exactly the chapter from which the bot will show them (spoiler sa
 from __future__ import annotations
 
 import re
+import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
@@ -44,85 +46,35 @@ from bot.characters.text import search_key
 
 MIN_MENTIONS = 3
 MIN_CHAPTERS = 2
-SIMILAR = 85.0  # rapidfuzz ratio from which two surnames read as spellings of one ("Trotsky"/"Trotskiy")
-MIN_FUZZY_LEN = 5  # shorter surnames group only when they fold to the same letters ("Mao" is not "Max")
+SIMILAR = 85.0  # rapidfuzz ratio from which two surnames read as spellings of one ("Ivanovsky"/"Ivanovskii")
+MIN_FUZZY_LEN = 5  # shorter surnames group only when they fold to the same letters ("Lin" is not "Liu")
 PLACE_SHARE = 0.2  # a word this often after "in", "at", "near"... is a place
 THE_SHARE = 0.3  # a word this often after "the" is a party, an army, a regime
 LOWER_SHARE = 4  # a word written in lower case once for every 4 capitalised uses is an ordinary word
 TITLE_CASE_SHARE = 0.6  # a short line with this share of its words capitalised is a title or a heading
 TITLE_MAX_WORDS = 15
 
-# A word: letters, with inner hyphens and apostrophes ("Alcalá-Zamora", "O'Duffy"); digits are not words.
+# A word: letters, with inner hyphens and apostrophes ("Saint-Just", "O'Neill"); digits are not words.
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"[’']s$")
 _ROMAN = re.compile(r"^(?=[IVXLC])M*(?:C[MD]|D?C{0,3})(?:X[CL]|L?X{0,3})(?:I[XV]|V?I{0,3})$")
 _RUN_GAP = re.compile(r"^ +$")  # what may separate two words of one name: spaces only
 
-_FUNCTION_WORDS = """
-a about above across after afterwards again against ago ahead all almost along already also although
-always among amongst an and another any anyone anything apart are as at away back be because been before
-behind being below beside besides between beyond both but by can cannot could despite did do does doing
-done down during each either else enough even ever every everyone everything except far few following for
-from further furthermore had has have having he hence her here hers herself him himself his how however i
-if in indeed instead into is it its itself just last later least less let like many may me meanwhile
-might more moreover most much must my myself near neither never nevertheless next no nobody none nor not
-nothing now of off often on once one only onto or other others otherwise our ours ourselves out over own
-perhaps quite rather regardless same several she should since so some something soon still such than that
-the their theirs them themselves then there thereafter therefore these they this those though through
-throughout thus till to today together too toward towards under unless unlike until up upon us very via
-was we well were what whatever when whenever where whereas wherever whether which while who whoever whole
-whom whose why will with within without would yes yet you your yours yourself first second third fourth
-fifth sixth seventh eighth ninth tenth two three four five six seven eight nine ten hundred thousand
-million new old great little big small many further chapter part act book epilogue prologue interlude
-update edit note notes ooc aar hoi ps
-"""
-_CALENDAR = """
-january february march april may june july august september october november december
-monday tuesday wednesday thursday friday saturday sunday christmas easter
-"""
-# Words in front of a name that say it is a person (and are never part of the name shown).
-TITLES = frozenset("""
-general generals marshal marshals admiral admirals colonel major captain lieutenant lt sergeant commander
-commissar comrade comrades chairman premier prime minister ministers chancellor president presidents king
-kings queen emperor empress tsar czar kaiser prince princess duke duchess count countess baron lord lady
-sir mr mrs ms miss dr doctor professor prof pope father brother sister senator governor mayor secretary
-generalissimo dictator leader gen col capt maj adm sgt cmdr
-""".split())
-# Words in front of a name that say it is a place, an event or a thing.
-PLACE_TITLES = frozenset("""
-lake lakes river rivers mount mountains mt sea gulf bay cape fort port san santa santo sao saint st island
-islands isle strait straits battle operation treaty pact plan line canal desert valley province
-""".split())
-_PLACE_PREPOSITIONS = frozenset("in at into near toward towards around across outside inside through "
-                                "throughout within onto via beyond".split())
-# Demonyms, -isms and followers.  Not "ans" (Evans) or "ite" (White): a plural the text capitalises catches
-# "Germans" and "Trotskyites" anyway.
+def _load_words() -> dict[str, frozenset[str]]:
+    with (Path(__file__).parent / "draft_words.toml").open("rb") as file:
+        return {name: frozenset(words) for name, words in tomllib.load(file).items()}
+
+
+_LISTS = _load_words()  # the stop lists: data beside this module (draft_words.toml)
+TITLES = _LISTS["titles"]
+PLACE_TITLES = _LISTS["place_titles"]
+PLACES = _LISTS["places"]
+CONNECTORS = _LISTS["connectors"]
+_PLACE_PREPOSITIONS = _LISTS["place_prepositions"]
+STOP_WORDS = _LISTS["function_words"] | _LISTS["calendar"] | _LISTS["institutions"] | TITLES | PLACE_TITLES
+# Demonyms, -isms and followers; not the endings of common surnames too ("-ans", "-ite"): a plural the text
+# capitalises catches those demonyms anyway.
 _GROUP_ENDINGS = ("ist", "ists", "ism", "isms", "ese", "ish", "ian", "ians", "ics", "ites")
-# Countries, continents and regions a story names as often as its people (places otherwise go by their
-# prepositions).  Folded; a draft that lists one anyway costs its editor one deleted table.
-PLACES = frozenset("""
-afghanistan africa albania algeria america americas angola arabia argentina armenia asia australia austria
-azerbaijan belgium bolivia bosnia brazil britain bulgaria burma cambodia canada chile china colombia congo
-croatia cuba cyprus czechoslovakia denmark ecuador egypt england estonia ethiopia europe finland france
-georgia germany greece holland hungary iberia india indochina indonesia iran iraq ireland israel italy japan
-jordan korea latvia lebanon libya lithuania luxembourg manchuria mexico mongolia morocco netherlands norway
-pacific atlantic palestine persia peru philippines poland portugal prussia romania russia scotland serbia
-siberia slovakia slovenia spain sweden switzerland syria thailand tibet turkey ukraine uruguay venezuela
-vietnam wales yugoslavia london paris berlin rome moscow madrid vienna prague warsaw budapest tokyo beijing
-peking washington barcelona lisbon brussels amsterdam athens istanbul constantinople leningrad petrograd
-stalingrad kiev kyiv belgrade bucharest sofia munich geneva versailles nanjing nanking shanghai
-""".split())
-# The last word of a name that is an institution's, an army's or an event's, not a person's.
-_INSTITUTIONS = """
-army armies navy fleet air force legion legions brigade brigades division divisions corps regiment battalion
-squadron guard guards militia militias party parties front union republic republics kingdom empire state
-states government council committee congress assembly parliament league entente alliance axis federation
-confederation ministry office bank company church movement revolution war wars offensive offensives operations
-crisis affair conference agreement accord doctrine plan program programme project institute academy school
-university press times post herald tribune news radio
-"""
-STOP_WORDS = frozenset((_FUNCTION_WORDS + _CALENDAR + _INSTITUTIONS).split()) | TITLES | PLACE_TITLES
-CONNECTORS = frozenset("de del della der di da das do dos du la le van von y bin ibn al el".split())
 
 
 @dataclass(frozen=True)
@@ -146,8 +98,8 @@ class _Word:
     lower: int = 0  # written in lower case
     after_the: int = 0
     after_place: int = 0
-    titled: int = 0  # right after a title ("General Franco")
-    place_titled: int = 0  # right after a place title ("Lake Khasan")
+    titled: int = 0  # right after a title ("General Petrov")
+    place_titled: int = 0  # right after a place title ("Lake Baikal")
 
     @property
     def capitalised(self) -> int:
@@ -155,7 +107,7 @@ class _Word:
 
     @property
     def common(self) -> bool:
-        """An ordinary word the text capitalises at times ("Army"); a lower-case typo of a name is not."""
+        """An ordinary word the text capitalises at times ("Navy"); a lower-case typo of a name is not."""
         return self.lower * LOWER_SHARE >= max(1, self.capitalised)
 
 
@@ -234,7 +186,7 @@ def _word_stats(tokenized: Iterable[tuple[int, list[_Token]]]) -> dict[str, _Wor
             previous = fold(before)
             word.after_the += previous == "the"
             word.after_place += previous in _PLACE_PREPOSITIONS
-            if before[:1].isupper():  # "Marshal Tukhachevsky", not "a major Italian"
+            if before[:1].isupper():  # "Marshal Petrov", not "a major French port"
                 word.titled += _is_title(previous)
                 word.place_titled += previous in PLACE_TITLES
     return words
@@ -262,21 +214,21 @@ def _trim(run: list[_Token], words: dict[str, _Word]) -> list[str]:
     texts = [t.text for t in run]
     folded = [fold(t) for t in texts]
     if any(f in PLACE_TITLES for f in folded[:-1]):
-        return []  # "Lake Khasan", "San Sebastian", "Operation Barbarossa"
+        return []  # "Lake Baikal", "San Remo", "Operation Overlord"
     titled = [i for i, f in enumerate(folded) if _is_title(f)]
     start = titled[-1] + 1 if titled else 0
-    # a sentence start ("Despite Franco"), an adjective ("Soviet Rokossovsky"): not part of the name
+    # a sentence start ("Despite Petrov"), an adjective ("Russian Petrov"): not part of the name
     while start < len(texts) and not (texts[start][0].isupper() and _may_name(texts[start], words)):
         start += 1
     end = len(texts)
     while end > start and not (texts[end - 1][0].isupper() and _may_name(texts[end - 1], words)):
-        end -= 1  # "Rokossovsky Offensive"
+        end -= 1  # "Petrov Offensive"
     return _first_and_last(texts[start:end])
 
 
 def _first_and_last(name: list[str]) -> list[str]:
-    """At most a first name and a surname (with "de", "von"... and a regnal number): "Adolf Hitler", not
-    "Leibstandarte Adolf Hitler"."""
+    """At most a first name and a surname (with "de", "von"... and a regnal number): "Ivan Petrov", not
+    "Cruiser Ivan Petrov"."""
     capitals = [i for i, text in enumerate(name) if text[0].isupper() and not _ROMAN.match(text)]
     if len(capitals) <= 2:
         return name
@@ -417,7 +369,7 @@ def _ordered_spellings(group: _Group) -> list[str]:
 
 
 def _display(group: _Group) -> str:
-    """The longest spelling (by words) the text uses, the most used among those: "Francisco Franco"."""
+    """The longest spelling (by words) the text uses, the most used among those: "Ivan Petrov"."""
     return max(group.spellings, key=lambda s: (len(s.split()), group.spellings[s], s))
 
 

@@ -151,7 +151,7 @@ async def check_writable(conn: Database) -> None:
     """
     try:
         async with transaction(conn):
-            await execute(conn, "CREATE TABLE aar_write_probe (x)")
+            await execute(conn, "CREATE TABLE aar_write_probe (x INTEGER)")
             raise _ProbeDone
     except _ProbeDone:
         pass

@@ -62,6 +62,11 @@ class Database(ABC):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query, read whole in one call."""
 
+    @property
+    @abstractmethod
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open here (SQLite: on the connection; PostgreSQL: in this task)."""
+
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """The body's statements as one transaction: committed together or, on any error, not at all."""

@@ -4,6 +4,13 @@ Each file runs in its own transaction, so a failing migration leaves the databas
 version.  Migrations never drop data: a later file may add tables, columns or indexes, or rewrite
 values into a new form (V7 puts every stored timestamp in the one format `bot.timestamps` writes).
 
+A change SQLite's ALTER TABLE can't make (a new primary key, a constraint) rebuilds the table, as SQLite
+documents it: create the new table, copy the rows, drop the old one, rename the new one into place.  A
+migration that does so starts with the line `-- aar: rebuilds tables`.  Its transaction then runs with
+foreign-key enforcement off (SQLite only switches it outside a transaction; dropping a parent table would
+otherwise delete or orphan its children's references), and `PRAGMA foreign_key_check` must find every
+reference intact before it commits: a copy that lost a row is refused, and nothing of it stays.
+
 A database records the versions applied to it (`schema_migrations`), so a database a newer release
 wrote is recognised: its highest version is above the newest file shipped here.  This code doesn't know
 what that release's tables mean, so it refuses it (`NewerSchema`) rather than write to it.
@@ -24,11 +31,23 @@ from bot.storage.transaction import transaction
 _NAME = re.compile(r"^V(\d+)__([a-z0-9_]+)\.sql$")
 
 
+REBUILDS_TABLES = "-- aar: rebuilds tables"
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def rebuilds_tables(self) -> bool:
+        """Whether the migration rebuilds tables (see the module's docstring): its first line says so."""
+        return self.sql.lstrip().startswith(REBUILDS_TABLES)
+
+
+class BrokenReferences(RuntimeError):
+    """A table rebuild left references to rows that are not there: the migration is refused."""
 
 
 SQLITE_MIGRATIONS = "migrations"
@@ -85,13 +104,30 @@ async def apply_migrations(conn: Database, *, through: int | None = None) -> lis
     for migration in discover_migrations():
         if migration.version in done or (through is not None and migration.version > through):
             continue
+        await apply_migration(conn, migration)
+        applied.append(migration.version)
+    return applied
+
+
+async def apply_migration(conn: Database, migration: Migration) -> None:
+    """Apply one migration in its own transaction and record it (the runner's step; tests use it alone)."""
+    if migration.rebuilds_tables:
+        await execute(conn, "PRAGMA foreign_keys = OFF")  # takes effect here, outside any transaction
+    try:
         async with transaction(conn):
             for statement in _split_statements(migration.sql):
                 await execute(conn, statement)
+            if migration.rebuilds_tables:
+                broken = await fetch_all(conn, "PRAGMA foreign_key_check")
+                if broken:
+                    tables = sorted({str(row[0]) for row in broken})
+                    raise BrokenReferences(f"migration V{migration.version} ({migration.name}) left "
+                                           f"{len(broken)} broken references in {', '.join(tables)}")
             await execute(conn, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)",
                           (migration.version, migration.name))
-        applied.append(migration.version)
-    return applied
+    finally:
+        if migration.rebuilds_tables:
+            await execute(conn, "PRAGMA foreign_keys = ON")
 
 
 def _split_statements(sql: str) -> list[str]:

@@ -44,6 +44,13 @@ class SqliteDatabase(Database):
         await wait_turn(self.raw)
         return list(await self.raw.execute_fetchall(sql, params))
 
+    @property
+    def in_transaction(self) -> bool:
+        try:
+            return self.raw.in_transaction
+        except ValueError:  # closed: nothing is open any more
+            return False
+
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return sqlite_transaction(self.raw)
 

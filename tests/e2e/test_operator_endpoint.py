@@ -22,7 +22,7 @@ from bot.app import AARBot
 from bot.config import Settings
 from tests.fakediscord import FakeDiscord, GuildSetup
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 
 async def get(bot: AARBot, path: str) -> tuple[int, Any]:
@@ -154,7 +154,7 @@ async def test_sigterm_stops_the_bot_and_its_endpoint_within_seconds(
         "DISCORD_TOKEN": fake_discord.token, "DISCORD_API_BASE_URL": fake_discord.api_base,
         "DISCORD_GATEWAY_URL": fake_discord.gateway_url, "AAR_DB_PATH": str(seeded.db_path),
         "AAR_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1",
-    }
+    } | ({"AAR_DATABASE_URL": seeded.database_url} if seeded.database_url else {})
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
                                                 stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.PIPE)

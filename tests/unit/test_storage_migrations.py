@@ -11,16 +11,28 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from bot.config import SHIPPED_THREAD
 from bot.storage import open_database
 from bot.storage.database import Database
 from bot.storage.errors import NewerSchema
 from bot.storage.guilds import get_guild_settings
-from bot.storage.migrations import apply_migrations, discover_migrations, newest_version, schema_version
+from bot.storage.migrations import (
+    BrokenReferences,
+    Migration,
+    apply_migration,
+    apply_migrations,
+    discover_migrations,
+    newest_version,
+    schema_version,
+)
 from bot.storage.release_log import get_delivery, parts, pending_publishes, slot_claimed
 from bot.storage.schedules import due_schedules, get_schedule
+from bot.storage.sql import execute, fetch_all, fetch_value
 from bot.storage.sqlite_database import SqliteDatabase
+from bot.story.importer import import_file
 from bot.timestamps import format_timestamp, parse_timestamp
 from tests.fixtures.schemas import generate
+from tests.helpers import SEED_CHAPTERS
 
 
 async def test_pragmas_and_migrations(tmp_path):
@@ -405,5 +417,57 @@ async def test_v11_upgrades_a_v10_database_keeping_releases_and_settings(tmp_pat
         assert await get_delivery(conn, 5, 1) is None
         assert [p.message_id for p in (await parts(conn, 5, 1)).values()] == [99]
         assert await pending_publishes(conn) == []
+    finally:
+        await conn.close()
+
+
+# --- migrations that rebuild tables (a new primary key: what SQLite's ALTER TABLE can't do) ----------
+
+REBUILD_PARENT = """-- aar: rebuilds tables
+CREATE TABLE new_chapters (
+    story_id     INTEGER NOT NULL DEFAULT 1,
+    number       INTEGER NOT NULL,
+    threadmark   TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    forum_likes  INTEGER NOT NULL DEFAULT 0,
+    content_hash TEXT NOT NULL,
+    imported_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (story_id, number),
+    UNIQUE (number)
+);
+INSERT INTO new_chapters(story_id, number, threadmark, title, forum_likes, content_hash, imported_at)
+    SELECT 1, number, threadmark, title, forum_likes, content_hash, imported_at FROM chapters {where};
+DROP TABLE chapters;
+ALTER TABLE new_chapters RENAME TO chapters;
+"""
+
+
+async def test_a_table_rebuild_keeps_every_row_and_reference(tmp_path: Path) -> None:
+    conn = await open_database(tmp_path / "aar.db")
+    try:
+        await import_file(conn, SHIPPED_THREAD)
+        blocks = await fetch_value(conn, "SELECT COUNT(*) FROM blocks")
+        await apply_migration(conn, Migration(99, "rebuild", REBUILD_PARENT.format(where="")))
+        assert await fetch_value(conn, "SELECT COUNT(*) FROM chapters WHERE story_id = 1") == SEED_CHAPTERS
+        assert await fetch_value(conn, "SELECT COUNT(*) FROM blocks") == blocks  # the children stayed
+        assert await fetch_value(conn, "PRAGMA foreign_keys") == 1  # enforcement is back on afterwards
+        with pytest.raises(sqlite3.IntegrityError):  # and enforced: the children still point at chapters
+            await execute(conn, "INSERT INTO blocks(chapter_number, position, kind) VALUES (99, 0, 'note')")
+    finally:
+        await conn.close()
+
+
+async def test_a_rebuild_that_loses_a_referenced_row_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    conn = await open_database(tmp_path / "aar.db")
+    try:
+        await import_file(conn, SHIPPED_THREAD)
+        before = await fetch_all(conn, "SELECT sql FROM sqlite_master ORDER BY name")
+        lossy = Migration(99, "rebuild", REBUILD_PARENT.format(where="WHERE number != 3"))
+        with pytest.raises(BrokenReferences, match="V99 .* broken references in .*blocks"):
+            await apply_migration(conn, lossy)
+        assert await fetch_all(conn, "SELECT sql FROM sqlite_master ORDER BY name") == before
+        assert await fetch_value(conn, "SELECT COUNT(*) FROM chapters") == SEED_CHAPTERS
+        assert await fetch_value(conn, "SELECT MAX(version) FROM schema_migrations") == newest_version()
+        assert await fetch_value(conn, "PRAGMA foreign_keys") == 1
     finally:
         await conn.close()

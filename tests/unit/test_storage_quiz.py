@@ -41,13 +41,12 @@ async def test_a_game_whose_questions_cannot_be_written_is_not_recorded(db):
     assert tuple(cur_rows[0]) == ("running", "2026-05-01T18:00:00.000Z")
 
 
-@pytest.mark.sqlite_only
 async def test_a_second_running_game_in_the_channel_is_refused_and_writes_nothing(db):
     await store.create_game(db, questions=QUESTIONS, **GAME)
     with pytest.raises(store.QuizAlreadyRunning):
         await store.create_game(db, questions=QUESTIONS[:1], **GAME | {"starter_id": 200})
     assert await count(db, "quiz_games") == 1 and await count(db, "quiz_questions") == 2
-    assert not db.raw.in_transaction
+    assert not db.in_transaction
 
 
 async def test_a_members_accuracy_per_chapter_counts_only_chapters_through_the_released_one(db):

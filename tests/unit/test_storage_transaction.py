@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from bot.storage import open_database, transaction
-from bot.storage.database import Database
+from bot.storage.database import INTEGRITY_ERRORS, Database
 from bot.storage.sql import execute, fetch_all, fetch_value
 from bot.storage.transaction import NestedTransaction
 
@@ -29,7 +29,7 @@ async def test_the_statements_are_committed_together(db, tmp_path):
     async with transaction(db):
         await add_guild(db, 1)
         await add_guild(db, 2)
-    assert not db.raw.in_transaction
+    assert not db.in_transaction
     other = await open_database(tmp_path / "aar.db")  # committed: another connection sees them
     try:
         assert await guilds(other) == [1, 2]
@@ -37,13 +37,12 @@ async def test_the_statements_are_committed_together(db, tmp_path):
         await other.close()
 
 
-@pytest.mark.sqlite_only
 async def test_an_error_in_the_body_undoes_everything_and_is_the_error_raised(db):
     with pytest.raises(LookupError, match="the body failed"):
         async with transaction(db):
             await add_guild(db, 1)
             raise LookupError("the body failed")
-    assert await guilds(db) == [] and not db.raw.in_transaction
+    assert await guilds(db) == [] and not db.in_transaction
 
 
 @pytest.mark.sqlite_only
@@ -56,7 +55,7 @@ async def test_when_sqlite_ended_the_transaction_itself_its_error_is_not_replace
         async with transaction(db):
             await add_guild(db, 1)
             await add_guild(db, 2)
-    assert await guilds(db) == [] and not db.raw.in_transaction
+    assert await guilds(db) == [] and not db.in_transaction
 
 
 @pytest.mark.sqlite_only
@@ -68,18 +67,17 @@ async def test_a_commit_that_fails_is_rolled_back(db):
             await add_guild(db, 1)
             await execute(db, "INSERT INTO blocks(chapter_number, position, kind)"
                               " VALUES (99, 0, 'paragraph')")
-    assert not db.raw.in_transaction
+    assert not db.in_transaction
     assert await guilds(db) == [] and await fetch_value(db, "SELECT COUNT(*) FROM blocks") == 0
 
 
-@pytest.mark.sqlite_only
 async def test_a_transaction_inside_a_transaction_is_refused_and_the_outer_one_undone(db):
     with pytest.raises(NestedTransaction):
         async with transaction(db):
             await add_guild(db, 1)
             async with transaction(db):
                 await add_guild(db, 2)
-    assert await guilds(db) == [] and not db.raw.in_transaction
+    assert await guilds(db) == [] and not db.in_transaction
 
 
 async def test_another_tasks_statement_waits_for_the_transaction_and_survives_its_rollback(db):
@@ -111,3 +109,15 @@ async def test_transactions_of_several_tasks_on_one_connection_take_turns(db):
 
     await asyncio.gather(write(1), write(2), write(3))
     assert await guilds(db) == [1, 2, 3, 101, 102, 103]
+
+
+async def test_a_statement_the_database_refuses_undoes_the_earlier_ones(db):
+    # Both backends: the second INSERT breaks the primary key; the first must not stay behind.
+    with pytest.raises(INTEGRITY_ERRORS):
+        async with transaction(db):
+            await add_guild(db, 1)
+            await add_guild(db, 1)
+    assert await guilds(db) == [] and not db.in_transaction
+    async with transaction(db):  # and the database takes the next transaction as usual
+        await add_guild(db, 2)
+    assert await guilds(db) == [2]

@@ -62,6 +62,10 @@ class PostgresDatabase(Database):
             return list(await conn.fetch(query, *params))
         return list(await self.pool.fetch(query, *params))
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction.get() is not None
+
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self._transaction()
 
