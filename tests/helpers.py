@@ -105,3 +105,22 @@ async def release_chapters(fake: Any, setup: Any, count: int) -> None:
                                    member=setup.moderator)
         answer = await final_answer(record)
         assert f"Released chapter {number} of {SEED_CHAPTERS}" in answer["content"], answer["content"]
+
+
+CUT = "The author cut this passage."
+FILLER = " ".join(["The author came back to this chapter and wrote more about the winter near Madrid."] * 20)
+
+
+def edited_thread(seed: str, *, longer: int = 8) -> str:
+    """The shipped thread `seed` as the author edited it: chapter 1 cut short (its paragraphs after the first
+    replaced by `CUT`: three messages' worth to one) and chapter 2 made longer (`longer` paragraphs of
+    `FILLER` at its end: two messages to four with the default)."""
+    from bot.story.importer import parse_export
+
+    story = parse_export(seed, "seed")
+    first = [b.text for b in story.chapters[0].story_blocks if b.kind == "paragraph"]
+    second = [b.text for b in story.chapters[1].story_blocks if b.kind == "paragraph"]
+    text = seed.replace(second[-1], "\n\n".join([second[-1]] + [FILLER] * longer), 1)
+    for paragraph in first[1:]:
+        text = text.replace(paragraph, CUT, 1)
+    return text

@@ -24,30 +24,23 @@ from bot.config import SHIPPED_THREAD, Settings
 from bot.storage import chapter_edits, release_log
 from bot.storage.connection import open_storage
 from bot.storage.likes import emoji_tally
+from bot.storage.sql import fetch_all
 from bot.storage.story import load_chapter
-from bot.story.importer import import_file, parse_export
+from bot.story.importer import import_file
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, Upload
-from tests.helpers import SEED_CHAPTERS, final_answer, release_chapters, schedules_checked
+from tests.helpers import (
+    FILLER,
+    SEED_CHAPTERS,
+    edited_thread,
+    final_answer,
+    release_chapters,
+    schedules_checked,
+)
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.both_backends]
 
 SEED = SHIPPED_THREAD.read_text(encoding="utf-8")
-CUT = "The author cut this passage."
-FILLER = " ".join(["The author came back to this chapter and wrote more about the winter near Madrid."] * 20)
-
-
-def edited_thread() -> str:
-    """The shipped thread with chapter 1 shortened and chapter 2 lengthened."""
-    story = parse_export(SEED, "seed")
-    first = [b.text for b in story.chapters[0].story_blocks if b.kind == "paragraph"]
-    second = [b.text for b in story.chapters[1].story_blocks if b.kind == "paragraph"]
-    text = SEED.replace(second[-1], second[-1] + "\n\n" + "\n\n".join([FILLER] * 8), 1)
-    for paragraph in first[1:]:
-        text = text.replace(paragraph, CUT, 1)
-    return text
-
-
-EDITED = edited_thread()
+EDITED = edited_thread(SEED)
 
 
 @pytest.fixture
@@ -118,6 +111,10 @@ async def test_an_edit_updates_the_posted_chapters_in_place_and_keeps_the_likes(
     await settle(bot, 2)
     likes_before = {n: await emoji_tally(bot.db, setup.guild.id, n) for n in (1, 2)}
     assert likes_before == {1: {"👍": 1}, 2: {"👍": 1}}
+    read = await fake_discord.click(first_ids[-1], "aar:readmark:1", member=setup.member)
+    await read.wait_response(10)
+    kept_before = await member_rows(bot)
+    assert kept_before["reading_progress"], "the member's progress through chapter 1"
     story_before = [m["id"] for m in fake_discord.history(setup.story)]
 
     confirmation = await import_in_discord(fake_discord, setup, EDITED)
@@ -151,6 +148,10 @@ async def test_an_edit_updates_the_posted_chapters_in_place_and_keeps_the_likes(
     assert [m["id"] for m in fake_discord.history(setup.story)] == story_before
     assert fake_discord.reactions(first_ids[0], "👍") == [setup.member.id]
     assert {n: await emoji_tally(bot.db, setup.guild.id, n) for n in (1, 2)} == likes_before
+    assert await member_rows(bot) == kept_before  # likes, reading progress, quiz history: untouched
+    # The ✅ Read button moved with the text: now under chapter 1's one message, and it still works.
+    read = await fake_discord.click(first_ids[0], "aar:readmark:1", member=setup.moderator)
+    await read.wait_response(10)
     await fake_discord.add_reaction(setup.member, second_ids[0], "👍")
     await settle(bot, 3)
     assert await emoji_tally(bot.db, setup.guild.id, 2) == {"👍": 2}
@@ -233,6 +234,14 @@ async def test_follow_edits_picks_up_an_import_by_the_cli_at_the_next_schedule_c
     want = await expected(bot, 2)
     await fake_discord.wait_for(lambda: shows(fake_discord.messages[second_ids[1]]) == shows(_full(want[1])),
                                 timeout=20)
+
+
+async def member_rows(bot) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of what members did with the chapters: reactions, reading progress, quiz answers."""
+    rows = {}
+    for table in ("reactions", "reading_progress", "quiz_answers", "quiz_scores"):
+        rows[table] = sorted(tuple(r) for r in await fetch_all(bot.db, f"SELECT * FROM {table}"))
+    return rows
 
 
 def _full(payload: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,22 @@ async def test_message_edit_is_validated_too(fake_discord: FakeDiscord, guild_se
     assert status == 200 and edited["edited_timestamp"]
 
 
+async def test_an_edit_that_empties_a_message_or_touches_an_archived_thread_is_refused(
+        fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    path = f"/channels/{guild_setup.general.id}/messages"
+    _, msg = await rest(fake_discord, "POST", path, {"content": "hi", "embeds": [embed(description="d")]})
+    status, data = await rest(fake_discord, "PATCH", f"{path}/{msg['id']}", {"content": "", "embeds": []})
+    assert status == 400 and data["code"] == 50006
+    status, edited = await rest(fake_discord, "PATCH", f"{path}/{msg['id']}", {"content": ""})  # embed stays
+    assert status == 200 and edited["embeds"] and edited["content"] == ""
+    _, thread = await rest(fake_discord, "POST", f"{path}/{msg['id']}/threads", {"name": "t"})
+    _, inner = await rest(fake_discord, "POST", f"/channels/{thread['id']}/messages", {"content": "in"})
+    fake_discord.channels[int(thread["id"])].archived = True
+    status, data = await rest(fake_discord, "PATCH", f"/channels/{thread['id']}/messages/{inner['id']}",
+                              {"content": "changed"})
+    assert status == 400 and data["code"] == 50083
+
+
 async def test_empty_message_rejected(fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
     status, data = await rest(fake_discord, "POST", f"/channels/{guild_setup.general.id}/messages",
                               {"content": ""})
