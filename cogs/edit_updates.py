@@ -24,6 +24,7 @@ import discord
 from discord.ext import commands
 
 from bot.chapters.edit_sync import EditOutcome
+from bot.storage.chapter_edits import unfinished_syncs
 from bot.storage.guilds import guilds_following_edits
 from bot.storage.releases import jump_url, released_chapters
 from bot.storage.story import chapter_titles, import_marker
@@ -100,10 +101,12 @@ class EditUpdates:
             return
         first = self._seen_marker is None
         self._seen_marker = marker
-        if first:
-            for outcome in await self.bot.edit_syncer.resume():
-                _log.info("Resumed the update of chapter %s in guild %s: %s", outcome.chapter,
-                          outcome.guild_id, outcome.status)
+        if first:  # only this process's servers: another shard's process resumes its own
+            unfinished = await unfinished_syncs(self.bot.db)
+            for guild_id in dict.fromkeys(s.guild_id for s in unfinished if self.bot.owns_guild(s.guild_id)):
+                for outcome in await self.bot.edit_syncer.resume(guild_id):
+                    _log.info("Resumed the update of chapter %s in guild %s: %s", outcome.chapter,
+                              outcome.guild_id, outcome.status)
         await self.follow()
         self.bot.dispatch("edits_followed")
 

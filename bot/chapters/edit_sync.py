@@ -35,6 +35,7 @@ from bot.storage import release_log
 from bot.storage.database import Database
 from bot.storage.releases import released_chapters
 from bot.storage.story import chapter_count, load_chapter
+from bot.story.model import Chapter
 from bot.text import MAX_NONCE
 from bot.timestamps import format_timestamp
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
 RenderFn = Callable[..., list[Payload]]
+RENDERS_KEPT = 64  # chapters × totals: a story's released chapters, rendered once per look at every server
 Status = Literal["updated", "in_step", "not_released", "no_chapter", "unsupported", "busy", "forbidden",
                  "failed"]
 
@@ -96,6 +98,8 @@ class EditSyncer:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     render: RenderFn = render_chapter
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+    _rendered: dict[tuple[int, int], tuple[Chapter, list[Payload]]] = field(default_factory=dict, init=False,
+                                                                          repr=False)
 
     def lock(self, guild_id: int) -> asyncio.Lock:
         return self._locks.setdefault(guild_id, asyncio.Lock())
@@ -192,7 +196,7 @@ class EditSyncer:
         slots = [Slot(channel, message, shown[i] if i < len(shown) else moved_up())
                  for i, (channel, message) in enumerate(places)]
         total = posted_total(shown, number) or await chapter_count(self.conn)
-        rendered = self.render(chapter, number=number, total=total)
+        rendered = self._render(chapter, number, total)
         new = release_plan(copy.deepcopy(rendered), number=number, alert_role_id=release.plan.alert_role_id)
         posted = [s.shows for s in slots[:len(slots) - len(extras)]]
         plan = plan_edit(posted, new, number=number, posted_extras=[s.shows for s in slots[len(posted):]],
@@ -266,6 +270,19 @@ class EditSyncer:
         await journal.complete_sync(self.conn, sync.id, self._now())
         return EditOutcome("updated", guild_id, number, counts["edit"], counts["moved_up"], counts["extra"],
                            discussion, resumed)
+
+    def _render(self, chapter: Chapter, number: int, total: int) -> list[Payload]:
+        """The chapter's render, kept while the chapter is equal: finding the out-of-step chapters of every
+        server that follows edits renders each released chapter once, not once per server."""
+        key = (number, total)
+        kept = self._rendered.get(key)
+        if kept is None or kept[0] != chapter:
+            kept = (chapter, self.render(chapter, number=number, total=total))
+            self._rendered.pop(key, None)
+            while len(self._rendered) >= RENDERS_KEPT:
+                del self._rendered[next(iter(self._rendered))]  # the oldest
+            self._rendered[key] = kept
+        return copy.deepcopy(kept[1])
 
     def _now(self) -> str:
         return format_timestamp(self.clock())
