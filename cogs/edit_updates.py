@@ -132,8 +132,6 @@ def outcome_text(outcome: EditOutcome) -> str:
         "in_step": f"Chapter {number}'s posted text already matches the story.",
         "not_released": f"Chapter {number} is not released in this server, so there is nothing to update.",
         "no_chapter": f"Chapter {number} is no longer in the story (or was posted before plans were kept).",
-        "unsupported": f"Chapter {number} was posted through the author webhook; I cannot edit those "
-                       "messages yet.",
         "busy": f"Chapter {number} is being updated right now; try again in a moment.",
         "forbidden": f"I could not update chapter {number}: {outcome.error}. Fix my permissions and press "
                      "again; I continue where I stopped.",

@@ -44,8 +44,7 @@ log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 RenderFn = Callable[..., list[Payload]]
 RENDERS_KEPT = 64  # chapters × totals: a story's released chapters, rendered once per look at every server
-Status = Literal["updated", "in_step", "not_released", "no_chapter", "unsupported", "busy", "forbidden",
-                 "failed"]
+Status = Literal["updated", "in_step", "not_released", "no_chapter", "busy", "forbidden", "failed"]
 
 
 class EditSender(Protocol):
@@ -55,6 +54,12 @@ class EditSender(Protocol):
 
     async def edit(self, channel_id: int, message_id: int, payload: Payload) -> None:
         """Edit the bot's message to show exactly `payload` (every field set)."""
+        ...
+
+    async def edit_as_author(self, channel_id: int, message_id: int, payload: Payload, *,
+                             thread_id: int | None) -> None:
+        """Edit a message the bot's webhook of `channel_id` posted (a release with the author webhook on),
+        in `thread_id` when it is in a thread or forum post of that channel."""
         ...
 
     async def send(self, channel_id: int, payload: Payload, *, nonce: str) -> int: ...
@@ -139,9 +144,6 @@ class EditSyncer:
             if release is None or release.status != "done":
                 return EditOutcome("not_released", guild_id, number)
             delivery = await release_log.get_delivery(self.conn, guild_id, number) or {}
-            if delivery.get("author"):  # posted by the author webhook: only that webhook may edit them
-                return EditOutcome("unsupported", guild_id, number,
-                                   error="posted through the author webhook")
             planned = await self._plan(guild_id, number)
             if planned is None:
                 return EditOutcome("no_chapter", guild_id, number)
@@ -227,6 +229,9 @@ class EditSyncer:
         """Take a started update from wherever it stopped to done; the caller holds the server's lock."""
         guild_id, number = sync.guild_id, sync.chapter_number
         target = stored_plan(sync.plan, number=number)
+        release = await release_log.get_release(self.conn, guild_id, number)
+        assert release is not None  # an update exists only for a done release, which nothing forgets
+        by_author = await self._webhook_messages(release)
         counts = {"edit": 0, "moved_up": 0, "extra": 0}
         previous: int | None = None
         discussion: int | None = None
@@ -243,7 +248,12 @@ class EditSyncer:
                     assert op.message_id is not None
                     await journal.record_attempt(self.conn, sync.id, op.op_index)
                     try:
-                        await self.sender.edit(op.channel_id, op.message_id, payload)
+                        if op.message_id in by_author:  # only the webhook that posted it may edit it
+                            thread = op.channel_id if op.channel_id != release.channel_id else None
+                            await self.sender.edit_as_author(release.channel_id, op.message_id, payload,
+                                                             thread_id=thread)
+                        else:
+                            await self.sender.edit(op.channel_id, op.message_id, payload)
                     except MessageGone:  # deleted by someone: nothing left to bring in step
                         log.warning("guild %s chapter %s: message %s is gone; not edited", guild_id, number,
                                     op.message_id)
@@ -270,6 +280,16 @@ class EditSyncer:
         await journal.complete_sync(self.conn, sync.id, self._now())
         return EditOutcome("updated", guild_id, number, counts["edit"], counts["moved_up"], counts["extra"],
                            discussion, resumed)
+
+    async def _webhook_messages(self, release: release_log.ReleaseRow) -> set[int]:
+        """The release's messages its author webhook posted: every part but a forum post's first message,
+        which the bot opened the post with.  (Extra parts and the note an update adds are the bot's.)"""
+        delivery = await release_log.get_delivery(self.conn, release.guild_id, release.chapter_number) or {}
+        if not delivery.get("author"):
+            return set()
+        parts = await release_log.parts(self.conn, release.guild_id, release.chapter_number)
+        forum = delivery.get("kind") == "forum"
+        return {p.message_id for i, p in parts.items() if p.message_id is not None and not (forum and i == 0)}
 
     def _render(self, chapter: Chapter, number: int, total: int) -> list[Payload]:
         """The chapter's render, kept while the chapter is equal: finding the out-of-step chapters of every

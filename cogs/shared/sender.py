@@ -123,12 +123,7 @@ class DiscordSender:
     async def edit(self, channel_id: int, message_id: int, payload: dict[str, Any]) -> None:
         """`bot.chapters.edit_sync.EditSender.edit`: every field set, since Discord keeps what an edit
         leaves out; the message keeps its id, reactions and thread."""
-        roles = allowed_role_ids(payload)
-        body: dict[str, Any] = {"content": payload.get("content") or "",
-                                "embeds": list(payload.get("embeds") or []),
-                                "components": list(payload.get("components") or []),
-                                "allowed_mentions": {"parse": [], "roles": [str(r) for r in roles]} if roles
-                                else {"parse": []}}
+        body = _edit_body(payload)
         route = discord.http.Route("PATCH", "/channels/{channel_id}/messages/{message_id}",
                                    channel_id=channel_id, message_id=message_id)
         try:
@@ -139,6 +134,28 @@ class DiscordSender:
             if exc.code == UNKNOWN_MESSAGE:
                 raise MessageGone(f"Discord answered 404 ({exc.code}): {exc.text}") from exc
             raise _gone_or_failed(exc) from exc
+        except discord.HTTPException as exc:
+            raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
+        except (OSError, aiohttp.ClientError) as exc:
+            raise PublishError(f"could not reach Discord: {exc!r}") from exc
+
+    async def edit_as_author(self, channel_id: int, message_id: int, payload: dict[str, Any], *,
+                             thread_id: int | None) -> None:
+        """Edit a message the bot's webhook of `channel_id` posted (in `thread_id`, a thread or forum post
+        of it, when given): only that webhook may."""
+        body = _edit_body(payload)
+        webhook_id, token = await self._webhook(channel_id)
+        adapter = discord.webhook.async_.async_context.get()
+        session = self.bot.http._HTTPClient__session  # type: ignore[attr-defined]
+        try:
+            await adapter.edit_webhook_message(webhook_id, token, message_id, session=session, payload=body,
+                                               thread_id=thread_id, with_components=True)
+        except discord.NotFound as exc:
+            if exc.code in (UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK):  # a new webhook cannot edit the old one's
+                raise MessageGone(f"Discord answered 404 ({exc.code}): {exc.text}") from exc
+            raise _gone_or_failed(exc) from exc
+        except discord.Forbidden as exc:
+            raise ReleaseForbidden(MANAGE_WEBHOOKS, str(exc)) from exc
         except discord.HTTPException as exc:
             raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
         except (OSError, aiohttp.ClientError) as exc:
@@ -328,6 +345,14 @@ class DiscordSender:
             raise PublishError(f"Discord answered {exc.status} ({exc.code}): {exc.text}") from exc
         except (OSError, aiohttp.ClientError) as exc:
             raise PublishError(f"could not reach Discord: {exc!r}") from exc
+
+
+def _edit_body(payload: dict[str, Any]) -> dict[str, Any]:
+    """A message edit's body: every field, pinging at most the alert role the plan names."""
+    roles = allowed_role_ids(payload)
+    return {"content": payload.get("content") or "", "embeds": list(payload.get("embeds") or []),
+            "components": list(payload.get("components") or []),
+            "allowed_mentions": {"parse": [], "roles": [str(r) for r in roles]} if roles else {"parse": []}}
 
 
 def _gone_or_failed(error: discord.NotFound) -> PublishError:

@@ -28,6 +28,7 @@ from bot.storage.sql import fetch_all
 from bot.storage.story import load_chapter
 from bot.story.importer import import_file
 from tests.fakediscord import EPHEMERAL, FakeDiscord, GuildSetup, Upload
+from tests.fakediscord.models import MANAGE_WEBHOOKS
 from tests.helpers import (
     FILLER,
     SEED_CHAPTERS,
@@ -234,6 +235,60 @@ async def test_follow_edits_picks_up_an_import_by_the_cli_at_the_next_schedule_c
     want = await expected(bot, 2)
     await fake_discord.wait_for(lambda: shows(fake_discord.messages[second_ids[1]]) == shows(_full(want[1])),
                                 timeout=20)
+
+
+async def test_a_forum_release_is_updated_inside_its_post(seeded: Settings, bot_factory,
+                                                          fake_discord: FakeDiscord, guild_setup: GuildSetup):
+    setup = guild_setup
+    forum = await fake_discord.add_channel(setup.guild, "chapters", type=15)
+    bot = await bot_factory()
+    await final_answer(await fake_discord.invoke("aar setup", guild=setup.guild, channel=setup.general,
+                                                 member=setup.moderator, options={"channel": forum}))
+    for _ in (1, 2):
+        await final_answer(await fake_discord.invoke("chapter next", guild=setup.guild, channel=setup.general,
+                                                     member=setup.moderator))
+    first, second = fake_discord.posts(forum)
+    assert [len(fake_discord.history(p)) for p in (first, second)] == [3, 2]
+    await import_in_discord(fake_discord, setup, EDITED)
+    listing = await final_answer(await fake_discord.invoke("aar edits", guild=setup.guild,
+                                                           channel=setup.general, member=setup.moderator))
+    for number in (1, 2):
+        text = await press_update(fake_discord, listing, number, setup.moderator)
+        assert text.startswith(f"Chapter {number} is updated"), text
+    assert fake_discord.posts(forum) == [first, second] and forum.messages == {}
+    want_1, want_2 = await expected(bot, 1), await expected(bot, 2)
+    in_first = sorted(fake_discord.history(first), key=lambda m: int(m["id"]))
+    assert [shows(m) for m in in_first] == [shows(_full(want_1[0])), (MOVED_UP, []), (MOVED_UP, [])]
+    in_second = sorted(fake_discord.history(second), key=lambda m: int(m["id"]))
+    assert "continues here" in in_second[2]["content"]
+    assert [shows(m) for m in in_second[:2] + in_second[3:]] == [shows(_full(p)) for p in want_2]
+
+
+async def test_a_release_posted_as_the_author_is_edited_through_the_webhook(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup):
+    setup = guild_setup
+    setup.guild.role("AAR Bot").permissions |= MANAGE_WEBHOOKS
+    bot = await bot_factory()
+    await final_answer(await fake_discord.invoke(
+        "aar setup", guild=setup.guild, channel=setup.general, member=setup.moderator,
+        options={"channel": setup.story, "author_webhook": True, "author_name": "Kurt the Author"}))
+    await release_chapters(fake_discord, setup, 2)
+    first_ids, _ = await posted(bot, setup, 1)
+    second_ids, thread_id = await posted(bot, setup, 2)
+    assert all(fake_discord.messages[i].get("webhook_id") for i in first_ids + second_ids)
+    await import_in_discord(fake_discord, setup, EDITED)
+    listing = await final_answer(await fake_discord.invoke("aar edits", guild=setup.guild,
+                                                           channel=setup.general, member=setup.moderator))
+    for number in (1, 2):
+        text = await press_update(fake_discord, listing, number, setup.moderator)
+        assert text.startswith(f"Chapter {number} is updated"), text
+    want_1, want_2 = await expected(bot, 1), await expected(bot, 2)
+    assert [shows(fake_discord.messages[i]) for i in first_ids] == [shows(_full(want_1[0])), (MOVED_UP, []),
+                                                                   (MOVED_UP, [])]
+    assert [shows(fake_discord.messages[i]) for i in second_ids] == [shows(_full(p)) for p in want_2[:2]]
+    extras = thread_posts(fake_discord, thread_id)[-2:]
+    assert [shows(m) for m in extras] == [shows(_full(p)) for p in want_2[2:]]
+    assert all(fake_discord.messages[i]["author"]["username"] == "Kurt the Author" for i in first_ids)
 
 
 async def member_rows(bot) -> dict[str, list[tuple[Any, ...]]]:

@@ -18,6 +18,7 @@ from .errors import DiscordError, form_error, json_response
 from .faults import Faults
 from .models import Channel, Webhook, snowflake
 from .rest import FILES_KEY, JSON_KEY
+from .validation import is_empty_message
 
 MAX_WEBHOOKS_PER_CHANNEL = 15
 MAX_WEBHOOK_NAME = 80
@@ -88,18 +89,46 @@ class RestWebhooks(Faults):
             return json_response(message)
         return web.Response(status=204)
 
-    def _webhook_target(self, webhook: Webhook, thread_id: str | None) -> Channel:
+    async def _webhook_message(self, request: web.Request) -> web.StreamResponse:
+        """GET / PATCH /webhooks/{id}/{token}/messages/{mid}: a message a channel webhook posted (in the
+        thread `thread_id` names, when it is in one); an interaction's message otherwise.  Only that
+        webhook's own messages, as Discord allows; an edit that would leave the message empty is refused."""
+        webhook = self.webhooks.get(int(request.match_info["app_id"]))
+        if webhook is None:
+            return await super()._webhook_message(request)  # type: ignore[misc]
+        if not secrets.compare_digest(webhook.token, request.match_info["token"]):
+            raise DiscordError(401, 50027, "Invalid Webhook Token")
+        channel = self._webhook_target(webhook, request.query.get("thread_id"), editing=True)
+        msg = channel.messages.get(int(request.match_info["mid"]))
+        if msg is None or msg.get("webhook_id") != str(webhook.id):
+            raise DiscordError(404, 10008, "Unknown Message")
+        if request.method == "GET":
+            return json_response(msg)
+        if request.method != "PATCH":
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "PATCH"])
+        if channel.archived:
+            raise DiscordError(400, 50083, "Thread is archived")
+        body = dict(request[JSON_KEY] or {})
+        if not (webhook.application_id and request.query.get("with_components") in ("1", "true", "True")):
+            body.pop("components", None)  # Discord ignores them
+        merged = {k: msg.get(k) for k in ("content", "embeds", "components")} | body
+        if is_empty_message(merged, len(request[FILES_KEY]) + len(msg["attachments"])):
+            raise DiscordError(400, 50006, "Cannot send an empty message")
+        self._edit_message(msg, body, request[FILES_KEY])
+        return json_response(msg)
+
+    def _webhook_target(self, webhook: Webhook, thread_id: str | None, *, editing: bool = False) -> Channel:
         channel = self.channels.get(webhook.channel_id)
         if channel is None:
             raise DiscordError(404, 10003, "Unknown Channel")
         if thread_id is None:
-            if channel.type == 15:
+            if channel.type == 15 and not editing:
                 raise DiscordError(400, 220001,
                                    "Webhooks posted to forum channels must have a thread_name or thread_id")
             return channel
         thread = self.channels.get(int(thread_id))
         if thread is None or thread.parent_id != channel.id:
             raise DiscordError(404, 10003, "Unknown Channel")
-        if thread.archived:
+        if thread.archived and not editing:
             raise DiscordError(400, 50083, "Thread is archived")
         return thread
