@@ -363,6 +363,37 @@ async def sweep_import(s: Sweep, characters: list[str]) -> None:
                 await (await s.fake.click(preview, item["custom_id"], member=moderator)).wait_response()
 
 
+async def sweep_edits(s: Sweep, characters: list[str]) -> None:
+    """`/aar edits`, and the import confirmation's offer, name only chapters released here: chapters 1 and
+    5 are edited, listed, and the story is put back (the sweep must leave the story as it found it)."""
+    seed = SHIPPED_THREAD.read_text(encoding="utf-8")
+    edited = seed.replace("Marianne is that you?", "Marianne, is that really you?", 1).replace(
+        "Border War\nThe Border War.\n", "Border War\nThe Border War.\n\n"
+        "A paragraph the author added to the fifth chapter long after it was posted.\n", 1)
+    await s.run("aar edits")  # a plain member: refused
+    released = await released_through(s.bot.db, s.setup.guild.id)
+    confirmed = await confirm_import(s, edited)
+    stale = [n for n in (1, 5) if n <= released]
+    offered = f"posted here ({', '.join(map(str, stale))})"
+    assert (offered in confirmed) if stale else "posted here" not in confirmed, confirmed
+    listing = (await s.run("aar edits", member=s.setup.moderator))["content"]
+    assert [n for n in (1, 5) if f"Chapter {n}:" in listing] == stale, listing
+    await confirm_import(s, seed)
+    assert "nothing to update" in (await s.run("aar edits", member=s.setup.moderator))["content"]
+
+
+async def confirm_import(s: Sweep, text: str) -> str:
+    """Import `text` as the moderator (preview, Confirm); what the confirmation says."""
+    moderator = s.setup.moderator
+    preview = await s.run("aar import", member=moderator, file=Upload("edits.txt", text.encode()))
+    confirm = next(b["custom_id"] for row in preview.get("components") or [] for b in row["components"]
+                   if b.get("label") == "Confirm import")
+    click = await s.fake.click(preview, confirm, member=moderator)
+    await click.wait_response()
+    await s.fake.wait_for(lambda: "Importing" not in click.message["content"], timeout=20)
+    return str(click.message["content"])
+
+
 SweepStep = Callable[[Sweep, list[str]], Awaitable[None]]
 SWEEPS: dict[str, SweepStep] = {
     "chapter next": sweep_chapters, "chapter read": sweep_chapters, "chapter list": sweep_chapters,
@@ -373,7 +404,7 @@ SWEEPS: dict[str, SweepStep] = {
     "quiz stats": sweep_quiz,
     "likes chapter": sweep_likes, "likes top": sweep_likes, "likes readers": sweep_likes,
     "aar status": sweep_admin, "aar setup": sweep_admin, "aar forget-me": sweep_admin,
-    "aar help": sweep_admin, "aar import": sweep_import,
+    "aar help": sweep_admin, "aar import": sweep_import, "aar edits": sweep_edits,
     "schedule add": sweep_admin, "schedule list": sweep_admin, "schedule cancel": sweep_admin,
     "schedule pause": sweep_admin, "schedule resume": sweep_admin,
     "search": sweep_search,
