@@ -231,7 +231,7 @@ async def run(guilds: int, baseline_guilds: int, only: str, same_process: bool) 
             discord.http.Route.BASE = fake.api_base
             bot = await start_bot(fake, db, clock)
             try:
-                parts = len(await _plan_parts(bot))
+                parts = await _plan_parts(bot)
                 print(f"{guilds} servers, chapter 1 = {parts} messages + a thread; fake Discord "
                       f"({'in this process' if same_process else 'in its own process'}): global limit "
                       f"{GLOBAL_LIMIT}/s, 5 messages per 5 s per channel, 50 ms round trip; bot budget "
@@ -300,7 +300,7 @@ async def restart(fake: Fake, db: Path, due: list[Place], clock: FakeClock, part
     await resume
     wall = time.perf_counter() - started
     await counter.stop()
-    parts2 = len(await _plan_parts(bot, 2))
+    parts2 = await _plan_parts(bot, 2)
     lost, doubled = await checked(fake, "Scheduled", parts + parts2, threads=2)
     _ratio, passed = report(f"(c) {guilds} interrupted releases resumed at start", wall, counter,
                             lost, doubled)
@@ -308,11 +308,11 @@ async def restart(fake: Fake, db: Path, due: list[Place], clock: FakeClock, part
     return passed
 
 
-async def _plan_parts(bot: AARBot, number: int = 1) -> list[Any]:
-    """A chapter's messages, as a release plans them."""
+async def _plan_parts(bot: AARBot, number: int = 1) -> int:
+    """How many messages a release of the chapter sends."""
     chapter = await load_chapter(bot.db, number)
     assert chapter is not None
-    return bot.publisher._render(chapter, number, 6, None)
+    return bot.publisher._render(chapter, number, 6, None)[1]
 
 
 def main() -> int:

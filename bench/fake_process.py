@@ -81,6 +81,30 @@ class FakeWorkloads:
                 doubled += 1
         return {"lost": lost, "doubled": doubled}
 
+    async def commands(self, group: str, command: str, options: dict[str, Any], rounds: int,
+                       concurrent: bool = False) -> list[float | None]:
+        """Each server's member of `group` runs `/command` `rounds` times: one after another (each awaited,
+        so a latency is one command alone), or all of a round at once.  The latency of each: from the
+        INTERACTION_CREATE sent to the first answer received (seconds; None: never answered in 30 s)."""
+        latencies: list[float | None] = []
+
+        async def one(s: GuildSetup) -> float | None:
+            record = await self.fake.invoke(command, guild=s.guild, channel=s.general, member=s.member,
+                                            options=options)
+            try:
+                await self.fake.wait_for(lambda: record.answered_at is not None, timeout=30)
+            except TimeoutError:
+                return None
+            return record.answered_at - record.created_at
+
+        for _ in range(rounds):
+            if concurrent:
+                latencies += await asyncio.gather(*(one(s) for s in self.groups[group]))
+            else:
+                for s in self.groups[group]:
+                    latencies.append(await one(s))
+        return latencies
+
     async def chapter_next(self, group: str, give_up_after: float) -> dict[str, Any]:
         """Every server's moderator of `group` runs `/chapter next` at once; wait until every answer is
         edited into its outcome (or `give_up_after` seconds).  Latencies in seconds, `None` for never."""

@@ -24,7 +24,8 @@ async def mark_released(conn: Database, guild_id: int, through: int, *, channel_
             "INSERT INTO releases(guild_id, chapter_number, channel_id, status, parts_total,"
             " started_at, completed_at)"
             " VALUES (?, ?, ?, 'done', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
-            " ON CONFLICT (guild_id, chapter_number) DO UPDATE SET channel_id = excluded.channel_id,"
+            " ON CONFLICT (guild_id, story_id, chapter_number)"
+            " DO UPDATE SET channel_id = excluded.channel_id,"
             " status = 'done', parts_total = 1, completed_at = excluded.completed_at",
             (guild_id, number, channel_id),
         )
@@ -32,7 +33,8 @@ async def mark_released(conn: Database, guild_id: int, through: int, *, channel_
             conn,
             "INSERT INTO release_parts(guild_id, chapter_number, part_index, nonce, message_id,"
             " channel_id, sent_at) VALUES (?, ?, 0, ?, ?, ?, '2026-01-01T00:00:00Z')"
-            " ON CONFLICT (guild_id, chapter_number, part_index) DO UPDATE SET nonce = excluded.nonce,"
+            " ON CONFLICT (guild_id, story_id, chapter_number, part_index)"
+            " DO UPDATE SET nonce = excluded.nonce,"
             " message_id = excluded.message_id, channel_id = excluded.channel_id, sent_at = excluded.sent_at",
             (guild_id, number, f"test-{guild_id}-{number}", first_message_id + number + guild_id % 1000 * 100,
              channel_id),
@@ -105,6 +107,30 @@ async def release_chapters(fake: Any, setup: Any, count: int) -> None:
                                    member=setup.moderator)
         answer = await final_answer(record)
         assert f"Released chapter {number} of {SEED_CHAPTERS}" in answer["content"], answer["content"]
+
+
+STORY_TABLES = ("chapters", "blocks", "forum_reactions", "comments", "imports")
+
+
+async def import_into_old_schema(conn: Database) -> None:
+    """Fill `conn`, a SQLite database migrated only part of the way, with the shipped story as the release
+    of its version imported it: imported by today's code into a scratch database, then copied over, column
+    by column as far as the old schema has them (today's importer writes today's keys)."""
+    from bot.config import SHIPPED_THREAD
+    from bot.storage import open_database
+    from bot.story.importer import import_file
+
+    scratch = await open_database(":memory:")
+    try:
+        await import_file(scratch, SHIPPED_THREAD)
+        for table in STORY_TABLES:
+            old = [row[1] for row in await fetch_all(conn, f"SELECT * FROM pragma_table_info('{table}')")]
+            rows = await fetch_all(scratch, f"SELECT {', '.join(old)} FROM {table}")
+            marks = ", ".join("?" * len(old))
+            for row in rows:
+                await execute(conn, f"INSERT INTO {table}({', '.join(old)}) VALUES ({marks})", tuple(row))
+    finally:
+        await scratch.close()
 
 
 CUT = "The author cut this passage."

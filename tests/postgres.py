@@ -27,6 +27,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -135,6 +136,10 @@ class PostgresServer:
             await admin.close()
 
 
+class NoPostgres(Exception):
+    """This machine can't run a throwaway PostgreSQL server; the message says why and what to install."""
+
+
 def _server_user() -> str | None:
     """Who runs the server: None (this process's user), or `postgres` when running as root."""
     if os.geteuid() != 0:
@@ -142,21 +147,22 @@ def _server_user() -> str | None:
     try:
         pwd.getpwnam(SERVER_USER)
     except KeyError:
-        pytest.skip(f"PostgreSQL refuses to run as root and there is no {SERVER_USER!r} user to run it as "
-                    "(Debian's postgresql package creates it; .ci/run installs that)")
+        raise NoPostgres(f"PostgreSQL refuses to run as root and there is no {SERVER_USER!r} user to run it "
+                         "as (Debian's postgresql package creates it; .ci/run installs that)") from None
     if not shutil.which("runuser"):
-        pytest.skip("PostgreSQL refuses to run as root, and runuser (util-linux) is missing to run it as "
-                    f"{SERVER_USER!r}")
+        raise NoPostgres("PostgreSQL refuses to run as root, and runuser (util-linux) is missing to run it"
+                         f" as {SERVER_USER!r}")
     return SERVER_USER
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """The session's PostgreSQL server (skips the test when this machine has none)."""
+@contextmanager
+def throwaway_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server started for the block and removed after it (NoPostgres: this machine has none)."""
     bin_dir = find_binaries()
     if bin_dir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql/*/bin:"
-                    " install Debian's postgresql package (.ci/run does) to run the PostgreSQL tests")
+        raise NoPostgres("no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in"
+                         " /usr/lib/postgresql/*/bin: install Debian's postgresql package (.ci/run does)"
+                         " to run the PostgreSQL tests")
     run_as = _server_user()
     root = Path(tempfile.mkdtemp(prefix="aar-pg-"))
     if run_as:
@@ -172,6 +178,16 @@ def postgres_server() -> Iterator[PostgresServer]:
                 server.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server (skips the test when this machine has none)."""
+    try:
+        with throwaway_server() as server:
+            yield server
+    except NoPostgres as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -99,9 +99,9 @@ async def replace_index(conn: Database, *, characters: Sequence[CharacterRow],
     )
     await execute(
         conn,
-        "INSERT INTO character_index_state(id, cast_sha256, story_sha256, built_at)"
+        "INSERT INTO character_index_state(story_id, cast_sha256, story_sha256, built_at)"
         " VALUES (1, ?, ?, ?)"
-        " ON CONFLICT(id) DO UPDATE SET cast_sha256 = excluded.cast_sha256,"
+        " ON CONFLICT(story_id) DO UPDATE SET cast_sha256 = excluded.cast_sha256,"
         " story_sha256 = excluded.story_sha256, built_at = excluded.built_at"
         # same inputs, same rows: the timestamp too, so rebuilding (a re-import) changes nothing at all
         " WHERE character_index_state.cast_sha256 != excluded.cast_sha256"

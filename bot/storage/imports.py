@@ -75,7 +75,7 @@ async def merge_forum_reactions(conn: Database, number: int,
         await execute(
             conn,
             "INSERT INTO forum_reactions(chapter_number, kind, count) VALUES (?, ?, ?)"
-            " ON CONFLICT(chapter_number, kind)"
+            " ON CONFLICT(story_id, chapter_number, kind)"
             " DO UPDATE SET count = MAX(forum_reactions.count, excluded.count)",
             (number, kind, count),
         )
@@ -98,7 +98,7 @@ async def add_comment(conn: Database, *, seq: int, chapter_number: int | None, q
     added = await execute(
         conn,
         "INSERT INTO comments(seq, chapter_number, quote, body, fingerprint) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(fingerprint) DO NOTHING",
+        " ON CONFLICT(story_id, fingerprint) DO NOTHING",
         (seq, chapter_number, quote, body, fingerprint),
     )
     return added > 0

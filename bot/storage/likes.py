@@ -159,7 +159,7 @@ async def save_hall_of_fame_post(conn: Database, post: HallOfFamePost, now: str)
         conn,
         "INSERT INTO hall_of_fame_posts(guild_id, chapter_number, channel_id, message_id, shown_total,"
         " shown_discord, posted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(guild_id, chapter_number) DO UPDATE SET channel_id = excluded.channel_id,"
+        " ON CONFLICT(guild_id, story_id, chapter_number) DO UPDATE SET channel_id = excluded.channel_id,"
         " message_id = excluded.message_id, shown_total = excluded.shown_total,"
         " shown_discord = excluded.shown_discord, updated_at = excluded.updated_at",
         (post.guild_id, post.chapter_number, post.channel_id, post.message_id, post.shown_total,

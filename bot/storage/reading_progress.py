@@ -28,7 +28,7 @@ async def record_page(conn: Database, guild_id: int, user_id: int, chapter: int,
         conn,
         "INSERT INTO reading_progress(guild_id, user_id, chapter_number, pages_seen, finished, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(guild_id, user_id, chapter_number) DO UPDATE SET"
+        " ON CONFLICT(guild_id, story_id, user_id, chapter_number) DO UPDATE SET"
         " pages_seen = MAX(reading_progress.pages_seen, excluded.pages_seen),"
         " finished = MAX(reading_progress.finished, excluded.finished), updated_at = excluded.updated_at",
         (guild_id, user_id, chapter, seen, finished, now))
@@ -41,7 +41,7 @@ async def mark_finished(conn: Database, guild_id: int, user_id: int, chapter: in
         conn,
         "INSERT INTO reading_progress(guild_id, user_id, chapter_number, pages_seen, finished, updated_at)"
         " VALUES (?, ?, ?, 0, 1, ?)"
-        " ON CONFLICT(guild_id, user_id, chapter_number) DO UPDATE SET"
+        " ON CONFLICT(guild_id, story_id, user_id, chapter_number) DO UPDATE SET"
         " finished = 1, updated_at = excluded.updated_at",
         (guild_id, user_id, chapter, now))
 

@@ -25,12 +25,13 @@ import pytest
 from bot.app import AARBot
 from bot.chapters import schedules
 from bot.config import Settings
-from bot.storage import open_database
 from bot.storage import quiz as quiz_store
+from bot.storage.connection import open_storage
+from bot.storage.sql import fetch_all
 from tests.fakediscord import FakeDiscord, GuildSetup
 from tests.helpers import FakeClock, schedules_checked
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.both_backends]
 
 
 async def guilds_on_both_shards(fake: FakeDiscord) -> tuple[GuildSetup, GuildSetup]:
@@ -65,7 +66,8 @@ async def test_two_processes_each_see_and_own_only_their_shards_guilds(
 async def test_quiz_recovery_at_start_ends_only_the_games_of_this_process_shards(
         seeded: Settings, bot_factory, fake_discord: FakeDiscord) -> None:
     zero, one = await guilds_on_both_shards(fake_discord)
-    conn = await open_database(seeded.db_path)  # a previous process left a game running in each guild
+    # A previous process left a game running in each guild.
+    conn = await open_storage(seeded.db_path, seeded.database_url)
     try:
         games = {}
         for setup in (zero, one):
@@ -77,7 +79,7 @@ async def test_quiz_recovery_at_start_ends_only_the_games_of_this_process_shards
 
     bot = await bot_factory(shard_count=2, shard_ids=(1,))
 
-    rows = await bot.db.raw.execute_fetchall("SELECT guild_id, status FROM quiz_games ORDER BY id")
+    rows = await fetch_all(bot.db, "SELECT guild_id, status FROM quiz_games ORDER BY id")
     status = {guild_id: state for guild_id, state in rows}
     assert status == {zero.guild.id: "running", one.guild.id: "interrupted"}  # shard 0's is not ours
 
@@ -166,7 +168,7 @@ async def test_a_schedule_due_in_each_servers_fires_exactly_once_in_the_process_
     so each server gets its chapter once, from the process that holds its shard."""
     zero, one = await guilds_on_both_shards(fake_discord)
     clock = FakeClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
-    conn = await open_database(seeded.db_path)
+    conn = await open_storage(seeded.db_path, seeded.database_url)
     try:
         for setup in (zero, one):
             await schedules.add_schedule(conn, guild_id=setup.guild.id, when_text="2026-03-01 18:00",
@@ -198,8 +200,39 @@ async def test_a_schedule_due_in_each_servers_fires_exactly_once_in_the_process_
         posted = [m for m in fake_discord.history(setup.story)
                   if m["author"]["id"] == str(fake_discord.bot_user.id)]
         assert posted and len({m["id"] for m in posted}) == len(posted)
-        rows = await first.db.raw.execute_fetchall(
-            "SELECT chapter_number, status FROM releases WHERE guild_id = ?", (setup.guild.id,))
+        rows = await fetch_all(first.db, "SELECT chapter_number, status FROM releases WHERE guild_id = ?",
+                               (setup.guild.id,))
         assert [tuple(r) for r in rows] == [(1, "done")]
     assert await schedules.next_due_at(first.db, first.owns_guild) is None
     assert await schedules.next_due_at(second.db, second.owns_guild) is None
+
+
+async def test_two_processes_misconfigured_with_the_same_shard_release_a_due_chapter_once(
+        seeded: Settings, bot_factory, fake_discord: FakeDiscord, guild_setup: GuildSetup) -> None:
+    """Both processes believe they hold the server (shard 0 of 1 each) and both see its schedule due: the
+    database's claim on the release lets one of them release it; the other finds it taken."""
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    conn = await open_storage(seeded.db_path, seeded.database_url)
+    try:
+        await schedules.add_schedule(conn, guild_id=guild_setup.guild.id, when_text="2026-03-01 18:00",
+                                     zone="UTC", created_by=guild_setup.moderator.id,
+                                     channel_id=guild_setup.story.id, now=clock())
+    finally:
+        await conn.close()
+    first = await bot_factory(shard_count=1, shard_ids=(0,), clock=clock)
+    second = await bot_factory(shard_count=1, shard_ids=(0,), clock=clock)
+    assert first.owns_guild(guild_setup.guild.id) and second.owns_guild(guild_setup.guild.id)
+    for bot in (first, second):
+        assert await schedules_checked(bot) == []
+
+    clock.now = datetime(2026, 3, 1, 18, 1, tzinfo=UTC)
+    fired = await asyncio.gather(schedules_checked(first), schedules_checked(second))  # at the same time
+    released = [f for done in fired for f in done if f.outcome and f.outcome.status == "released"]
+    assert len(released) == 1, fired
+    posted = [m for m in fake_discord.history(guild_setup.story)
+              if m["author"]["id"] == str(fake_discord.bot_user.id)]
+    rows = await fetch_all(first.db, "SELECT chapter_number, status, parts_total FROM releases"
+                                     " WHERE guild_id = ?", (guild_setup.guild.id,))
+    assert [tuple(r)[:2] for r in rows] == [(1, "done")]
+    assert len(posted) == rows[0]["parts_total"] > 1  # every part once, none twice
+    assert len({m["nonce"] for m in posted}) == len(posted)

@@ -76,6 +76,7 @@ class Hold:
     path: re.Pattern[str] | None
     waiting: int = 0  # requests that have arrived and are held
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    passes: int = 0  # matching requests let through before holding starts (a release's first parts)
 
     def matches(self, method: str, path: str) -> bool:
         return ((self.method is None or self.method == method)
@@ -104,15 +105,21 @@ class Faults(World):
             fault.times -= 1
         return fault
 
-    def hold(self, *, method: str | None = None, path: str | None = None) -> Hold:
-        """Hold matching requests until `hold.release()`; `await fake.wait_for(lambda: hold.waiting)`."""
-        held = Hold(method=method, path=re.compile(path) if path else None)
+    def hold(self, *, method: str | None = None, path: str | None = None, after: int = 0) -> Hold:
+        """Hold matching requests until `hold.release()`; `await fake.wait_for(lambda: hold.waiting)`.
+
+        `after`: the first `after` matching requests go through (hold a release after its first part).
+        """
+        held = Hold(method=method, path=re.compile(path) if path else None, passes=after)
         self._holds.append(held)
         return held
 
     async def _wait_holds(self, method: str, path: str) -> None:
         for held in list(self._holds):
             if held.matches(method, path) and not held.released.is_set():
+                if held.passes > 0:
+                    held.passes -= 1
+                    continue
                 held.waiting += 1
                 await self._notify()
                 await held.released.wait()

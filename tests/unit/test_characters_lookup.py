@@ -16,7 +16,8 @@ from bot.config import SHIPPED_THREAD
 from bot.storage import characters as store
 from bot.storage import open_database
 from bot.storage.database import Database
-from bot.storage.sql import fetch_all
+from bot.storage.sql import fetch_all, fetch_value
+from bot.storage.transaction import transaction
 from bot.story.importer import import_file
 from tests.helpers import SEED_CHAPTERS, mark_released
 
@@ -175,12 +176,10 @@ async def test_every_seed_note_belongs_to_a_chapter_that_names_them(seeded: Data
 async def test_rebuilding_is_idempotent_and_reimport_changes_nothing(seeded: Database) -> None:
     before = await index_rows(seeded)
     assert before
-    await seeded.execute("BEGIN")
-    summary = await rebuild_mention_index(seeded)
-    await seeded.execute("COMMIT")
-    assert summary.chapters == SEED_CHAPTERS and summary.mentions == sum(n for *_, n in
-                                                                        [r for r in before if r[0] ==
-                                                                         "character_mentions"])
+    async with transaction(seeded):
+        summary = await rebuild_mention_index(seeded)
+    assert summary.chapters == SEED_CHAPTERS
+    assert summary.mentions == await fetch_value(seeded, "SELECT SUM(count) FROM character_mentions")
     assert await index_rows(seeded) == before
     await import_file(seeded, SHIPPED_THREAD)
     assert await index_rows(seeded) == before
@@ -321,9 +320,8 @@ async def test_the_service_notices_a_rebuild(seeded: Database) -> None:
     extra = parse_cast(SHIPPED_CAST.read_text(encoding="utf-8") + '\n[[character]]\nkey = "marianne"\n'
                        'name = "Marianne"\nside = "France"\n')
     assert len(extra.members) == len(cast.members) + 1
-    await seeded.execute("BEGIN")
-    await rebuild_mention_index(seeded, extra)
-    await seeded.execute("COMMIT")
+    async with transaction(seeded):
+        await rebuild_mention_index(seeded, extra)
     assert (await service.look_up(9, "Marianne")).kind == "found"
 
 

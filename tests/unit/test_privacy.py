@@ -43,10 +43,12 @@ async def seed(conn: Database) -> None:
         parts = {r[0]: r[1] for r in await rows(conn, "SELECT chapter_number, message_id FROM release_parts"
                                                       " WHERE guild_id = ?", guild)}
         for user, emoji, chapter in [(ALICE, "👍", 1), (ALICE, "😂", 1), (ALICE, "👍", 2), (BOB, "👍", 1)]:
-            await execute(conn, "INSERT INTO reactions VALUES (?, ?, ?, ?, ?)",
+            await execute(conn, "INSERT INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
+                                " VALUES (?, ?, ?, ?, ?)",
                                (guild, chapter, emoji, user, parts[chapter]))
-        await execute(conn, "INSERT INTO hall_of_fame_posts VALUES (?, 1, 77, 88, 3, 2, 'x',"
-                               " 'x')", (guild,))
+        await execute(conn, "INSERT INTO hall_of_fame_posts(guild_id, chapter_number, channel_id,"
+                            " message_id, shown_total, shown_discord, posted_at, updated_at)"
+                            " VALUES (?, 1, 77, 88, 3, 2, 'x', 'x')", (guild,))
         game = await quiz.create_game(conn, guild_id=guild, channel_id=9, starter_id=ALICE, mode="channel",
                                       questions=[("q1", 1, 0), ("q2", 2, 1)], chapters="1-2", now=T0)
         for user in (ALICE, BOB):

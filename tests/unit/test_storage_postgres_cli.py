@@ -12,6 +12,7 @@ import pytest
 from bot.__main__ import EXIT_ERROR, EXIT_USAGE, main
 from bot.config import SHIPPED_THREAD
 from bot.storage import open_database
+from bot.storage.migrations import discover_migrations
 from bot.storage.postgres import copy
 from bot.storage.postgres.connection import open_postgres
 from bot.story.importer import import_file
@@ -67,8 +68,10 @@ SEED = [
     " VALUES (1, 0, 'q', 1, 2)",
     "INSERT INTO quiz_answers(game_id, position, user_id, guild_id, option, correct, points, answered_at)"
     f" VALUES (1, 0, {MEMBER}, {GUILD}, 2, 1, 3, {T0})",
-    f"INSERT INTO reactions VALUES ({GUILD}, 1, '👍', {MEMBER}, {GUILD + 9})",
-    f"INSERT INTO reading_progress VALUES ({GUILD}, {MEMBER}, 1, 2, 1, {T0})",
+    "INSERT INTO reactions(guild_id, chapter_number, emoji, user_id, message_id)"
+    f" VALUES ({GUILD}, 1, '👍', {MEMBER}, {GUILD + 9})",
+    "INSERT INTO reading_progress(guild_id, user_id, chapter_number, pages_seen, finished, updated_at)"
+    f" VALUES ({GUILD}, {MEMBER}, 1, 2, 1, {T0})",
     f"INSERT INTO alert_dms VALUES ({GUILD}, {MEMBER}, 1, {T0})",
     f"INSERT INTO search_queries VALUES (7, {GUILD}, 'tukhachevsky', {T0})",
     f"INSERT INTO guild_departures VALUES (42, {T0})",
@@ -118,7 +121,7 @@ async def test_migrate_to_postgres_copies_every_row(sqlite_db, postgres_url, mon
         tables = [row[0] for row in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
             " AND tablename NOT IN ('schema_migrations', 'story_search')")]
-        assert len(tables) == 29
+        assert len(tables) == 30
         empty = []
         for table in tables:
             columns = [row[0] for row in await conn.fetch(
@@ -171,7 +174,8 @@ async def test_a_failed_copy_leaves_the_target_empty(sqlite_db, postgres_url, mo
     monkeypatch.chdir(tmp_path)
     conn = await open_database(sqlite_db)
     try:  # SQLite keeps text in an INTEGER column; PostgreSQL won't take it, late in the copy
-        await conn.raw.execute(f"INSERT INTO reading_progress VALUES ({GUILD}, 9, 2, 'many', 0, 'x')")
+        await conn.raw.execute("INSERT INTO reading_progress(guild_id, user_id, chapter_number, pages_seen,"
+                               f" finished, updated_at) VALUES ({GUILD}, 9, 2, 'many', 0, 'x')")
     finally:
         await conn.close()
     assert await migrate(sqlite_db, postgres_url) == EXIT_ERROR
@@ -182,7 +186,7 @@ async def test_a_failed_copy_leaves_the_target_empty(sqlite_db, postgres_url, mo
     try:
         for table in ("chapters", "blocks", "story_search", "guild_settings", "reading_progress"):
             assert await conn.fetchval(f"SELECT COUNT(*) FROM {table}") == 0, table
-        assert await conn.fetchval("SELECT COUNT(*) FROM schema_migrations") == 13
+        assert await conn.fetchval("SELECT COUNT(*) FROM schema_migrations") == len(discover_migrations())
     finally:
         await conn.close()
 

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SHIPPED_THREAD
 from bot.search.query import parse
 from bot.storage import open_database
 from bot.storage import search as store
 from bot.storage.migrations import apply_migrations
 from bot.storage.sql import execute, execute_many
-from bot.story.importer import import_file
+from tests.helpers import import_into_old_schema
 
 pytestmark = pytest.mark.both_backends
 
@@ -26,7 +25,7 @@ async def test_the_migration_indexes_a_story_imported_before_it(tmp_path: Path) 
     conn = await open_database(path, migrate=False)
     try:
         await apply_migrations(conn, through=8)
-        await import_file(conn, SHIPPED_THREAD)  # written by a release without search
+        await import_into_old_schema(conn)  # written by a release without search
         assert await apply_migrations(conn) and await store.index_in_step(conn)
         hits = await store.match(conn, parse("Rokossovsky").expression, through=6, limit=3)
         assert hits and all("Rokossovsky" in hit.text for hit in hits)

@@ -35,6 +35,9 @@ from bot.storage.transaction import transaction
 
 # Not copied: each backend records its own migrations, and the search index is rebuilt from `blocks`.
 NOT_COPIED = frozenset({"schema_migrations", "story_search"})
+# Rows a migration writes into a new database (V14's story 1), which the source holds as well: removed
+# from the target before the copy, when nothing refers to them yet; anything more is a non-empty target.
+SEEDED = {"stories": "id = 1 AND NOT EXISTS (SELECT 1 FROM chapters)"}
 BATCH = 5000  # rows read from SQLite per query
 REBUILD_SEARCH = ("INSERT INTO story_search(rowid, text) SELECT chapter_number * 4294967296 + position,"
                   " to_tsvector('aar_story', text) FROM blocks")
@@ -67,6 +70,8 @@ async def copy_to_postgres(source: Database, target: asyncpg.Connection, *,
         await _check_same_tables(source, tables, target_name)
         async with target.transaction():
             for table in tables:
+                if table in SEEDED:  # rows the migrations wrote: the source has them too
+                    await target.execute(f"DELETE FROM {table} WHERE {SEEDED[table]}")
                 if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
                     raise CopyRefused(f"{target_name} already holds data (table {table}): "
                                       "migrate-to-postgres copies into an empty database only")

@@ -1,0 +1,143 @@
+"""The bot as operators scale it out: real `aar-bot run` processes on one PostgreSQL database.
+
+A process killed with SIGKILL in the middle of a release (no shutdown, no cleanup: a crashed machine) is
+restarted, and the release it left half-sent is finished from the database's journal with every part posted
+exactly once.  The fake Discord runs in the test; the bot runs as its own OS process, as in production.
+"""
+
+# The fake's waits take `timeout=` by design.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import SHIPPED_THREAD
+from bot.storage.connection import open_postgres_database
+from bot.storage.guilds import update_guild_settings
+from bot.storage.releases import released_through
+from bot.story.importer import import_file
+from tests.e2e.test_chapters import posted
+from tests.fakediscord import FakeDiscord, GuildSetup
+from tests.helpers import final_answer
+from tests.postgres import PostgresServer
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class BotProcess:
+    """`python -m bot run` against the fake Discord and a PostgreSQL database, started and awaited ready."""
+
+    def __init__(self, fake: FakeDiscord, database_url: str, cwd: Path) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "AAR_"))} | {
+            "DISCORD_TOKEN": fake.token, "DISCORD_API_BASE_URL": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url, "AAR_DATABASE_URL": database_url,
+            "AAR_DB_PATH": str(cwd / "unused.db"), "PYTHONUNBUFFERED": "1",
+        }
+        self.cwd = cwd
+        self.proc: asyncio.subprocess.Process | None = None
+        self.stderr: list[str] = []
+        self._said = asyncio.Condition()
+
+    async def start(self) -> None:
+        self.stderr = []
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=self.cwd, env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        assert self.proc.stderr is not None
+
+        async def ready() -> None:
+            assert self.proc is not None and self.proc.stderr is not None
+            while line := await self.proc.stderr.readline():
+                self.stderr.append(line.decode(errors="replace"))
+                if "Ready as" in self.stderr[-1]:
+                    return
+            raise AssertionError("the bot stopped before it was ready:\n" + "".join(self.stderr))
+
+        await asyncio.wait_for(ready(), 30)
+        self._reader = asyncio.get_running_loop().create_task(self._read())  # the pipe must not fill up
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        while line := await self.proc.stderr.readline():
+            async with self._said:
+                self.stderr.append(line.decode(errors="replace"))
+                self._said.notify_all()
+
+    async def said(self, text: str, timeout: float) -> str:
+        """The first line of the process's log (since its start) containing `text`, awaited."""
+        def found() -> str | None:
+            return next((line for line in self.stderr if text in line), None)
+        async with self._said:
+            line = await asyncio.wait_for(self._said.wait_for(found), timeout)
+        assert line is not None
+        return line
+
+    async def kill(self) -> None:
+        """SIGKILL: the process gets no chance to finish anything."""
+        assert self.proc is not None
+        self.proc.kill()
+        await self.proc.wait()
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+@pytest.fixture
+async def database_url(postgres_server: PostgresServer) -> str:
+    """A PostgreSQL database at this code's schema holding the shipped story."""
+    url = await postgres_server.new_migrated_database()
+    conn = await open_postgres_database(url)
+    try:
+        await import_file(conn, SHIPPED_THREAD)
+    finally:
+        await conn.close()
+    return url
+
+
+async def test_a_process_killed_mid_release_is_finished_by_its_restart_with_nothing_doubled(
+        database_url: str, fake_discord: FakeDiscord, guild_setup: GuildSetup, tmp_path: Path) -> None:
+    reference = await fake_discord.add_standard_guild("reference")
+    conn = await open_postgres_database(database_url)
+    try:
+        for setup in (guild_setup, reference):
+            await update_guild_settings(conn, setup.guild.id, story_channel_id=setup.story.id)
+    finally:
+        await conn.close()
+    bot = BotProcess(fake_discord, database_url, tmp_path)
+    try:
+        await bot.start()
+        # The release's second part is held in Discord; the process dies while it waits.
+        held = fake_discord.hold(method="POST", path=rf"^/channels/{guild_setup.story.id}/messages$", after=1)
+        await fake_discord.invoke("chapter next", guild=guild_setup.guild, channel=guild_setup.story,
+                                  member=guild_setup.moderator)
+        await fake_discord.wait_for(lambda: held.waiting, timeout=20)
+        await bot.kill()
+        held.release()
+        assert len(fake_discord.history(guild_setup.story)) in (1, 2)  # the held one may have landed
+
+        await bot.start()  # the restart resumes the journaled release
+        resumed = await bot.said("Resumed the release of chapter 1", timeout=30)
+        assert f"in guild {guild_setup.guild.id}: released" in resumed
+        record = await fake_discord.invoke("chapter next", guild=reference.guild, channel=reference.story,
+                                           member=reference.moderator)
+        assert "Released chapter 1" in (await final_answer(record, timeout=30))["content"]
+        expected = posted(fake_discord, reference.story)
+        await fake_discord.wait_for(lambda: posted(fake_discord, guild_setup.story) == expected, timeout=30)
+        history = fake_discord.history(guild_setup.story)
+        assert len({m["nonce"] for m in history}) == len(history) == len(expected)  # each part once
+    finally:
+        await bot.stop()
+    conn = await open_postgres_database(database_url)
+    try:
+        assert await released_through(conn, guild_setup.guild.id) == 1
+        assert await released_through(conn, reference.guild.id) == 1
+    finally:
+        await conn.close()
