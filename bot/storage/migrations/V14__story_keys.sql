@@ -330,3 +330,14 @@ INSERT INTO new_reading_progress(guild_id, story_id, user_id, chapter_number, pa
     SELECT guild_id, 1, user_id, chapter_number, pages_seen, finished, updated_at FROM reading_progress;
 DROP TABLE reading_progress;
 ALTER TABLE new_reading_progress RENAME TO reading_progress;
+
+-- The journal of updates to released chapters (V13): an update belongs to the story of its chapter.
+ALTER TABLE chapter_edit_syncs ADD COLUMN story_id INTEGER NOT NULL DEFAULT 1 REFERENCES stories(id);
+ALTER TABLE chapter_edit_ops ADD COLUMN story_id INTEGER NOT NULL DEFAULT 1 REFERENCES stories(id);
+DROP INDEX chapter_edit_syncs_running;
+CREATE UNIQUE INDEX chapter_edit_syncs_running ON chapter_edit_syncs(guild_id, story_id, chapter_number)
+    WHERE status = 'in_progress';
+DROP INDEX chapter_edit_syncs_by_chapter;
+CREATE INDEX chapter_edit_syncs_by_chapter ON chapter_edit_syncs(guild_id, story_id, chapter_number, id);
+DROP INDEX chapter_edit_ops_by_chapter;
+CREATE INDEX chapter_edit_ops_by_chapter ON chapter_edit_ops(guild_id, story_id, chapter_number);

@@ -142,3 +142,14 @@ ALTER TABLE hall_of_fame_posts ADD PRIMARY KEY (guild_id, story_id, chapter_numb
 
 ALTER TABLE reading_progress ADD COLUMN story_id BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE reading_progress ADD PRIMARY KEY (guild_id, story_id, user_id, chapter_number);
+
+-- The journal of updates to released chapters (V13): an update belongs to the story of its chapter.
+ALTER TABLE chapter_edit_syncs ADD COLUMN story_id BIGINT NOT NULL DEFAULT 1 REFERENCES stories(id);
+ALTER TABLE chapter_edit_ops ADD COLUMN story_id BIGINT NOT NULL DEFAULT 1 REFERENCES stories(id);
+DROP INDEX chapter_edit_syncs_running;
+CREATE UNIQUE INDEX chapter_edit_syncs_running ON chapter_edit_syncs(guild_id, story_id, chapter_number)
+    WHERE status = 'in_progress';
+DROP INDEX chapter_edit_syncs_by_chapter;
+CREATE INDEX chapter_edit_syncs_by_chapter ON chapter_edit_syncs(guild_id, story_id, chapter_number, id);
+DROP INDEX chapter_edit_ops_by_chapter;
+CREATE INDEX chapter_edit_ops_by_chapter ON chapter_edit_ops(guild_id, story_id, chapter_number);
