@@ -53,13 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", parents=[common], help="run the bot (needs DISCORD_TOKEN)")
 
+    story = argparse.ArgumentParser(add_help=False)
+    story.add_argument("--story", metavar="SLUG",
+                       help="the story (default: the first one; see `aar-bot stories`)")
+
     p_import = sub.add_parser("import", parents=[common], help="import a forum thread export")
     p_import.add_argument("file", type=Path, help="the exported thread (UTF-8 text)")
+    p_import.add_argument("--story", metavar="SLUG",
+                          help="into this story, added to the library when new (default: the first story)")
+    p_import.add_argument("--title", help="a new story's title (default: its slug)")
 
-    p_chapters = sub.add_parser("chapters", parents=[common], help="list the imported chapters")
+    sub.add_parser("stories", parents=[common], help="list the stories in the library")
+
+    p_chapters = sub.add_parser("chapters", parents=[common, story], help="list the imported chapters")
     p_chapters.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p_preview = sub.add_parser("preview", parents=[common],
+    p_preview = sub.add_parser("preview", parents=[common, story],
                                help="print the messages a release of chapter N sends")
     p_preview.add_argument("number", type=int, help="chapter number")
     p_preview.add_argument("--json", action="store_true", help="print the Discord payloads as JSON")
@@ -193,15 +202,59 @@ async def ensure_story(settings: Settings, args: argparse.Namespace) -> str | No
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage import stories
+
     async with database(settings, args) as conn:
-        summary = await import_file(conn, args.file)
-    print(summary.one_line(str(args.file)))
+        if args.story is None:
+            summary = await import_file(conn, args.file)
+        else:
+            try:
+                stories.check_slug(args.story)
+            except stories.BadSlug as exc:
+                raise CliError(str(exc)) from None
+            found = await stories.story_by_slug(conn, args.story)
+            if found is not None and args.title is not None and args.title != found.title:
+                await stories.rename_story(conn, found.id, args.title)
+            target = found or await stories.create_story(conn, args.story, args.title or args.story)
+            try:
+                summary = await import_file(conn, args.file, story_id=target.id)
+            except BaseException:
+                if found is None:  # the story added for this import goes with it: nothing is left behind
+                    await stories.forget_empty_story(conn, target.id)
+                raise
+    print(summary.one_line(str(args.file) if args.story is None else f"{args.file} (story {args.story})"))
     return EXIT_OK
+
+
+async def cmd_stories(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage import stories
+
+    async with database(settings, args, readonly=True) as conn:
+        library = await stories.list_stories(conn)
+        readers = await stories.servers_reading(conn)
+    for record in library:
+        first = "  (the first: servers read it until a moderator chooses another)" if record.id == 1 else ""
+        print(f"{record.slug}  {record.title} — {record.chapters} chapters, read in "
+              f"{readers.get(record.id, 0)} servers set up{first}")
+    return EXIT_OK
+
+
+async def story_of(conn: Database, slug: str | None) -> int:
+    """The id of the story `--story` names (the first story without it); a CliError naming the others."""
+    from bot.storage import stories
+
+    if slug is None:
+        return stories.DEFAULT_STORY_ID
+    found = await stories.story_by_slug(conn, slug)
+    if found is None:
+        known = ", ".join(s.slug for s in await stories.list_stories(conn))
+        raise CliError(f"no story {slug!r} (the library has: {known}; see `aar-bot stories`)")
+    return found.id
 
 
 async def cmd_chapters(settings: Settings, args: argparse.Namespace) -> int:
     async with database(settings, args, readonly=True) as conn:
-        chapters = await list_chapters(conn)
+        chapters = await list_chapters(conn, await story_of(conn, args.story))
     if args.json:
         print(json.dumps([c.as_json() for c in chapters], ensure_ascii=False, indent=2))
     elif not chapters:
@@ -220,8 +273,9 @@ async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage.story import load_chapter
 
     async with database(settings, args, readonly=True) as conn:
-        chapter = await load_chapter(conn, args.number)
-        total = await chapter_count(conn)
+        story = await story_of(conn, args.story)
+        chapter = await load_chapter(conn, args.number, story)
+        total = await chapter_count(conn, story)
         alert_role_id = (await get_guild_settings(conn, args.guild)).alert_role_id if args.guild else None
     if chapter is None:
         raise CliError(f"no chapter {args.number} (the database has {total}; see `aar-bot chapters`)")
@@ -340,8 +394,9 @@ async def cmd_migrate_to_postgres(settings: Settings, args: argparse.Namespace) 
     return EXIT_OK
 
 
-COMMANDS = {"import": cmd_import, "chapters": cmd_chapters, "preview": cmd_preview, "backup": cmd_backup,
-            "forget": cmd_forget, "cast": cmd_cast, "migrate-to-postgres": cmd_migrate_to_postgres}
+COMMANDS = {"import": cmd_import, "stories": cmd_stories, "chapters": cmd_chapters, "preview": cmd_preview,
+            "backup": cmd_backup, "forget": cmd_forget, "cast": cmd_cast,
+            "migrate-to-postgres": cmd_migrate_to_postgres}
 
 
 if __name__ == "__main__":

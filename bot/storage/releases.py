@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.storage.database import Database
 from bot.storage.sql import fetch_all, fetch_row, fetch_value
+from bot.storage.stories import DEFAULT_STORY_ID
 
 _MAX_PARAMS = 900  # below SQLite's default limit of 999 host parameters on old builds
 
@@ -116,12 +117,12 @@ class ReleaseState:
     unfinished: int  # releases started and not done
 
 
-async def release_state(conn: Database, guild_id: int) -> ReleaseState:
+async def release_state(conn: Database, guild_id: int, story: int = DEFAULT_STORY_ID) -> ReleaseState:
     row = await fetch_row(
-        conn, "SELECT (SELECT COUNT(*) FROM chapters),"
-        " (SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ?),"
-        " (SELECT COUNT(*) FROM releases WHERE guild_id = ? AND status = 'in_progress')",
-        (guild_id, guild_id))
+        conn, "SELECT (SELECT COUNT(*) FROM chapters WHERE story_id = ?),"
+        " (SELECT COALESCE(MAX(chapter_number), 0) FROM releases WHERE guild_id = ? AND story_id = ?),"
+        " (SELECT COUNT(*) FROM releases WHERE guild_id = ? AND story_id = ? AND status = 'in_progress')",
+        (story, guild_id, story, guild_id, story))
     return ReleaseState(int(row[0]), int(row[1]), int(row[2]))
 
 

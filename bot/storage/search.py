@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from bot.storage.database import Database
 from bot.storage.release_log import StoredPlan, stored_plan
 from bot.storage.sql import execute, fetch_all, fetch_one, fetch_value
+from bot.storage.stories import DEFAULT_STORY_ID
 from bot.storage.transaction import transaction
 
-CHAPTER_SHIFT = 1 << 32  # rowid = chapter * CHAPTER_SHIFT + position
+CHAPTER_SHIFT = 1 << 32  # rowid = (story - 1) * STORY_SHIFT + chapter * CHAPTER_SHIFT + position
+STORY_SHIFT = 1 << 48  # V14: each story's blocks are a key range of their own (story 1's from 0)
 MAX_QUERY_KEY = 999_999  # the pager's key has room for 6 digits
 
 
@@ -33,8 +35,13 @@ _FTS5_PART = re.compile(r'"((?:[^"]|"")*)"(\*?)')
 _TSQUERY = "to_tsquery('aar_story', ?)"
 
 
-def rowid_of(chapter: int, position: int) -> int:
-    return chapter * CHAPTER_SHIFT + position
+def rowid_of(chapter: int, position: int, story: int = DEFAULT_STORY_ID) -> int:
+    return (story - 1) * STORY_SHIFT + chapter * CHAPTER_SHIFT + position
+
+
+def _keys(story: int, through: int) -> tuple[int, int]:
+    """The key range of chapters 1..through of `story`: [first, end)."""
+    return rowid_of(0, 0, story), rowid_of(through + 1, 0, story)
 
 
 def tsquery_of(expression: str) -> str:
@@ -64,7 +71,7 @@ class Hit:
 
 
 async def match(conn: Database, expression: str, *, through: int, limit: int,
-                offset: int = 0, ranked: bool = True) -> list[Hit]:
+                offset: int = 0, ranked: bool = True, story: int = DEFAULT_STORY_ID) -> list[Hit]:
     """Blocks of chapters 1..through matching `expression`, `limit` from `offset`: best first (bm25), or
     in story order when not `ranked`.
 
@@ -74,65 +81,69 @@ async def match(conn: Database, expression: str, *, through: int, limit: int,
     """
     if through < 1:
         return []
+    first, end = _keys(story, through)
     if conn.backend == "postgresql":
         order = f"ts_rank(text, {_TSQUERY}) DESC, rowid" if ranked else "rowid"
         query = tsquery_of(expression)
         found = [int(r[0]) for r in await fetch_all(
             conn,
-            f"SELECT rowid FROM story_search WHERE text @@ {_TSQUERY} AND rowid < ? ORDER BY {order}"
-            " LIMIT ? OFFSET ?",
-            (query, rowid_of(through + 1, 0), *([query] if ranked else []), limit, offset))]
+            f"SELECT rowid FROM story_search WHERE text @@ {_TSQUERY} AND rowid >= ? AND rowid < ?"
+            f" ORDER BY {order} LIMIT ? OFFSET ?",
+            (query, first, end, *([query] if ranked else []), limit, offset))]
     else:
         order = "rank" if ranked else "rowid"
         found = [int(r[0]) for r in await fetch_all(
             conn,
-            f"SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ? ORDER BY {order}"
-            " LIMIT ? OFFSET ?", (expression, rowid_of(through + 1, 0), limit, offset))]
+            f"SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid >= ? AND rowid < ?"
+            f" ORDER BY {order} LIMIT ? OFFSET ?", (expression, first, end, limit, offset))]
     hits = []
     for rowid in found:  # a handful (a page): each one row by the primary key
-        chapter, position = divmod(rowid, CHAPTER_SHIFT)
-        row = await fetch_one(conn, "SELECT kind, text FROM blocks WHERE chapter_number = ? AND position = ?",
-                              (chapter, position))
+        chapter, position = divmod(rowid - first, CHAPTER_SHIFT)
+        row = await fetch_one(conn, "SELECT kind, text FROM blocks WHERE story_id = ? AND chapter_number = ?"
+                                    " AND position = ?", (story, chapter, position))
         if row is not None:
             hits.append(Hit(chapter, position, row[0], row[1]))
     return hits
 
 
 async def match_count(conn: Database, expression: str, *, through: int,
-                      up_to: int | None = None) -> int:
+                      up_to: int | None = None, story: int = DEFAULT_STORY_ID) -> int:
     """How many blocks of chapters 1..through match `expression` (counting stops at `up_to`)."""
     if through < 1:
         return 0
+    first, end = _keys(story, through)
     if conn.backend == "postgresql":
         return int(await fetch_value(
             conn, f"SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE text @@ {_TSQUERY}"
-                  " AND rowid < ? LIMIT ?) AS found",
-            (tsquery_of(expression), rowid_of(through + 1, 0), up_to)))
+                  " AND rowid >= ? AND rowid < ? LIMIT ?) AS found",
+            (tsquery_of(expression), first, end, up_to)))
     limit = -1 if up_to is None else up_to
     return int(await fetch_value(
-        conn, "SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid < ?"
-              " LIMIT ?)", (expression, rowid_of(through + 1, 0), limit)))
+        conn, "SELECT COUNT(*) FROM (SELECT rowid FROM story_search WHERE story_search MATCH ? AND rowid >= ?"
+              " AND rowid < ? LIMIT ?)", (expression, first, end, limit)))
 
 
-async def like_scan(conn: Database, words: list[str], *, through: int, limit: int) -> list[Hit]:
+async def like_scan(conn: Database, words: list[str], *, through: int, limit: int,
+                    story: int = DEFAULT_STORY_ID) -> list[Hit]:
     """The same question answered by scanning every block with LIKE: the benchmark's baseline only."""
     where = " AND ".join("text ILIKE ?" if conn.backend == "postgresql" else "text LIKE ?"
                          for _ in words) or "1 = 1"
     rows = await fetch_all(
         conn,
-        f"SELECT chapter_number, position, kind, text FROM blocks WHERE chapter_number <= ? AND {where}"
-        " ORDER BY chapter_number, position LIMIT ?",
-        (through, *(f"%{w}%" for w in words), limit),
+        f"SELECT chapter_number, position, kind, text FROM blocks WHERE story_id = ? AND chapter_number <= ?"
+        f" AND {where} ORDER BY chapter_number, position LIMIT ?",
+        (story, through, *(f"%{w}%" for w in words), limit),
     )
     return [Hit(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def heading_before(conn: Database, chapter: int, position: int) -> str | None:
+async def heading_before(conn: Database, chapter: int, position: int,
+                         story: int = DEFAULT_STORY_ID) -> str | None:
     """The nearest section heading at or before `position` in the chapter (None: before any heading)."""
     row = await fetch_one(
         conn,
-        "SELECT text FROM blocks WHERE chapter_number = ? AND position <= ? AND kind = 'heading'"
-        " ORDER BY position DESC LIMIT 1", (chapter, position))
+        "SELECT text FROM blocks WHERE story_id = ? AND chapter_number = ? AND position <= ?"
+        " AND kind = 'heading' ORDER BY position DESC LIMIT 1", (story, chapter, position))
     return str(row[0]) if row else None
 
 
@@ -154,11 +165,13 @@ async def rebuild_index(conn: Database) -> int:
             await execute(conn, "DELETE FROM story_search")
             return await execute(
                 conn, "INSERT INTO story_search(rowid, text) SELECT chapter_number * CAST(? AS BIGINT)"
-                      " + position, to_tsvector('aar_story', text) FROM blocks", (CHAPTER_SHIFT,))
+                      " + position + (story_id - 1) * CAST(? AS BIGINT), to_tsvector('aar_story', text)"
+                      " FROM blocks", (CHAPTER_SHIFT, STORY_SHIFT))
         await execute(conn, "INSERT INTO story_search(story_search) VALUES ('delete-all')")
         return await execute(
             conn, "INSERT INTO story_search(rowid, text)"
-                  " SELECT chapter_number * ? + position, text FROM blocks", (CHAPTER_SHIFT,))
+                  " SELECT (story_id - 1) * ? + chapter_number * ? + position, text FROM blocks",
+            (STORY_SHIFT, CHAPTER_SHIFT))
 
 
 async def remember_query(conn: Database, guild_id: int, query: str, *, now: str,

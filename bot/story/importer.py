@@ -20,6 +20,7 @@ from pathlib import Path
 from bot.characters.index import rebuild_mention_index
 from bot.storage import imports, transaction
 from bot.storage.database import Database
+from bot.storage.stories import DEFAULT_STORY_ID
 from bot.storage.story import chapter_count
 from bot.story.limits import MAX_CHAPTERS, MAX_FILE_BYTES
 from bot.story.model import Story
@@ -117,42 +118,47 @@ def parse_export(text: str, source: str) -> Story:
         raise StoryImportError(f"{source}: {exc}") from None
 
 
-async def import_file(conn: Database, path: Path) -> ImportSummary:
-    """Validate, parse and import `path`; on any error the database is left exactly as it was."""
+async def import_file(conn: Database, path: Path, *, story_id: int = DEFAULT_STORY_ID) -> ImportSummary:
+    """Validate, parse and import `path` into story `story_id`; on any error the database is left exactly
+    as it was."""
     data = read_export_bytes(path)
     story = parse_export(decode_export(data, str(path)), str(path))
-    return await import_story(conn, story, source=str(path), sha256=hashlib.sha256(data).hexdigest())
+    return await import_story(conn, story, source=str(path), sha256=hashlib.sha256(data).hexdigest(),
+                              story_id=story_id)
 
 
-async def import_story(conn: Database, story: Story, *, source: str,
-                       sha256: str, expected_state: str | None = None) -> ImportSummary:
+async def import_story(conn: Database, story: Story, *, source: str, sha256: str,
+                       expected_state: str | None = None, story_id: int = DEFAULT_STORY_ID) -> ImportSummary:
     """Write `story` in one transaction: new chapters appended, changed ones updated, new comments added.
 
     The chapter limit holds for the database too: a second thread imported on top adds up.  With
     `expected_state` (`imports.story_state` when a preview was made), the import is refused with
     `StoryChanged` when the stored story is another by now; checked inside the transaction, which holds the
     write lock, so no other import (another process's included) can land between the check and the write.
+    `story_id`: the library's story the export belongs to (story 1 by default).  The shipped cast is story
+    1's: only its mention index is rebuilt; another story has no cast until one is given to it.
     """
     async with transaction(conn):
-        if expected_state is not None and await imports.story_state(conn) != expected_state:
+        if expected_state is not None and await imports.story_state(conn, story_id) != expected_state:
             raise StoryChanged(f"{source}: the story changed since this preview was made (another import "
                                "landed); nothing was imported")
-        summary = await _write(conn, story)
+        summary = await _write(conn, story, story_id)
         if summary.chapters_total > MAX_CHAPTERS:
             raise StoryImportError(
                 f"{source}: the database would hold {summary.chapters_total:,} chapters"
                 f" (the limit is {MAX_CHAPTERS:,})")
-        await rebuild_mention_index(conn)  # who each chapter names, committed with the story
+        if story_id == DEFAULT_STORY_ID:
+            await rebuild_mention_index(conn)  # who each chapter names, committed with the story
         if summary.chapters_added or summary.chapters_updated or summary.comments_added:
             await imports.record_import(conn, source=source, sha256=sha256,
                                         chapters_added=summary.chapters_added,
                                         pictures_added=summary.pictures_added,
-                                        comments_added=summary.comments_added)
+                                        comments_added=summary.comments_added, story=story_id)
     return summary
 
 
-async def _write(conn: Database, story: Story) -> ImportSummary:
-    existing = await imports.stored_chapters(conn)
+async def _write(conn: Database, story: Story, story_id: int) -> ImportSummary:
+    existing = await imports.stored_chapters(conn, story_id)
     next_number = max((n for n, _ in existing.values()), default=0) + 1
     numbers: list[int] = []
     added = updated = pictures_added = 0
@@ -161,36 +167,36 @@ async def _write(conn: Database, story: Story) -> ImportSummary:
         if chapter.key in existing:
             number, old_digest = existing[chapter.key]
             if old_digest != digest:
-                old_pictures = await imports.picture_count(conn, number)
-                await imports.replace_blocks(conn, number, chapter, digest)
+                old_pictures = await imports.picture_count(conn, number, story_id)
+                await imports.replace_blocks(conn, number, chapter, digest, story_id)
                 pictures_added += max(0, len(chapter.pictures) - old_pictures)
                 updated += 1
         else:
             number = next_number
             next_number += 1
             existing[chapter.key] = (number, digest)
-            await imports.add_chapter(conn, number, chapter, digest)
+            await imports.add_chapter(conn, number, chapter, digest, story_id)
             pictures_added += len(chapter.pictures)
             added += 1
-        await imports.merge_forum_reactions(conn, number, chapter.reactions)
+        await imports.merge_forum_reactions(conn, number, chapter.reactions, story_id)
         numbers.append(number)
 
-    comments_added = await _write_comments(conn, story, numbers)
-    return ImportSummary(added, updated, pictures_added, comments_added, await chapter_count(conn))
+    comments_added = await _write_comments(conn, story, numbers, story_id)
+    return ImportSummary(added, updated, pictures_added, comments_added, await chapter_count(conn, story_id))
 
 
-async def _write_comments(conn: Database, story: Story, numbers: list[int]) -> int:
+async def _write_comments(conn: Database, story: Story, numbers: list[int], story_id: int) -> int:
     """New comments, in order of appearance; one seen in an earlier import is recognised by its fingerprint.
 
     The fingerprint is the comment's chapter, quote and body, and which occurrence of that text it is, so
     a reader posting the same "Great update!" twice keeps both.
     """
-    seq = await imports.last_comment_seq(conn)
+    seq = await imports.last_comment_seq(conn, story_id)
     added = 0
     for comment, fingerprint in zip(story.comments, comment_fingerprints(story), strict=True):
         chapter_number = numbers[comment.chapter_index] if comment.chapter_index is not None else None
         if await imports.add_comment(conn, seq=seq + 1, chapter_number=chapter_number, quote=comment.quote,
-                                     body=comment.body, fingerprint=fingerprint):
+                                     body=comment.body, fingerprint=fingerprint, story=story_id):
             seq += 1
             added += 1
     return added

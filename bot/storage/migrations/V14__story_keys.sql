@@ -50,18 +50,23 @@ INSERT INTO new_blocks(story_id, chapter_number, position, kind, text, image_nam
 DROP TABLE blocks;
 ALTER TABLE new_blocks RENAME TO blocks;
 
--- The search index follows `blocks` as V9 set it up (its rows keep their keys: story 1's chapters).
+-- The search index follows `blocks` as V9 set it up, its key now (story - 1) * 2^48 + chapter * 2^32 +
+-- position: story 1's rows keep their keys, and each story's blocks are a key range of their own.
 CREATE TRIGGER story_search_block_added AFTER INSERT ON blocks BEGIN
-    INSERT INTO story_search(rowid, text) VALUES (new.chapter_number * 4294967296 + new.position, new.text);
+    INSERT INTO story_search(rowid, text)
+        VALUES ((new.story_id - 1) * 281474976710656 + new.chapter_number * 4294967296 + new.position, new.text);
 END;
 CREATE TRIGGER story_search_block_removed AFTER DELETE ON blocks BEGIN
     INSERT INTO story_search(story_search, rowid, text)
-        VALUES ('delete', old.chapter_number * 4294967296 + old.position, old.text);
+        VALUES ('delete', (old.story_id - 1) * 281474976710656 + old.chapter_number * 4294967296 + old.position,
+                old.text);
 END;
 CREATE TRIGGER story_search_block_changed AFTER UPDATE ON blocks BEGIN
     INSERT INTO story_search(story_search, rowid, text)
-        VALUES ('delete', old.chapter_number * 4294967296 + old.position, old.text);
-    INSERT INTO story_search(rowid, text) VALUES (new.chapter_number * 4294967296 + new.position, new.text);
+        VALUES ('delete', (old.story_id - 1) * 281474976710656 + old.chapter_number * 4294967296 + old.position,
+                old.text);
+    INSERT INTO story_search(rowid, text)
+        VALUES ((new.story_id - 1) * 281474976710656 + new.chapter_number * 4294967296 + new.position, new.text);
 END;
 
 CREATE TABLE new_forum_reactions (

@@ -153,3 +153,20 @@ DROP INDEX chapter_edit_syncs_by_chapter;
 CREATE INDEX chapter_edit_syncs_by_chapter ON chapter_edit_syncs(guild_id, story_id, chapter_number, id);
 DROP INDEX chapter_edit_ops_by_chapter;
 CREATE INDEX chapter_edit_ops_by_chapter ON chapter_edit_ops(guild_id, story_id, chapter_number);
+
+-- The search index's key gains the story, as on SQLite: (story - 1) * 2^48 + chapter * 2^32 + position
+-- (story 1's rows keep their keys).
+CREATE OR REPLACE FUNCTION story_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM story_search
+         WHERE rowid = (OLD.story_id - 1) * 281474976710656 + OLD.chapter_number * 4294967296 + OLD.position;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO story_search(rowid, text)
+            VALUES ((NEW.story_id - 1) * 281474976710656 + NEW.chapter_number * 4294967296 + NEW.position,
+                    to_tsvector('aar_story', NEW.text));
+    END IF;
+    RETURN NULL;
+END
+$$;

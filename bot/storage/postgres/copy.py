@@ -39,8 +39,8 @@ NOT_COPIED = frozenset({"schema_migrations", "story_search"})
 # from the target before the copy, when nothing refers to them yet; anything more is a non-empty target.
 SEEDED = {"stories": "id = 1 AND NOT EXISTS (SELECT 1 FROM chapters)"}
 BATCH = 5000  # rows read from SQLite per query
-REBUILD_SEARCH = ("INSERT INTO story_search(rowid, text) SELECT chapter_number * 4294967296 + position,"
-                  " to_tsvector('aar_story', text) FROM blocks")
+REBUILD_SEARCH = ("INSERT INTO story_search(rowid, text) SELECT (story_id - 1) * 281474976710656"
+                  " + chapter_number * 4294967296 + position, to_tsvector('aar_story', text) FROM blocks")
 
 
 @dataclass(frozen=True)
