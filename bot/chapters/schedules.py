@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.chapters.publishing import Publisher, ReleaseOutcome
 from bot.chapters.queue import QueueClosed, ReleaseQueue, Ticket
@@ -164,29 +165,37 @@ async def run_due(conn: Database, publisher: Publisher, now: datetime,
         return await fire(row, slot, slot_text, following, outcome)
 
     fired: list[Fired] = []
-    waiting: list[Awaitable[Fired | None]] = []
-    for row in await store.due_schedules(conn, now):
-        if not owns_guild(row.guild_id):
-            continue
-        assert row.next_run_at is not None
-        slot = row.next_run_at
-        following = restore_when(row.spec, row.timezone, slot).next_run(slot, now)
-        slot_text = format_timestamp(slot)  # a claimed slot is recognised by this text (see bot.timestamps)
-        release: Callable[[], Awaitable[ReleaseOutcome]] | None = None
-        if not await release_log.slot_claimed(conn, row.id, slot_text):
-            settings = await get_guild_settings(conn, row.guild_id)
-            channel_id = settings.story_channel_id or row.channel_id
-            if channel_id is None:
-                log.warning("schedule %s of guild %s has no channel to release into", row.id, row.guild_id)
-            else:
-                release = functools.partial(
-                    publisher.release_next, row.guild_id, channel_id, threads=settings.discussion_threads,
-                    schedule_id=row.id, schedule_slot=slot_text, finish_interrupted_first=True)
-        if queue is None:
-            fired.append(await fire(row, slot, slot_text, following, await release() if release else None))
-        else:  # submitted at once, so releases start while the next rows are read
-            ticket = queue.submit(row.guild_id, release, source="schedule") if release else None
-            waiting.append(queued(row, slot, slot_text, following, ticket))
+    waiting: list[Coroutine[Any, Any, Fired | None]] = []
+    try:
+        for row in await store.due_schedules(conn, now):
+            if not owns_guild(row.guild_id):
+                continue
+            assert row.next_run_at is not None
+            slot = row.next_run_at
+            following = restore_when(row.spec, row.timezone, slot).next_run(slot, now)
+            slot_text = format_timestamp(slot)  # a claimed slot is recognised by this text (bot.timestamps)
+            release: Callable[[], Awaitable[ReleaseOutcome]] | None = None
+            if not await release_log.slot_claimed(conn, row.id, slot_text):
+                settings = await get_guild_settings(conn, row.guild_id)
+                channel_id = settings.story_channel_id or row.channel_id
+                if channel_id is None:
+                    log.warning("schedule %s of guild %s has no channel to release into", row.id,
+                                row.guild_id)
+                else:
+                    release = functools.partial(
+                        publisher.release_next, row.guild_id, channel_id,
+                        threads=settings.discussion_threads, schedule_id=row.id, schedule_slot=slot_text,
+                        finish_interrupted_first=True)
+            if queue is None:
+                outcome = await release() if release else None
+                fired.append(await fire(row, slot, slot_text, following, outcome))
+            else:  # submitted at once, so releases start while the next rows are read
+                ticket = queue.submit(row.guild_id, release, source="schedule") if release else None
+                waiting.append(queued(row, slot, slot_text, following, ticket))
+    except BaseException:
+        for pending in waiting:  # their tickets are in the queue (a claimed slot never releases twice);
+            pending.close()      # unawaited, these would only warn "never awaited"
+        raise
     results = await asyncio.gather(*waiting, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:  # the others moved on; these are tried again at the next check (a claimed slot only moves)

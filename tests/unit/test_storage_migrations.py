@@ -338,7 +338,12 @@ async def test_v12_moves_every_stored_plan_to_the_shared_table_and_a_half_sent_r
     conn = await open_database(path, migrate=False)
     await apply_migrations(conn, through=10)
     await import_into_old_schema(conn)
-    chapter, total = await load_chapter(conn, 1), await chapter_count(conn)
+    scratch = await open_database(":memory:")  # today's reads need today's schema: the same story, read there
+    try:
+        await import_file(scratch, SHIPPED_THREAD)
+        chapter, total = await load_chapter(scratch, 1), await chapter_count(scratch)
+    finally:
+        await scratch.close()
     assert chapter is not None
     rendered = render_chapter(chapter, number=1, total=total)
     plain, with_role = release_plan(rendered, number=1), release_plan(rendered, number=1, alert_role_id=555)
