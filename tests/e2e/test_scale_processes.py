@@ -16,14 +16,17 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.chapters import schedules
 from bot.config import SHIPPED_THREAD
 from bot.storage.connection import open_postgres_database
 from bot.storage.guilds import update_guild_settings
 from bot.storage.releases import released_through
+from bot.storage.sql import fetch_all
 from bot.story.importer import import_file
 from tests.e2e.test_chapters import posted
 from tests.e2e.test_shards import guilds_on_both_shards
@@ -203,3 +206,46 @@ async def test_sigterm_stops_a_postgresql_backed_process_with_exit_code_0_within
         assert await bot.terminate(timeout=10) == 0, "".join(bot.stderr)
     finally:
         await bot.stop()
+
+
+async def test_two_processes_both_claiming_shard_0_release_a_due_chapter_once(
+        database_url: str, fake_discord: FakeDiscord, guild_setup: GuildSetup, tmp_path: Path) -> None:
+    """Misconfigured: both processes hold shard 0 of 1, so both find the server's schedule due as they
+    start, at about the same moment.  The release's claim in the database lets one of them release it.  The
+    other may find that release in progress as it starts and take it for one a crash interrupted (its log:
+    "Resumed the release"): in a text channel the parts' nonces still keep every part single."""
+    conn = await open_postgres_database(database_url)
+    try:
+        await update_guild_settings(conn, guild_setup.guild.id, story_channel_id=guild_setup.story.id)
+        await schedules.add_schedule(conn, guild_id=guild_setup.guild.id, when_text="2026-03-01 18:00",
+                                     zone="UTC", created_by=guild_setup.moderator.id,
+                                     channel_id=guild_setup.story.id,
+                                     now=datetime(2026, 3, 1, 12, 0, tzinfo=UTC))  # long due by now
+    finally:
+        await conn.close()
+    bots = [BotProcess(fake_discord, database_url, tmp_path, shards=(0, 1)) for _ in range(2)]
+    try:
+        await asyncio.gather(*(bot.start() for bot in bots))
+        said = [asyncio.ensure_future(bot.said("released chapter 1", timeout=30)) for bot in bots]
+        done, pending = await asyncio.wait(said, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        assert f"guild {guild_setup.guild.id}" in next(iter(done)).result()
+        for bot in bots:  # a stop lets a release in flight finish or leave it to be resumed: never doubled
+            assert await bot.terminate(timeout=10) == 0, "".join(bot.stderr)
+    finally:
+        for bot in bots:
+            await bot.stop()
+    assert sum("released chapter 1" in line for bot in bots for line in bot.stderr) == 1
+    conn = await open_postgres_database(database_url)
+    try:
+        rows = await fetch_all(conn, "SELECT chapter_number, status, parts_total FROM releases"
+                                     " WHERE guild_id = ?", (guild_setup.guild.id,))
+        assert [tuple(r)[:2] for r in rows] == [(1, "done")]
+        assert await schedules.next_due_at(conn) is None
+    finally:
+        await conn.close()
+    history = fake_discord.history(guild_setup.story)
+    assert len(history) == rows[0]["parts_total"] > 1  # every part once, none twice
+    assert len({m["nonce"] for m in history}) == len(history)
